@@ -45,8 +45,13 @@ export interface OrderRequest {
 
 export interface Fill {
   price: Dec;
+  /** Contracts in this fill (not cumulative). */
   qty: number;
   at: Date;
+  /** The broker's id for this fill (Tradovate fill id, ProjectX trade id), so a fill seen twice counts once. */
+  id?: string;
+  /** Contracts filled on the order so far, including this fill, where the broker reports it. */
+  cumQty?: number;
 }
 
 export type OrderOutcome =

@@ -1,0 +1,103 @@
+/**
+ * The environment, parsed once at boot by zod. Anything invalid stops the relay with a message naming the
+ * variable and what is wrong with it; nothing else in the code reads process.env.
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
+  .transform((v) => v === "true" || v === "1" || v === "yes" || v === "on");
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((u) => protocols.includes(new URL(u).protocol), {
+      message: `must start with ${protocols.join(" or ")}`,
+    });
+
+const schema = z
+  .object({
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+    DATA_DIR: z.string().min(1).default("./.data"),
+    RELAY_ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+    CREDENTIALS_KEY: z
+      .string()
+      .refine((k) => decodeKey(k) !== undefined, "must be 32 bytes as 64 hex characters or base64")
+      .optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    PUBLIC_URL: url(["http:", "https:"]).optional(),
+    RAILWAY_PUBLIC_DOMAIN: z.string().optional(),
+    INSTANCE_ID: z.string().min(1).max(64).optional(),
+    WEBHOOK_MAX_BYTES: int(256, 1_048_576).default(16_384),
+    WEBHOOK_RATE_PER_MINUTE: int(1, 1_000_000).default(120),
+    WEBHOOK_RATE_BURST: int(1, 1_000_000).default(30),
+    WEBHOOK_IP_ALLOWLIST: z.string().default(""),
+    TRUSTED_PROXIES: z.string().default(""),
+    DISPATCH_CONCURRENCY: int(1, 10_000).default(64),
+    EXECUTION_LEASE_MS: int(5_000, 3_600_000).default(60_000),
+    FILL_WAIT_MS: int(100, 120_000).default(10_000),
+    DEMO_SETUP: bool.default(true),
+    TRADOVATE_DEMO_URL: url(["http:", "https:"]).default("https://demo.tradovateapi.com/v1"),
+    TRADOVATE_LIVE_URL: url(["http:", "https:"]).default("https://live.tradovateapi.com/v1"),
+    TRADOVATE_MD_URL: url(["ws:", "wss:"]).default("wss://md.tradovateapi.com/v1/websocket"),
+    PROJECTX_API_URL: url(["http:", "https:"]).default("https://api.topstepx.com"),
+    PROJECTX_RTC_URL: url(["http:", "https:", "ws:", "wss:"]).default("https://rtc.topstepx.com"),
+    WEBULL_API_URL: url(["http:", "https:"]).default("https://api.webull.com"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL && !env.CREDENTIALS_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["CREDENTIALS_KEY"],
+        message:
+          "is required when DATABASE_URL is set (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('hex'))\")",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config extends Env {
+  /** Base URL printed in webhook URLs. */
+  publicUrl: string;
+  instanceId: string;
+  /** True when the relay runs its own embedded PostgreSQL under DATA_DIR. */
+  embeddedDatabase: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment or throws a ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "environment"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const publicUrl = (
+    e.PUBLIC_URL ??
+    (e.RAILWAY_PUBLIC_DOMAIN ? `https://${e.RAILWAY_PUBLIC_DOMAIN}` : `http://localhost:${e.PORT}`)
+  ).replace(/\/+$/, "");
+  return {
+    ...e,
+    publicUrl,
+    instanceId: e.INSTANCE_ID ?? hostname(),
+    embeddedDatabase: e.DATABASE_URL === undefined,
+  };
+}
+
+/** 32-byte key from 64 hex characters or base64; undefined if it is neither. */
+export function decodeKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  const b = Buffer.from(trimmed, "base64");
+  return b.length === 32 ? b : undefined;
+}

@@ -1,0 +1,203 @@
+/**
+ * Executions: claimed by the accepting relay with a lease, renewed while they run, reclaimed with
+ * `for update skip locked` when a lease lapses, so two relays never run the same execution.
+ */
+import type { Sql } from "./client";
+
+export type ExecutionStatus = "pending" | "running" | "done" | "ignored" | "failed" | "unknown";
+
+export interface ClaimedExecution {
+  id: string;
+  signalId: string;
+  traderId: string;
+  accountId: string;
+  status: ExecutionStatus;
+  attempts: number;
+  plan: unknown;
+  recorderId: string;
+  receivedAt: Date;
+  payload: Record<string, unknown>;
+}
+
+const CLAIMED = `e.id, e.signal_id, e.trader_id, e.account_id, e.status, e.attempts, e.plan,
+                 s.recorder_id, s.received_at, s.payload`;
+
+function toClaimed(r: Record<string, unknown>): ClaimedExecution {
+  return {
+    id: r.id as string,
+    signalId: r.signal_id as string,
+    traderId: r.trader_id as string,
+    accountId: r.account_id as string,
+    status: r.status as ExecutionStatus,
+    attempts: r.attempts as number,
+    plan: r.plan,
+    recorderId: r.recorder_id as string,
+    receivedAt: r.received_at as Date,
+    payload: r.payload as Record<string, unknown>,
+  };
+}
+
+/** Unfinished executions: this instance's own (after a restart) and any whose lease lapsed. */
+export async function claimUnfinished(
+  sql: Sql,
+  instanceId: string,
+  leaseMs: number,
+  includeOwn: boolean,
+  limit = 10_000,
+): Promise<ClaimedExecution[]> {
+  const rows = await sql.unsafe(
+    `with claimable as (
+       select id from executions
+        where status in ('pending', 'running')
+          and (($4 and claimed_by = $1) or lease_until < clock_timestamp() or lease_until is null)
+        order by created_at, id
+        for update skip locked limit $3
+     ), claimed as (
+       update executions e set claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $2 / 1000.0)
+         from claimable c where e.id = c.id
+       returning e.*
+     )
+     select ${CLAIMED} from claimed e join signals s on s.id = e.signal_id
+      order by s.seq, e.created_at, e.id`,
+    [instanceId, leaseMs, limit, includeOwn],
+  );
+  return rows.map((r) => toClaimed(r as Record<string, unknown>));
+}
+
+export async function renewLeases(
+  sql: Sql,
+  instanceId: string,
+  ids: string[],
+  leaseMs: number,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    update executions set lease_until = clock_timestamp() + make_interval(secs => ${leaseMs} / 1000.0)
+     where id = any(${ids}::uuid[]) and claimed_by = ${instanceId} and status in ('pending', 'running')`;
+}
+
+/** Stores the plan before the first order leaves, so a restart resumes the same plan. */
+export async function startExecution(
+  sql: Sql,
+  id: string,
+  s: { plan: unknown; decision: string; reason: string; contract: string | null },
+): Promise<void> {
+  await sql`
+    update executions set status = 'running', started_at = coalesce(started_at, clock_timestamp()),
+           attempts = attempts + 1, plan = ${sql.json(s.plan as never)}, decision = ${s.decision},
+           reason = ${s.reason}, contract = ${s.contract}
+     where id = ${id}`;
+}
+
+export async function finishExecution(
+  sql: Sql,
+  id: string,
+  f: {
+    status: ExecutionStatus;
+    decision?: string | null;
+    reason?: string | null;
+    error?: string | null;
+    latencyMs?: number | null;
+    contract?: string | null;
+  },
+): Promise<void> {
+  await sql`
+    update executions set status = ${f.status}, decision = coalesce(${f.decision ?? null}, decision),
+           reason = coalesce(${f.reason ?? null}, reason), error = ${f.error ?? null},
+           latency_ms = ${f.latencyMs ?? null}, contract = coalesce(${f.contract ?? null}, contract),
+           finished_at = clock_timestamp(), lease_until = null
+     where id = ${id}`;
+}
+
+export interface ExecutionView {
+  id: string;
+  signalId: string;
+  traderId: string;
+  accountId: string;
+  accountName: string;
+  broker: string;
+  brokerAccountId: string;
+  recorderId: string;
+  recorderName: string;
+  ticker: string;
+  action: string;
+  status: ExecutionStatus;
+  decision: string | null;
+  reason: string | null;
+  error: string | null;
+  contract: string | null;
+  attempts: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  latencyMs: number | null;
+  orders: Record<string, unknown>[];
+}
+
+const VIEW = `
+  select e.id, e.signal_id, e.trader_id, e.account_id, a.name as account_name, a.broker, t.broker_account_id,
+         s.recorder_id, r.name as recorder_name, s.ticker, s.action, e.status, e.decision, e.reason, e.error, e.contract,
+         e.attempts, e.created_at, e.started_at, e.finished_at, e.latency_ms,
+         (select coalesce(jsonb_agg(jsonb_build_object(
+            'clientOrderId', o.client_order_id, 'leg', o.leg, 'side', o.side, 'type', o.order_type, 'qty', o.qty,
+            'price', o.price::text, 'stopPrice', o.stop_price::text, 'status', o.status, 'brokerOrderId', o.broker_order_id,
+            'filledQty', o.filled_qty, 'fillPrice', o.fill_price::text, 'reason', o.reason, 'at', o.created_at)
+            order by o.id), '[]') from broker_orders o where o.execution_id = e.id) as orders
+    from executions e
+    join signals s on s.id = e.signal_id
+    join recorders r on r.id = s.recorder_id
+    join traders t on t.id = e.trader_id
+    join accounts a on a.id = e.account_id`;
+
+function toView(r: Record<string, unknown>): ExecutionView {
+  return {
+    id: r.id as string,
+    signalId: r.signal_id as string,
+    traderId: r.trader_id as string,
+    accountId: r.account_id as string,
+    accountName: r.account_name as string,
+    broker: r.broker as string,
+    brokerAccountId: r.broker_account_id as string,
+    recorderId: r.recorder_id as string,
+    recorderName: r.recorder_name as string,
+    ticker: r.ticker as string,
+    action: r.action as string,
+    status: r.status as ExecutionStatus,
+    decision: r.decision as string | null,
+    reason: r.reason as string | null,
+    error: r.error as string | null,
+    contract: r.contract as string | null,
+    attempts: r.attempts as number,
+    createdAt: r.created_at as Date,
+    startedAt: r.started_at as Date | null,
+    finishedAt: r.finished_at as Date | null,
+    latencyMs: r.latency_ms as number | null,
+    orders: r.orders as Record<string, unknown>[],
+  };
+}
+
+export async function executionsOfSignal(sql: Sql, signalId: string): Promise<ExecutionView[]> {
+  const rows = await sql.unsafe(`${VIEW} where e.signal_id = $1 order by e.created_at, e.id`, [signalId]);
+  return rows.map((r) => toView(r as Record<string, unknown>));
+}
+
+export async function listExecutions(
+  sql: Sql,
+  q: { limit: number; status?: string[]; traderId?: string; accountId?: string; before?: string },
+): Promise<ExecutionView[]> {
+  const rows = await sql.unsafe(
+    `${VIEW}
+      where ($1::text[] is null or e.status = any($1))
+        and ($2::uuid is null or e.trader_id = $2)
+        and ($3::uuid is null or e.account_id = $3)
+        and ($4::timestamptz is null or e.created_at < $4)
+      order by e.created_at desc, e.id desc limit $5`,
+    [q.status ?? null, q.traderId ?? null, q.accountId ?? null, q.before ?? null, q.limit],
+  );
+  return rows.map((r) => toView(r as Record<string, unknown>));
+}
+
+export async function countOpenExecutions(sql: Sql): Promise<number> {
+  const [row] = await sql`select count(*)::int as n from executions where status in ('pending', 'running')`;
+  return (row?.n as number) ?? 0;
+}

@@ -1,0 +1,49 @@
+/** Reads of the relay's per-trader position book (writes happen with fills, in orders.ts). */
+import { dec } from "../domain/decimal";
+import type { BookPosition } from "../domain/position";
+import type { Sql } from "./client";
+
+export interface PositionRow extends BookPosition {
+  traderId: string;
+  accountId: string;
+  brokerAccountId: string;
+  contract: string;
+  openedAt: Date | null;
+  updatedAt: Date;
+}
+
+function toRow(r: Record<string, unknown>): PositionRow {
+  return {
+    traderId: r.trader_id as string,
+    accountId: r.account_id as string,
+    brokerAccountId: r.broker_account_id as string,
+    contract: r.contract as string,
+    netQty: r.net_qty as number,
+    realized: dec(r.realized_pnl as string),
+    ...(r.avg_price !== null ? { avgPrice: dec(r.avg_price as string) } : {}),
+    openedAt: r.opened_at as Date | null,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+export async function getPosition(
+  sql: Sql,
+  key: { traderId: string; brokerAccountId: string; contract: string },
+): Promise<PositionRow | undefined> {
+  const [row] = await sql`
+    select * from positions
+     where trader_id = ${key.traderId} and broker_account_id = ${key.brokerAccountId} and contract = ${key.contract}`;
+  return row ? toRow(row as Record<string, unknown>) : undefined;
+}
+
+export async function listPositions(
+  sql: Sql,
+  filter: { traderId?: string; open?: boolean } = {},
+): Promise<PositionRow[]> {
+  const rows = await sql`
+    select * from positions
+     where (${filter.traderId ?? null}::uuid is null or trader_id = ${filter.traderId ?? null})
+       and (${filter.open ?? false} = false or net_qty <> 0)
+     order by trader_id, contract`;
+  return rows.map((r) => toRow(r as Record<string, unknown>));
+}

@@ -1,0 +1,133 @@
+/** Accepted signals: the one-round-trip accept function and the reads behind /api/signals. */
+import type { Sql } from "./client";
+import type { RawWebhook } from "./webhooks";
+
+export interface AcceptedExecution {
+  id: string;
+  traderId: string;
+  accountId: string;
+}
+
+export type AcceptResult =
+  | { outcome: "accepted"; signalId: string; webhookId: string; executions: AcceptedExecution[] }
+  | { outcome: "duplicate"; signalId: string; webhookId: string };
+
+export async function acceptSignal(
+  sql: Sql,
+  a: {
+    signalId: string;
+    recorderId: string;
+    webhook: RawWebhook;
+    alertId: string | undefined;
+    fingerprint: string;
+    dedupWindowMs: number;
+    signal: {
+      action: string;
+      ticker: string;
+      quantity?: string;
+      price?: string;
+      time?: string;
+      ageMs?: number;
+      payload: unknown;
+    };
+    instanceId: string;
+    leaseMs: number;
+  },
+): Promise<AcceptResult> {
+  const w = a.webhook;
+  const [row] = await sql`
+    select accept_signal(
+      ${a.signalId}, ${a.recorderId}, ${w.receivedAt},
+      ${sql.json({
+        token_prefix: w.tokenPrefix,
+        source_ip: w.sourceIp,
+        content_type: w.contentType,
+        headers: w.headers,
+        body: w.body,
+        body_bytes: w.bodyBytes,
+      } as never)},
+      ${a.alertId ?? null}, ${a.fingerprint}, ${a.dedupWindowMs},
+      ${sql.json({
+        action: a.signal.action,
+        ticker: a.signal.ticker,
+        quantity: a.signal.quantity ?? null,
+        price: a.signal.price ?? null,
+        time: a.signal.time ?? null,
+        age_ms: a.signal.ageMs ?? null,
+        payload: a.signal.payload,
+      } as never)},
+      ${a.instanceId}, ${a.leaseMs}
+    ) as result`;
+  const result = row?.result as Record<string, unknown>;
+  if (result.outcome === "duplicate") {
+    return { outcome: "duplicate", signalId: String(result.signalId), webhookId: String(result.webhookId) };
+  }
+  return {
+    outcome: "accepted",
+    signalId: String(result.signalId),
+    webhookId: String(result.webhookId),
+    executions: (result.executions as AcceptedExecution[]) ?? [],
+  };
+}
+
+export interface SignalRow {
+  id: string;
+  recorderId: string;
+  recorderName: string;
+  receivedAt: Date;
+  committedAt: Date;
+  alertId: string | null;
+  action: string;
+  ticker: string;
+  quantity: string | null;
+  price: string | null;
+  signalTime: Date | null;
+  ageMs: number | null;
+  payload: Record<string, unknown>;
+  counts: Record<string, number>;
+}
+
+function toSignal(r: Record<string, unknown>): SignalRow {
+  return {
+    id: r.id as string,
+    recorderId: r.recorder_id as string,
+    recorderName: r.recorder_name as string,
+    receivedAt: r.received_at as Date,
+    committedAt: r.committed_at as Date,
+    alertId: r.alert_id as string | null,
+    action: r.action as string,
+    ticker: r.ticker as string,
+    quantity: r.quantity as string | null,
+    price: r.price as string | null,
+    signalTime: r.signal_time as Date | null,
+    ageMs: r.age_ms as number | null,
+    payload: r.payload as Record<string, unknown>,
+    counts: (r.counts as Record<string, number>) ?? {},
+  };
+}
+
+const SELECT = `
+  select s.id, s.recorder_id, r.name as recorder_name, s.received_at, s.committed_at, s.alert_id, s.action, s.ticker,
+         s.quantity, s.price, s.signal_time, s.age_ms, s.payload,
+         (select coalesce(jsonb_object_agg(status, n), '{}') from
+            (select status, count(*)::int n from executions e where e.signal_id = s.id group by status) c) as counts
+    from signals s join recorders r on r.id = s.recorder_id`;
+
+export async function listSignals(
+  sql: Sql,
+  q: { limit: number; before?: string; recorderId?: string },
+): Promise<SignalRow[]> {
+  const rows = await sql.unsafe(
+    `${SELECT}
+      where ($1::uuid is null or s.seq < (select seq from signals where id = $1::uuid))
+        and ($2::uuid is null or s.recorder_id = $2)
+      order by s.seq desc limit $3`,
+    [q.before ?? null, q.recorderId ?? null, q.limit],
+  );
+  return rows.map((r) => toSignal(r as Record<string, unknown>));
+}
+
+export async function getSignal(sql: Sql, id: string): Promise<SignalRow | undefined> {
+  const rows = await sql.unsafe(`${SELECT} where s.id = $1`, [id]);
+  return rows[0] ? toSignal(rows[0] as Record<string, unknown>) : undefined;
+}

@@ -1,0 +1,123 @@
+/** Links recorder -> account (+ broker sub-account) with multiplier, limits and overrides. */
+import { type Dec, dec, toStr } from "../domain/decimal";
+import type { AccountId, BrokerAccountId, RecorderId, TraderId } from "../domain/ids";
+import { type TraderOverrides, traderOverridesSchema } from "../domain/settings";
+import type { Sql } from "./client";
+
+export interface TraderRow {
+  id: TraderId;
+  recorderId: RecorderId;
+  accountId: AccountId;
+  brokerAccountId: BrokerAccountId;
+  multiplier: Dec;
+  enabled: boolean;
+  maxDailyLoss: Dec | null;
+  overrides: TraderOverrides;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS =
+  "id, recorder_id, account_id, broker_account_id, multiplier, enabled, max_daily_loss, overrides, created_at, updated_at";
+
+function toRow(r: Record<string, unknown>): TraderRow {
+  return {
+    id: r.id as TraderId,
+    recorderId: r.recorder_id as RecorderId,
+    accountId: r.account_id as AccountId,
+    brokerAccountId: r.broker_account_id as BrokerAccountId,
+    multiplier: dec(r.multiplier as string),
+    enabled: r.enabled as boolean,
+    maxDailyLoss: r.max_daily_loss === null ? null : dec(r.max_daily_loss as string),
+    overrides: traderOverridesSchema.parse(r.overrides ?? {}),
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+export interface TraderInput {
+  recorderId: string;
+  accountId: string;
+  brokerAccountId: string;
+  multiplier: Dec;
+  enabled: boolean;
+  maxDailyLoss: Dec | null;
+  overrides: TraderOverrides;
+}
+
+export async function insertTrader(sql: Sql, t: TraderInput): Promise<TraderRow> {
+  const [row] = await sql`
+    insert into traders (recorder_id, account_id, broker_account_id, multiplier, enabled, max_daily_loss, overrides)
+    values (${t.recorderId}, ${t.accountId}, ${t.brokerAccountId}, ${toStr(t.multiplier)}, ${t.enabled},
+            ${t.maxDailyLoss === null ? null : toStr(t.maxDailyLoss)}, ${sql.json(t.overrides as never)})
+    returning ${sql.unsafe(COLUMNS)}`;
+  return toRow(row as Record<string, unknown>);
+}
+
+export async function listTraders(
+  sql: Sql,
+  filter: { recorderId?: string; accountId?: string } = {},
+): Promise<TraderRow[]> {
+  const rows = await sql`
+    select ${sql.unsafe(COLUMNS)} from traders
+     where deleted_at is null
+       and (${filter.recorderId ?? null}::uuid is null or recorder_id = ${filter.recorderId ?? null})
+       and (${filter.accountId ?? null}::uuid is null or account_id = ${filter.accountId ?? null})
+     order by created_at, id`;
+  return rows.map((r) => toRow(r as Record<string, unknown>));
+}
+
+export async function getTrader(sql: Sql, id: string): Promise<TraderRow | undefined> {
+  const [row] = await sql`select ${sql.unsafe(COLUMNS)} from traders where id = ${id} and deleted_at is null`;
+  return row ? toRow(row as Record<string, unknown>) : undefined;
+}
+
+/** Every trader ever linked, deleted ones included, for resuming and reporting old executions. */
+export async function getTraderAnyState(sql: Sql, id: string): Promise<TraderRow | undefined> {
+  const [row] = await sql`select ${sql.unsafe(COLUMNS)} from traders where id = ${id}`;
+  return row ? toRow(row as Record<string, unknown>) : undefined;
+}
+
+export async function updateTrader(
+  sql: Sql,
+  id: string,
+  change: {
+    multiplier?: Dec;
+    enabled?: boolean;
+    maxDailyLoss?: Dec | null;
+    overrides?: TraderOverrides;
+    brokerAccountId?: string;
+  },
+): Promise<TraderRow | undefined> {
+  const clearLoss = change.maxDailyLoss === null;
+  const [row] = await sql`
+    update traders set
+           multiplier = coalesce(${change.multiplier === undefined ? null : toStr(change.multiplier)}::numeric, multiplier),
+           enabled = coalesce(${change.enabled ?? null}, enabled),
+           max_daily_loss = case when ${clearLoss} then null
+                                 else coalesce(${change.maxDailyLoss ? toStr(change.maxDailyLoss) : null}::numeric, max_daily_loss) end,
+           overrides = coalesce(${change.overrides ? sql.json(change.overrides as never) : null}::jsonb, overrides),
+           broker_account_id = coalesce(${change.brokerAccountId ?? null}, broker_account_id),
+           updated_at = now()
+     where id = ${id} and deleted_at is null
+    returning ${sql.unsafe(COLUMNS)}`;
+  return row ? toRow(row as Record<string, unknown>) : undefined;
+}
+
+export async function softDeleteTrader(sql: Sql, id: string): Promise<boolean> {
+  const rows =
+    await sql`update traders set deleted_at = now(), enabled = false where id = ${id} and deleted_at is null returning id`;
+  return rows.length > 0;
+}
+
+export async function countActiveTraders(
+  sql: Sql,
+  by: { recorderId?: string; accountId?: string },
+): Promise<number> {
+  const [row] = await sql`
+    select count(*)::int as n from traders
+     where deleted_at is null
+       and (${by.recorderId ?? null}::uuid is null or recorder_id = ${by.recorderId ?? null})
+       and (${by.accountId ?? null}::uuid is null or account_id = ${by.accountId ?? null})`;
+  return (row?.n as number) ?? 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * The dispatch queue: a p-queue with a global concurrency limit, fed through one lane per account so one
+ * account's orders run in signal order while accounts run in parallel. Executions are claimed in Postgres
+ * with a lease that is renewed while they run; at start (and periodically) unfinished executions whose
+ * lease lapsed, or that this instance owned before a restart, are claimed with `for update skip locked`
+ * and resumed in check-the-broker-first mode.
+ */
+import PQueue from "p-queue";
+import type { Sql } from "../db/client";
+import { claimUnfinished, renewLeases } from "../db/executions";
+import { signalFromJson } from "../domain/signal";
+import type { Logger } from "../log";
+import { type ExecutionJob, type Executor, planFromJson } from "./executor";
+
+export interface DispatcherOptions {
+  sql: Sql;
+  logger: Logger;
+  executor: Executor;
+  concurrency: number;
+  instanceId: string;
+  leaseMs: number;
+}
+
+export class Dispatcher {
+  private readonly queue: PQueue;
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly active = new Set<string>();
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly counters = { dispatched: 0, finished: 0 };
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.queue = new PQueue({ concurrency: o.concurrency });
+  }
+
+  /** Jobs of one signal, in trader order; jobs of later signals are enqueued after. */
+  enqueue(jobs: ExecutionJob[]): void {
+    for (const job of jobs) this.push(job);
+  }
+
+  depth(): { queued: number; running: number; concurrency: number } {
+    return { queued: this.queued, running: this.queue.pending, concurrency: this.o.concurrency };
+  }
+
+  /** Claims and resumes unfinished executions (this instance's own after a restart, or expired leases). */
+  async recover(includeOwn = true): Promise<number> {
+    const rows = await claimUnfinished(this.o.sql, this.o.instanceId, this.o.leaseMs, includeOwn);
+    const jobs: ExecutionJob[] = [];
+    for (const r of rows) {
+      if (this.active.has(r.id)) continue;
+      try {
+        jobs.push({
+          executionId: r.id,
+          signalId: r.signalId,
+          traderId: r.traderId,
+          accountId: r.accountId,
+          recorderId: r.recorderId,
+          receivedAt: r.receivedAt,
+          signal: signalFromJson(r.payload),
+          resume: true,
+          ...(r.status === "running" && r.plan ? { storedPlan: planFromJson(r.plan) } : {}),
+        });
+      } catch (error) {
+        this.o.logger.error(
+          { event: "ExecutionUnreadable", executionId: r.id, error: String(error) },
+          "cannot resume",
+        );
+      }
+    }
+    if (jobs.length) {
+      this.o.logger.warn(
+        { event: "ExecutionsResumed", count: jobs.length },
+        "resuming unfinished executions",
+      );
+    }
+    this.enqueue(jobs);
+    return jobs.length;
+  }
+
+  /** Renews leases of running executions and picks up work whose owner died. */
+  start(): void {
+    const every = Math.max(1000, Math.floor(this.o.leaseMs / 3));
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+  }
+
+  /** Stops taking new work and waits (bounded) for running executions to finish. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const idle = Promise.all([...this.lanes.values()]).then(() => this.queue.onIdle());
+    const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
+    return Promise.race([idle.then(() => true as const), timeout]);
+  }
+
+  private push(job: ExecutionJob): void {
+    if (this.stopped) return; // claimed but not run: the lease lapses and a live relay resumes it
+    this.queued++;
+    this.active.add(job.executionId);
+    const lane = this.lanes.get(job.accountId) ?? Promise.resolve();
+    const next = lane
+      .then(() =>
+        this.queue.add(async () => {
+          this.queued--;
+          this.counters.dispatched++;
+          await this.o.executor.run(job);
+        }),
+      )
+      .catch((error) =>
+        this.o.logger.error(
+          { event: "LaneFailed", signalId: job.signalId, error: String(error) },
+          "lane error",
+        ),
+      )
+      .finally(() => {
+        this.active.delete(job.executionId);
+        this.counters.finished++;
+        if (this.lanes.get(job.accountId) === next) this.lanes.delete(job.accountId);
+      });
+    this.lanes.set(job.accountId, next);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await renewLeases(this.o.sql, this.o.instanceId, [...this.active], this.o.leaseMs);
+      // Only lapsed leases here: this instance's own live work is already in its lanes.
+      if (!this.stopped) await this.recover(false);
+    } catch (error) {
+      this.o.logger.warn({ event: "LeaseTickFailed", error: String(error) }, "lease renewal failed");
+    }
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * Runs one execution: what one signal does on one trader. Loads the trader's context, plans with the pure
+ * copy planner, stores the plan before the first order leaves, then carries the intents out in order:
+ * cancels (scoped to this trader's own orders), closes and entries at market, then exits computed from the
+ * real fill price. Every decision and failure is stored with its reason.
+ */
+import type { BrokerSession, OrderRequest } from "../brokers/port";
+import type { Sql } from "../db/client";
+import { finishExecution, startExecution } from "../db/executions";
+import { liveOrders, markOrder } from "../db/orders";
+import { getPosition } from "../db/positions";
+import type { Directory } from "../directory";
+import type { ContractSpec } from "../domain/contract";
+import { tickValue } from "../domain/contract";
+import { exitOrders, resolveExitTicks } from "../domain/exits";
+import { asBrokerOrderId, clientOrderId } from "../domain/ids";
+import { type Intent, type Plan, plan } from "../domain/planner";
+import type { Signal } from "../domain/signal";
+import type { Logger } from "../log";
+import type { SessionPool } from "../sessions/pool";
+import type { ContractBook } from "./contracts";
+import type { FillRecorder } from "./fills";
+import { type LegContext, type LegResult, sendLeg, sendOco } from "./legs";
+
+export interface ExecutionJob {
+  executionId: string;
+  signalId: string;
+  traderId: string;
+  accountId: string;
+  recorderId: string;
+  receivedAt: Date;
+  signal: Signal;
+  /** True when resuming after a restart: ask the broker before sending anything. */
+  resume: boolean;
+  /** The plan stored before a crash, reused as is on resume. */
+  storedPlan?: Plan;
+}
+
+export interface ExecutorDeps {
+  sql: Sql;
+  logger: Logger;
+  directory: Directory;
+  pool: SessionPool;
+  fills: FillRecorder;
+  contracts: ContractBook;
+  fillWaitMs: number;
+  now?: () => Date;
+  settleDelaysMs?: number[];
+}
+
+class ExecutionStopped extends Error {
+  constructor(
+    readonly status: "failed" | "unknown",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Run {
+  job: ExecutionJob;
+  leg: LegContext;
+  plan: Plan;
+  lastAckAt?: number;
+  problems: string[];
+}
+
+export class Executor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async run(job: ExecutionJob): Promise<void> {
+    const log = this.deps.logger.child({
+      signalId: job.signalId,
+      executionId: job.executionId,
+      traderId: job.traderId,
+    });
+    try {
+      await this.execute(job, log);
+    } catch (error) {
+      const stopped = error instanceof ExecutionStopped;
+      const message = stopped
+        ? error.message
+        : `internal error: ${String((error as Error)?.message ?? error)}`;
+      log.error(
+        { event: "ExecutionFailed", status: stopped ? error.status : "failed", reason: message },
+        "execution failed",
+      );
+      await finishExecution(this.deps.sql, job.executionId, {
+        status: stopped ? error.status : "failed",
+        error: message,
+      }).catch((e) =>
+        log.error(
+          { event: "ExecutionNotRecorded", error: String(e) },
+          "could not record the failure; the lease will resume it",
+        ),
+      );
+    }
+  }
+
+  private async execute(job: ExecutionJob, log: Logger): Promise<void> {
+    const { directory, sql } = this.deps;
+    const trader = directory.trader(job.traderId);
+    const recorder = directory.recorder(job.recorderId);
+    if (!trader || !recorder || (!trader.enabled && !job.resume)) {
+      await finishExecution(sql, job.executionId, {
+        status: "ignored",
+        decision: "ignored_trader_disabled",
+        reason: "the trader was disabled or removed before the signal reached it",
+      });
+      return;
+    }
+    const session = await this.session(job.accountId);
+    const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
+    const contract = await this.contract(session, symbol);
+    const brokerAccountId = trader.brokerAccountId;
+    const position = await getPosition(sql, {
+      traderId: trader.id,
+      brokerAccountId,
+      contract: contract.name,
+    });
+
+    const thePlan =
+      job.storedPlan ??
+      plan({
+        signal: job.signal,
+        recorder: recorder.settings,
+        overrides: trader.overrides,
+        multiplier: trader.multiplier,
+        position: {
+          netQty: position?.netQty ?? 0,
+          ...(position?.avgPrice ? { avgPrice: position.avgPrice } : {}),
+        },
+        now: this.now(),
+      });
+    if (thePlan.intents.length === 0) {
+      await finishExecution(sql, job.executionId, {
+        status: "ignored",
+        decision: thePlan.decision,
+        reason: thePlan.reason,
+        contract: contract.name,
+      });
+      log.info(
+        { event: "ExecutionIgnored", decision: thePlan.decision, reason: thePlan.reason },
+        thePlan.reason,
+      );
+      return;
+    }
+    if (!job.storedPlan) {
+      await startExecution(sql, job.executionId, {
+        plan: planToJson(thePlan),
+        decision: thePlan.decision,
+        reason: thePlan.reason,
+        contract: contract.name,
+      });
+    }
+
+    const run: Run = {
+      job,
+      plan: thePlan,
+      problems: [],
+      leg: {
+        sql,
+        log,
+        session,
+        fills: this.deps.fills,
+        accountId: job.accountId,
+        executionId: job.executionId,
+        traderId: job.traderId,
+        brokerAccountId,
+        contract,
+        checkFirst: job.resume,
+        ...(this.deps.settleDelaysMs ? { settleDelaysMs: this.deps.settleDelaysMs } : {}),
+      },
+    };
+    for (const intent of thePlan.intents) await this.carryOut(run, intent);
+
+    const latencyMs = run.lastAckAt ? run.lastAckAt - job.receivedAt.getTime() : null;
+    await finishExecution(sql, job.executionId, {
+      status: "done",
+      decision: thePlan.decision,
+      reason: thePlan.reason,
+      error: run.problems.length ? run.problems.join("; ") : null,
+      latencyMs,
+      contract: contract.name,
+    });
+    log.info(
+      { event: "ExecutionDone", decision: thePlan.decision, latencyMs, problems: run.problems },
+      thePlan.reason,
+    );
+  }
+
+  private async carryOut(run: Run, intent: Intent): Promise<void> {
+    switch (intent.kind) {
+      case "cancelExits":
+      case "cancelEntries":
+        return this.cancelOwn(run, intent.kind === "cancelExits" ? "exits" : "entries");
+      case "close":
+        return this.market(run, "close", intent.side, intent.qty);
+      case "entry":
+        return this.market(run, intent.leg, intent.side, intent.qty);
+      case "protect":
+        return this.protect(run);
+    }
+  }
+
+  /** A market order (entry, add or close), then a bounded wait for its fill. */
+  private async market(run: Run, leg: string, side: "buy" | "sell", qty: number): Promise<void> {
+    const req: OrderRequest = {
+      clientOrderId: clientOrderId(run.job.signalId, run.job.traderId, leg),
+      brokerAccountId: run.leg.brokerAccountId,
+      contract: run.leg.contract,
+      side,
+      qty,
+      type: "market",
+      ...(run.job.signal.price !== undefined ? { referencePrice: run.job.signal.price } : {}),
+    };
+    const result = await sendLeg(run.leg, leg, req);
+    this.acked(run, result, leg);
+    // Filled in the reply, or found filled at the broker when resuming: nothing to wait for.
+    if (result.kind === "accepted" && result.filled && result.filled.qty >= qty) return;
+    const fill = await this.deps.fills.waitForFill(req.clientOrderId, qty, this.deps.fillWaitMs);
+    if (!fill) {
+      this.deps.logger.warn(
+        { event: "FillNotReported", signalId: run.job.signalId, leg, clientOrderId: req.clientOrderId },
+        "no fill report in time; asking the broker",
+      );
+      const found = await run.leg.session
+        .findOrder(run.leg.brokerAccountId, req.clientOrderId)
+        .catch(() => null);
+      if (found && found.filledQty >= qty) return;
+      run.problems.push(
+        `no fill report for the ${leg} order within ${this.deps.fillWaitMs} ms; position unprotected until reconciliation`,
+      );
+      throw new ExecutionStopped("unknown", run.problems.join("; "));
+    }
+  }
+
+  /** Exits for the trader's whole position from its average price, after the entry's real fill. */
+  private async protect(run: Run): Promise<void> {
+    const { sql } = this.deps;
+    const { contract } = run.leg;
+    const position = await getPosition(sql, {
+      traderId: run.job.traderId,
+      brokerAccountId: run.leg.brokerAccountId,
+      contract: contract.name,
+    });
+    if (!position || position.netQty === 0) return;
+    const side = position.netQty > 0 ? "buy" : "sell";
+    const avg = position.avgPrice;
+    const resolved = avg
+      ? resolveExitTicks(run.plan.exits, side, avg, contract.tickSize, tickValue(contract))
+      : { targets: run.plan.exits.targets, stopLossTicks: run.plan.exits.stopLossTicks };
+    if ("problem" in resolved && resolved.problem) run.problems.push(resolved.problem);
+    const exits = exitOrders({
+      side,
+      qty: Math.abs(position.netQty),
+      fillPrice: avg,
+      tickSize: contract.tickSize,
+      targets: resolved.targets,
+      stopLossTicks: resolved.stopLossTicks,
+    });
+    if (exits.problem) run.problems.push(`position unprotected: ${exits.problem}`);
+    const request = (e: (typeof exits.legs)[number]): OrderRequest => ({
+      clientOrderId: clientOrderId(run.job.signalId, run.job.traderId, e.leg),
+      brokerAccountId: run.leg.brokerAccountId,
+      contract,
+      side: e.side,
+      qty: e.qty,
+      type: e.type,
+      ...(e.type === "limit" ? { price: e.price } : { stopPrice: e.price }),
+    });
+    const done = new Set<string>();
+    for (const e of exits.legs) {
+      if (done.has(e.leg)) continue;
+      const partner = e.ocoWith ? exits.legs.find((x) => x.leg === e.ocoWith) : undefined;
+      if (partner) {
+        done.add(partner.leg);
+        const [a, b] = await sendOco(
+          run.leg,
+          { leg: e.leg, req: request(e) },
+          { leg: partner.leg, req: request(partner) },
+        );
+        this.acked(run, a, e.leg, true);
+        this.acked(run, b, partner.leg, true);
+      } else {
+        this.acked(run, await sendLeg(run.leg, e.leg, request(e)), e.leg, true);
+      }
+      done.add(e.leg);
+    }
+  }
+
+  /**
+   * Cancels only this trader's orders of that kind in this contract. Each cancel stands alone: an order
+   * that is already gone never stops the next step, which is usually placing the new protection.
+   */
+  private async cancelOwn(run: Run, kind: "exits" | "entries"): Promise<void> {
+    const rows = await liveOrders(
+      this.deps.sql,
+      {
+        traderId: run.job.traderId,
+        brokerAccountId: run.leg.brokerAccountId,
+        contract: run.leg.contract.name,
+      },
+      kind,
+    );
+    for (const row of rows) {
+      let brokerOrderId = row.brokerOrderId;
+      if (!brokerOrderId) {
+        const found = await run.leg.session
+          .findOrder(run.leg.brokerAccountId, row.clientOrderId as never)
+          .catch(() => null);
+        if (!found) {
+          await markOrder(this.deps.sql, row.clientOrderId, {
+            status: "cancelled",
+            reason: "never reached the broker",
+          });
+          continue;
+        }
+        brokerOrderId = found.brokerOrderId;
+      }
+      const outcome = await run.leg.session.cancelOrder(
+        run.leg.brokerAccountId,
+        asBrokerOrderId(brokerOrderId),
+      );
+      if (outcome.kind === "cancelled" || outcome.kind === "gone") {
+        await markOrder(this.deps.sql, row.clientOrderId, {
+          status: "cancelled",
+          reason: outcome.kind === "gone" ? outcome.reason : null,
+        });
+      } else {
+        run.problems.push(`could not cancel ${row.leg} (${outcome.reason})`);
+      }
+    }
+  }
+
+  private acked(run: Run, result: LegResult, leg: string, exit = false): void {
+    if (result.kind === "accepted") {
+      run.lastAckAt = Date.now();
+      return;
+    }
+    if (exit) {
+      // The position exists; a refused exit leaves it unprotected, which is reported, not hidden.
+      run.problems.push(
+        `position unprotected: ${leg} ${result.kind === "rejected" ? "rejected" : "unknown"}: ${result.reason}`,
+      );
+      return;
+    }
+    throw new ExecutionStopped(
+      result.kind === "rejected" ? "failed" : "unknown",
+      `${leg} ${result.kind === "rejected" ? "rejected by the broker" : "outcome unknown"}: ${result.reason}`,
+    );
+  }
+
+  private async session(accountId: string): Promise<BrokerSession> {
+    try {
+      return await this.deps.pool.session(accountId);
+    } catch (error) {
+      throw new ExecutionStopped("failed", `broker session unavailable: ${(error as Error).message}`);
+    }
+  }
+
+  private async contract(session: BrokerSession, symbol: string): Promise<ContractSpec> {
+    try {
+      return await this.deps.contracts.resolve(session, symbol);
+    } catch (error) {
+      throw new ExecutionStopped("failed", `unknown contract "${symbol}": ${(error as Error).message}`);
+    }
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}
+
+/** JSON form of a plan for the executions table; decimals in overrides become strings. */
+export function planToJson(p: Plan): unknown {
+  return JSON.parse(JSON.stringify(p, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)));
+}
+
+/** Reads back a stored plan. */
+export function planFromJson(j: unknown): Plan {
+  return JSON.parse(JSON.stringify(j), (_k, v) =>
+    typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+  ) as Plan;
+}

@@ -1,0 +1,235 @@
+/**
+ * Sending one order leg without ever doubling it.
+ *
+ * 1. The leg is written to broker_orders under its deterministic client order id before it leaves.
+ * 2. If that id was written before (a restart, a retry) or we are resuming, the broker is asked for the id
+ *    first and an existing order is adopted instead of sending a second one.
+ * 3. A reply that never comes is an unknown outcome: it is settled by asking the broker, with backoff,
+ *    never by re-sending.
+ */
+import type { BrokerOrder, BrokerSession, OrderOutcome, OrderRequest } from "../brokers/port";
+import type { Sql } from "../db/client";
+import { insertIntent, markOrder, type OrderIntent, type OrderStatus } from "../db/orders";
+import type { ContractSpec } from "../domain/contract";
+import { toStr } from "../domain/decimal";
+import type { BrokerAccountId, ClientOrderId } from "../domain/ids";
+import type { Logger } from "../log";
+import type { FillRecorder } from "./fills";
+
+export type LegResult =
+  | { kind: "accepted"; brokerOrderId: string; filled?: { qty: number; price: string } }
+  | { kind: "rejected"; reason: string }
+  | { kind: "unknown"; reason: string };
+
+export interface LegContext {
+  sql: Sql;
+  /** Carries signalId, executionId and traderId on every line. */
+  log: Logger;
+  session: BrokerSession;
+  fills: FillRecorder;
+  accountId: string;
+  executionId: string | null;
+  traderId: string | null;
+  brokerAccountId: BrokerAccountId;
+  contract: ContractSpec;
+  /** Ask the broker before sending (a resumed execution). */
+  checkFirst: boolean;
+  /** Delays between broker look-ups when settling an unknown outcome. */
+  settleDelaysMs?: number[];
+}
+
+const DEFAULT_SETTLE_DELAYS = [250, 1000, 2000, 4000];
+
+export function intentOf(ctx: LegContext, leg: string, req: OrderRequest): OrderIntent {
+  return {
+    clientOrderId: req.clientOrderId,
+    executionId: ctx.executionId,
+    traderId: ctx.traderId,
+    accountId: ctx.accountId,
+    brokerAccountId: ctx.brokerAccountId,
+    contract: ctx.contract.name,
+    leg,
+    side: req.side,
+    type: req.type,
+    qty: req.qty,
+    ...(req.price !== undefined ? { price: req.price } : {}),
+    ...(req.stopPrice !== undefined ? { stopPrice: req.stopPrice } : {}),
+  };
+}
+
+/** Writes the intent and, if this id may already be at the broker, adopts what the broker has. */
+async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise<LegResult | undefined> {
+  const { row, existed } = await insertIntent(ctx.sql, intentOf(ctx, leg, req));
+  if (
+    existed &&
+    row.brokerOrderId &&
+    (row.status === "accepted" || row.status === "working" || row.status === "filled")
+  ) {
+    ctx.fills.bind(ctx.accountId, row.brokerOrderId, row.clientOrderId);
+    ctx.log.info(
+      { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: row.status },
+      "order already acknowledged; not sent again",
+    );
+    return row.filledQty > 0 && row.fillPrice
+      ? {
+          kind: "accepted",
+          brokerOrderId: row.brokerOrderId,
+          filled: { qty: row.filledQty, price: toStr(row.fillPrice) },
+        }
+      : { kind: "accepted", brokerOrderId: row.brokerOrderId };
+  }
+  if (existed && row.status === "rejected")
+    return { kind: "rejected", reason: row.reason ?? "rejected earlier" };
+  if (existed || ctx.checkFirst) {
+    const found = await ctx.session.findOrder(ctx.brokerAccountId, req.clientOrderId);
+    if (found) {
+      ctx.log.info(
+        { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: found.status },
+        "order already at the broker; not sent again",
+      );
+      return adopt(ctx, found);
+    }
+  }
+  return undefined;
+}
+
+export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): Promise<LegResult> {
+  const known = await prepare(ctx, leg, req);
+  if (known) return known;
+  const sentAt = performance.now();
+  const outcome = await ctx.session.placeOrder(req);
+  logOutcome(ctx, leg, req, outcome, performance.now() - sentAt);
+  return conclude(ctx, req, outcome);
+}
+
+/** Two exits linked one-cancels-other at the broker. */
+export async function sendOco(
+  ctx: LegContext,
+  first: { leg: string; req: OrderRequest },
+  second: { leg: string; req: OrderRequest },
+): Promise<[LegResult, LegResult]> {
+  const [a, b] = await Promise.all([
+    prepare(ctx, first.leg, first.req),
+    prepare(ctx, second.leg, second.req),
+  ]);
+  if (a && b) return [a, b];
+  if (a || b) {
+    // Half of the pair is already at the broker (a crash between the two): send the missing half alone.
+    const missing = a ? second : first;
+    const result = await conclude(ctx, missing.req, await ctx.session.placeOrder(missing.req));
+    return a ? [a, result] : [result, b as LegResult];
+  }
+  const sentAt = performance.now();
+  const [oa, ob] = await ctx.session.placeOco(first.req, second.req);
+  const ms = performance.now() - sentAt;
+  logOutcome(ctx, first.leg, first.req, oa, ms);
+  logOutcome(ctx, second.leg, second.req, ob, ms);
+  return Promise.all([conclude(ctx, first.req, oa), conclude(ctx, second.req, ob)]);
+}
+
+function logOutcome(
+  ctx: LegContext,
+  leg: string,
+  req: OrderRequest,
+  outcome: OrderOutcome,
+  ms: number,
+): void {
+  const base = {
+    leg,
+    clientOrderId: req.clientOrderId,
+    side: req.side,
+    qty: req.qty,
+    type: req.type,
+    ms: Math.round(ms * 10) / 10,
+  };
+  if (outcome.kind === "accepted")
+    ctx.log.info(
+      { event: "OrderAcknowledged", ...base, brokerOrderId: outcome.brokerOrderId, filled: !!outcome.fill },
+      "order acknowledged",
+    );
+  else if (outcome.kind === "rejected")
+    ctx.log.warn({ event: "OrderRejected", ...base, reason: outcome.reason }, "order rejected by the broker");
+  else
+    ctx.log.warn(
+      { event: "OrderOutcomeUnknown", ...base, reason: outcome.reason },
+      "no answer for the order; settling with the broker",
+    );
+}
+
+async function conclude(ctx: LegContext, req: OrderRequest, outcome: OrderOutcome): Promise<LegResult> {
+  if (outcome.kind === "accepted") {
+    await markOrder(ctx.sql, req.clientOrderId, {
+      status: outcome.fill && outcome.fill.qty >= req.qty ? "filled" : "accepted",
+      brokerOrderId: outcome.brokerOrderId,
+      raw: outcome.raw,
+    });
+    ctx.fills.bind(ctx.accountId, outcome.brokerOrderId, req.clientOrderId);
+    if (outcome.fill) {
+      await ctx.fills.record(
+        ctx.accountId,
+        req.clientOrderId,
+        ctx.contract.name,
+        outcome.brokerOrderId,
+        outcome.fill,
+      );
+      return {
+        kind: "accepted",
+        brokerOrderId: outcome.brokerOrderId,
+        filled: { qty: outcome.fill.qty, price: toStr(outcome.fill.price) },
+      };
+    }
+    return { kind: "accepted", brokerOrderId: outcome.brokerOrderId };
+  }
+  if (outcome.kind === "rejected") {
+    await markOrder(ctx.sql, req.clientOrderId, {
+      status: "rejected",
+      reason: outcome.reason,
+      raw: outcome.raw,
+    });
+    return { kind: "rejected", reason: outcome.reason };
+  }
+  return settle(ctx, req.clientOrderId, outcome.reason);
+}
+
+/** An unknown outcome: ask the broker for our id until it answers; never re-send. */
+async function settle(ctx: LegContext, clientOrderId: ClientOrderId, why: string): Promise<LegResult> {
+  for (const delay of ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS) {
+    await new Promise((r) => setTimeout(r, delay));
+    try {
+      const found = await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);
+      if (found) return adopt(ctx, found);
+    } catch {
+      // The broker is still unreachable; try again after the next delay.
+    }
+  }
+  const reason = `no answer from the broker (${why}); the order's fate is unknown and will be settled by reconciliation`;
+  await markOrder(ctx.sql, clientOrderId, { status: "unknown", reason });
+  return { kind: "unknown", reason };
+}
+
+async function adopt(ctx: LegContext, found: BrokerOrder): Promise<LegResult> {
+  const clientOrderId = found.clientOrderId as ClientOrderId;
+  const status: OrderStatus = found.status === "pending" ? "working" : found.status;
+  await markOrder(ctx.sql, clientOrderId, {
+    status: status === "filled" ? "accepted" : status,
+    brokerOrderId: found.brokerOrderId,
+    reason: found.reason ?? null,
+  });
+  ctx.fills.bind(ctx.accountId, found.brokerOrderId, clientOrderId);
+  if (found.status === "rejected")
+    return { kind: "rejected", reason: found.reason ?? "rejected by the broker" };
+  if (found.filledQty > 0 && found.avgFillPrice !== undefined) {
+    await ctx.fills.record(ctx.accountId, clientOrderId, ctx.contract.name, found.brokerOrderId, {
+      price: found.avgFillPrice,
+      qty: found.filledQty,
+      cumQty: found.filledQty,
+      at: new Date(),
+    });
+    return {
+      kind: "accepted",
+      brokerOrderId: found.brokerOrderId,
+      filled: { qty: found.filledQty, price: toStr(found.avgFillPrice) },
+    };
+  }
+  return { kind: "accepted", brokerOrderId: found.brokerOrderId };
+}

@@ -1,0 +1,229 @@
+/**
+ * The copy planner: what one signal does on one trader, as an ordered list of broker intents plus a
+ * decision and its reason in a trader's words. Pure: the executor carries the intents out.
+ *
+ * | situation                       | decision                                                  |
+ * |---------------------------------|-----------------------------------------------------------|
+ * | flat, buy/sell                  | opened: entry, then exits from the real fill              |
+ * | same direction, avg-down on/add | added: entry, cancel old exits, exits from the new average |
+ * | same direction, avg-down off    | ignored_same_direction                                    |
+ * | opposite direction              | reversed (close, then open), or closed when close-only    |
+ * | exit / close / flat / sentiment | closed: cancel exits, close the trader's quantity          |
+ * | sell while staying long (strategy partial exit) | closed_partial, exits re-placed for the rest |
+ * | cancel                          | cancelled: cancel working entry orders                    |
+ */
+import { type Dec, stepsIn, times } from "./decimal";
+import { withinTradingHours } from "./hours";
+import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "./settings";
+import type { ExitOverride, Signal } from "./signal";
+import type { Side } from "./venue/types";
+
+export type Decision =
+  | "opened"
+  | "added"
+  | "reversed"
+  | "closed"
+  | "closed_partial"
+  | "cancelled"
+  | "ignored_same_direction"
+  | "ignored_already_flat"
+  | "ignored_no_position"
+  | "ignored_zero_size"
+  | "skipped_outside_hours"
+  | "blocked_max_contracts";
+
+export type Intent =
+  /** Cancel this trader's working exit orders for the contract (only the ones the relay placed). */
+  | { kind: "cancelExits" }
+  /** Cancel this trader's working entry orders for the contract. */
+  | { kind: "cancelEntries" }
+  /** Market order closing `qty` of the trader's position; verified flat (or reduced) from the fill. */
+  | { kind: "close"; side: Side; qty: number }
+  /** Market entry; `leg` is "entry" for an open and "add" for an add. */
+  | { kind: "entry"; leg: "entry" | "add"; side: Side; qty: number }
+  /** Place exits for the trader's whole position from its average price, once the fills are known. */
+  | { kind: "protect" };
+
+/** Exit settings for this signal on this trader after precedence (trader > alert > recorder). */
+export interface ExitSpec {
+  targets: RecorderSettings["takeProfit"];
+  /** Per-alert take-profit that needs the fill price to become ticks. */
+  alertTarget?: ExitOverride;
+  stopLossTicks: number;
+  alertStop?: ExitOverride;
+}
+
+export interface Plan {
+  decision: Decision;
+  reason: string;
+  intents: Intent[];
+  exits: ExitSpec;
+}
+
+export interface PlanContext {
+  signal: Signal;
+  recorder: RecorderSettings;
+  overrides: TraderOverrides;
+  multiplier: Dec;
+  /** The trader's position in this contract (signed contracts) and its average price. */
+  position: { netQty: number; avgPrice?: Dec };
+  now: Date;
+}
+
+const opposite = (s: Side): Side => (s === "buy" ? "sell" : "buy");
+const sideOf = (netQty: number): Side => (netQty > 0 ? "buy" : "sell");
+const describe = (netQty: number) => `${netQty > 0 ? "long" : "short"} ${Math.abs(netQty)}`;
+
+export function plan(ctx: PlanContext): Plan {
+  const settings = effectiveSettings(ctx.recorder, ctx.overrides);
+  const exits = exitSpec(ctx);
+  const { signal } = ctx;
+  const net = ctx.position.netQty;
+  const done = (decision: Decision, reason: string, intents: Intent[] = []): Plan => ({
+    decision,
+    reason,
+    intents,
+    exits,
+  });
+
+  if (signal.action === "cancel")
+    return done("cancelled", "cancel working entry orders", [{ kind: "cancelEntries" }]);
+
+  const exitRequested =
+    signal.action === "exit" ||
+    signal.action === "close" ||
+    signal.action === "flat" ||
+    signal.sentiment === "flat";
+  if (exitRequested) {
+    if (net === 0)
+      return done("ignored_already_flat", "already flat; any stray exit orders cancelled", [
+        { kind: "cancelExits" },
+      ]);
+    return done("closed", `closed ${describe(net)}`, [
+      { kind: "cancelExits" },
+      { kind: "close", side: opposite(sideOf(net)), qty: Math.abs(net) },
+    ]);
+  }
+
+  // Entry-type signals from here on: buy, sell, add.
+  let side: Side | undefined;
+  if (signal.action === "buy" || signal.action === "sell") side = signal.action;
+  else if (signal.sentiment === "long" || signal.sentiment === "short")
+    side = signal.sentiment === "long" ? "buy" : "sell";
+  else if (net !== 0) side = sideOf(net);
+  if (!side) return done("ignored_no_position", "add with no open position and no direction");
+
+  // A strategy that sells but stays long (or buys but stays short) is taking a partial exit.
+  const partialExit =
+    net !== 0 &&
+    side === opposite(sideOf(net)) &&
+    signal.sentiment !== undefined &&
+    signal.sentiment === (net > 0 ? "long" : "short");
+  if (partialExit) {
+    const qty = Math.min(Math.abs(net), sized(signal.quantity, settings.quantity, ctx.multiplier));
+    if (qty <= 0) return done("ignored_zero_size", "partial exit size rounds to 0 contracts");
+    const rest = Math.abs(net) - qty;
+    return done("closed_partial", `closed ${qty} of ${describe(net)}`, [
+      { kind: "cancelExits" },
+      { kind: "close", side, qty },
+      ...(rest > 0 ? [{ kind: "protect" } as const] : []),
+    ]);
+  }
+
+  if (!withinTradingHours(ctx.now, settings.tradingWindows, settings.timeZone)) {
+    return done("skipped_outside_hours", `outside the recorder's trading hours (${settings.timeZone})`);
+  }
+
+  const sameDirection = net !== 0 && side === sideOf(net);
+  const isAdd = signal.action === "add" || sameDirection;
+  if (sameDirection && signal.action !== "add" && !settings.avgDown) {
+    return done("ignored_same_direction", `already ${describe(net)}; avg-down is off`);
+  }
+  if (signal.action === "add" && net === 0) return done("ignored_no_position", "add with no open position");
+
+  const base = isAdd ? (settings.addQuantity ?? null) : null;
+  let qty =
+    base !== null
+      ? sized(undefined, base, ctx.multiplier)
+      : sized(signal.quantity, settings.quantity, ctx.multiplier);
+  if (qty <= 0) return done("ignored_zero_size", "size rounds to 0 contracts after the multiplier");
+
+  const reversing = net !== 0 && !sameDirection;
+  const after = reversing ? 0 : Math.abs(net);
+  let capNote = "";
+  if (settings.maxContracts !== undefined && after + qty > settings.maxContracts) {
+    const room = settings.maxContracts - after;
+    if (room <= 0) {
+      return done(
+        "blocked_max_contracts",
+        `max contracts ${settings.maxContracts} reached (${describe(net)})`,
+      );
+    }
+    capNote = ` (capped from ${qty} by max contracts ${settings.maxContracts})`;
+    qty = room;
+  }
+
+  if (reversing) {
+    if (settings.onOpposite === "close") {
+      return done("closed", `closed ${describe(net)} on an opposite signal (close-only)`, [
+        { kind: "cancelExits" },
+        { kind: "close", side, qty: Math.abs(net) },
+      ]);
+    }
+    return done(
+      "reversed",
+      `reversed ${describe(net)} to ${side === "buy" ? "long" : "short"} ${qty}${capNote}`,
+      [
+        { kind: "cancelExits" },
+        { kind: "close", side, qty: Math.abs(net) },
+        { kind: "entry", leg: "entry", side, qty },
+        { kind: "protect" },
+      ],
+    );
+  }
+  if (isAdd) {
+    return done("added", `added ${qty} to ${describe(net)}${capNote}`, [
+      { kind: "entry", leg: "add", side, qty },
+      { kind: "cancelExits" },
+      { kind: "protect" },
+    ]);
+  }
+  return done("opened", `opened ${side === "buy" ? "long" : "short"} ${qty}${capNote}`, [
+    { kind: "entry", leg: "entry", side, qty },
+    { kind: "protect" },
+  ]);
+}
+
+/** Contracts for an order: the alert's quantity (else the setting) times the multiplier, rounded down. */
+export function sized(alertQuantity: Dec | undefined, settingQuantity: number, multiplier: Dec): number {
+  const base = alertQuantity ?? times(ONE_CONTRACT, settingQuantity);
+  const product = (base * multiplier) / 1_000_000_000n; // both scaled by 1e9
+  return Math.max(0, stepsIn(product as Dec, ONE_CONTRACT, "down"));
+}
+
+const ONE_CONTRACT = 1_000_000_000n as Dec;
+
+/** Precedence: trader overrides beat the alert's takeProfit/stopLoss, which beat the recorder. */
+function exitSpec(ctx: PlanContext): ExitSpec {
+  const { recorder, overrides, signal } = ctx;
+  const spec: ExitSpec = { targets: recorder.takeProfit, stopLossTicks: recorder.stopLossTicks };
+  if (overrides.takeProfit !== undefined) spec.targets = overrides.takeProfit;
+  else if (signal.takeProfit) {
+    if (signal.takeProfit.ticks !== undefined)
+      spec.targets =
+        signal.takeProfit.ticks > 0 ? [{ ticks: signal.takeProfit.ticks, trimPercent: 100 }] : [];
+    else {
+      spec.targets = [];
+      spec.alertTarget = signal.takeProfit;
+    }
+  }
+  if (overrides.stopLossTicks !== undefined) spec.stopLossTicks = overrides.stopLossTicks;
+  else if (signal.stopLoss) {
+    if (signal.stopLoss.ticks !== undefined) spec.stopLossTicks = signal.stopLoss.ticks;
+    else {
+      spec.stopLossTicks = 0;
+      spec.alertStop = signal.stopLoss;
+    }
+  }
+  return spec;
+}

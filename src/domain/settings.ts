@@ -1,0 +1,109 @@
+/**
+ * Recorder settings and trader overrides: one zod schema each, one spelling per setting, unknown keys
+ * refused. Defaults live here and nowhere else, and 0 always means what the setting says it means
+ * (stopLossTicks 0 = no stop, a take-profit of 0 ticks = no take-profit), never "use a default".
+ */
+import { z } from "zod";
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+export const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+
+export const takeProfitTargetSchema = z.strictObject({
+  ticks: z.number().int().min(0).max(1_000_000),
+  trimPercent: z.number().gt(0).max(100),
+});
+export type TakeProfitTarget = z.infer<typeof takeProfitTargetSchema>;
+
+/** A list whose targets all have 0 ticks means "no take-profit"; mixing 0 with real targets is refused. */
+const takeProfitList = z
+  .array(takeProfitTargetSchema)
+  .max(10)
+  .transform((list, ctx) => {
+    const zero = list.filter((t) => t.ticks === 0).length;
+    if (zero === list.length) return [];
+    if (zero > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a target with 0 ticks; use an empty list for no take-profit",
+      });
+    }
+    return [...list].sort((a, b) => a.ticks - b.ticks);
+  });
+
+export const tradingWindowSchema = z.strictObject({
+  start: z.string().regex(HHMM, "must be HH:MM (24 h)"),
+  end: z.string().regex(HHMM, "must be HH:MM (24 h)"),
+  days: z.array(z.enum(DAYS)).min(1).optional(),
+});
+export type TradingWindow = z.infer<typeof tradingWindowSchema>;
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "is not a known time zone (e.g. America/Chicago)");
+
+const fields = {
+  /** Contracts per entry when the alert gives no quantity. */
+  quantity: z.number().int().min(1).max(10_000),
+  /** Contracts per add (DCA); when unset an add uses `quantity`. */
+  addQuantity: z.number().int().min(1).max(10_000),
+  takeProfit: takeProfitList,
+  stopLossTicks: z.number().int().min(0).max(1_000_000),
+  avgDown: z.boolean(),
+  /** Pre-trade cap on the position, in contracts. Unset = no cap. */
+  maxContracts: z.number().int().min(1).max(100_000),
+  maxSignalAgeSeconds: z.number().int().min(1).max(86_400),
+  dedupWindowMs: z.number().int().min(0).max(600_000),
+  tradingWindows: z.array(tradingWindowSchema).max(10),
+  timeZone,
+  /** Contract to trade instead of the alert's ticker, e.g. "MNQ1!" for alerts on NQ1!. */
+  ticker: z.string().trim().min(1).max(40),
+  /** On an opposite-direction signal: reverse (close then open) or close only. */
+  onOpposite: z.enum(["reverse", "close"]),
+  /** When the alert's expected position disagrees with the follower's real one. */
+  positionSync: z.enum(["off", "skip", "flatten", "resync"]),
+};
+
+export const recorderSettingsSchema = z.strictObject({
+  quantity: fields.quantity.default(1),
+  addQuantity: fields.addQuantity.optional(),
+  takeProfit: fields.takeProfit.default([]),
+  stopLossTicks: fields.stopLossTicks.default(0),
+  avgDown: fields.avgDown.default(false),
+  maxContracts: fields.maxContracts.optional(),
+  maxSignalAgeSeconds: fields.maxSignalAgeSeconds.default(30),
+  dedupWindowMs: fields.dedupWindowMs.default(3000),
+  tradingWindows: fields.tradingWindows.default([]),
+  timeZone: fields.timeZone.default("America/Chicago"),
+  ticker: fields.ticker.optional(),
+  onOpposite: fields.onOpposite.default("reverse"),
+  positionSync: fields.positionSync.default("off"),
+});
+export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
+export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
+
+/** What a trader may override; anything unset inherits the recorder's value. */
+export const traderOverridesSchema = z.strictObject({
+  quantity: fields.quantity.optional(),
+  addQuantity: fields.addQuantity.optional(),
+  takeProfit: fields.takeProfit.optional(),
+  stopLossTicks: fields.stopLossTicks.optional(),
+  avgDown: fields.avgDown.optional(),
+  maxContracts: fields.maxContracts.optional(),
+  ticker: fields.ticker.optional(),
+  onOpposite: fields.onOpposite.optional(),
+});
+export type TraderOverrides = z.infer<typeof traderOverridesSchema>;
+
+/** Recorder settings with the trader's overrides applied (trader beats recorder). */
+export function effectiveSettings(recorder: RecorderSettings, overrides: TraderOverrides): RecorderSettings {
+  const merged: RecorderSettings = { ...recorder };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,342 @@
+/**
+ * Signal normalization: a TradingView (or TradersPost / PickMyTrade style) alert body -> one canonical
+ * `Signal`, or a message a trader understands saying what is wrong.
+ *
+ * Accepted spellings: ticker|symbol, action|data, quantity|qty|contracts, plus sentiment, price, time,
+ * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize. Numbers may arrive as
+ * strings ("1", "21000.25"), because users quote TradingView placeholders.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { type Dec, toStr, tryDec } from "./decimal";
+
+export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
+export type Action = (typeof ACTIONS)[number];
+export type Sentiment = "long" | "short" | "flat";
+export type MarketPosition = "long" | "short" | "flat";
+
+/** Per-alert exit override, normalized; the copy planner decides precedence and units. */
+export interface ExitOverride {
+  ticks?: number;
+  /** Absolute price (TradersPost limitPrice / stopPrice). */
+  price?: Dec;
+  /** Distance in points from the fill. */
+  points?: Dec;
+  /** Distance as a percent of the fill price. */
+  percent?: Dec;
+  /** Distance in dollars per contract. */
+  amount?: Dec;
+}
+
+export interface Signal {
+  ticker: string;
+  action: Action;
+  sentiment?: Sentiment;
+  quantity?: Dec;
+  price?: Dec;
+  time?: Date;
+  alertId?: string;
+  takeProfit?: ExitOverride;
+  stopLoss?: ExitOverride;
+  marketPosition?: MarketPosition;
+  prevMarketPosition?: MarketPosition;
+  /** Signed strategy position after the order ({{strategy.position_size}}). */
+  positionSize?: Dec;
+  comment?: string;
+}
+
+export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
+
+const PLACEHOLDER = /\{\{[^}]*\}\}/;
+
+const text = (max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const s = String(v).trim();
+    if (s === "") ctx.addIssue({ code: "custom", message: "is empty" });
+    else if (s.length > max) ctx.addIssue({ code: "custom", message: `is longer than ${max} characters` });
+    return s;
+  });
+
+const decimal = (opts: { positive?: boolean; nonNegative?: boolean; integer?: boolean } = {}) =>
+  z.union([z.string(), z.number()]).transform((v, ctx): Dec => {
+    const d = tryDec(typeof v === "string" ? v.replace(/,/g, "") : v);
+    if (d === undefined) {
+      ctx.addIssue({ code: "custom", message: `"${String(v).slice(0, 40)}" is not a number` });
+      return z.NEVER;
+    }
+    if (opts.positive && d <= 0n) ctx.addIssue({ code: "custom", message: "must be greater than 0" });
+    if (opts.nonNegative && d < 0n) ctx.addIssue({ code: "custom", message: "must not be negative" });
+    if (opts.integer && d % 1_000_000_000n !== 0n)
+      ctx.addIssue({ code: "custom", message: "must be a whole number" });
+    return d;
+  });
+
+const position = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum(["long", "short", "flat"], { message: 'must be "long", "short" or "flat"' }));
+
+const ACTION_ALIASES: Record<string, Action> = {
+  buy: "buy",
+  long: "buy",
+  sell: "sell",
+  short: "sell",
+  exit: "exit",
+  close: "close",
+  flat: "flat",
+  flatten: "flat",
+  cancel: "cancel",
+  add: "add",
+};
+
+const SENTIMENT_ALIASES: Record<string, Sentiment> = {
+  long: "long",
+  bullish: "long",
+  short: "short",
+  bearish: "short",
+  flat: "flat",
+};
+
+const exitObject = z
+  .object({
+    ticks: decimal({ nonNegative: true, integer: true }).optional(),
+    limitPrice: decimal({ positive: true }).optional(),
+    stopPrice: decimal({ positive: true }).optional(),
+    price: decimal({ positive: true }).optional(),
+    points: decimal({ nonNegative: true }).optional(),
+    percent: decimal({ nonNegative: true }).optional(),
+    amount: decimal({ nonNegative: true }).optional(),
+    type: z.string().optional(),
+  })
+  .transform((o, ctx): ExitOverride => {
+    const out: ExitOverride = {};
+    if (o.ticks !== undefined) out.ticks = Number(o.ticks / 1_000_000_000n);
+    const price = o.limitPrice ?? o.stopPrice ?? o.price;
+    if (price !== undefined) out.price = price;
+    if (o.points !== undefined) out.points = o.points;
+    if (o.percent !== undefined) out.percent = o.percent;
+    if (o.amount !== undefined) out.amount = o.amount;
+    if (Object.keys(out).length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs exactly one of ticks, price (limitPrice/stopPrice), points, percent, amount",
+      });
+    }
+    return out;
+  });
+
+// A bare number or numeric string means ticks, as PickMyTrade and TradersPost users send it.
+const exitOverride = z.union([
+  decimal({ nonNegative: true, integer: true }).transform(
+    (d): ExitOverride => ({ ticks: Number(d / 1_000_000_000n) }),
+  ),
+  exitObject,
+]);
+
+const body = z.object({
+  ticker: text(40).optional(),
+  symbol: text(40).optional(),
+  action: z.string().optional(),
+  data: z.string().optional(),
+  sentiment: z.string().optional(),
+  quantity: decimal({ positive: true }).optional(),
+  qty: decimal({ positive: true }).optional(),
+  contracts: decimal({ positive: true }).optional(),
+  price: decimal({ positive: true }).optional(),
+  time: z.union([z.string(), z.number()]).optional(),
+  id: text(128).optional(),
+  takeProfit: exitOverride.optional(),
+  tp: exitOverride.optional(),
+  stopLoss: exitOverride.optional(),
+  sl: exitOverride.optional(),
+  marketPosition: position.optional(),
+  prevMarketPosition: position.optional(),
+  positionSize: decimal().optional(),
+  comment: z.string().max(500).optional(),
+});
+
+/** Turns a parsed JSON body into a Signal or a clear refusal. Never throws. */
+export function normalizeSignal(input: unknown): NormalizeResult {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return {
+      ok: false,
+      message: 'The alert message must be a JSON object, e.g. {"ticker":"MNQ1!","action":"buy"}.',
+    };
+  }
+  const placeholder = findPlaceholder(input as Record<string, unknown>);
+  if (placeholder) {
+    return {
+      ok: false,
+      message: `Field "${placeholder.key}" still holds the TradingView placeholder ${placeholder.value}: TradingView did not fill it in. Check the alert's message.`,
+    };
+  }
+  const control = findControl(input as Record<string, unknown>);
+  if (control) return { ok: false, message: `Field "${control}" contains control characters.` };
+  const parsed = body.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "body";
+    return { ok: false, message: `Field "${field}" ${issue ? specific(issue) : "is invalid"}.` };
+  }
+  const b = parsed.data;
+  const ticker = b.ticker ?? b.symbol;
+  if (!ticker) return { ok: false, message: 'The alert needs a "ticker" (or "symbol"), e.g. "MNQ1!".' };
+
+  let sentiment: Sentiment | undefined;
+  if (b.sentiment !== undefined) {
+    sentiment = SENTIMENT_ALIASES[b.sentiment.trim().toLowerCase()];
+    if (!sentiment)
+      return {
+        ok: false,
+        message: `Unknown sentiment "${b.sentiment}": use long, short, flat, bullish or bearish.`,
+      };
+  }
+  const rawAction = b.action ?? b.data;
+  let action: Action | undefined;
+  if (rawAction !== undefined) {
+    action = ACTION_ALIASES[rawAction.trim().toLowerCase()];
+    if (!action) {
+      return {
+        ok: false,
+        message: `Unknown action "${rawAction}": use buy, sell, exit, close, flat, cancel or add.`,
+      };
+    }
+  } else if (sentiment === "flat") {
+    action = "exit";
+  }
+  if (!action)
+    return {
+      ok: false,
+      message: 'The alert needs an "action": buy, sell, exit, close, flat, cancel or add.',
+    };
+
+  let time: Date | undefined;
+  if (b.time !== undefined) {
+    time = parseTime(b.time);
+    if (!time)
+      return {
+        ok: false,
+        message: `Field "time" is not an ISO-8601 time or epoch: "${String(b.time).slice(0, 40)}".`,
+      };
+  }
+
+  const signal: Signal = { ticker: ticker.toUpperCase(), action };
+  if (sentiment) signal.sentiment = sentiment;
+  const quantity = b.quantity ?? b.qty ?? b.contracts;
+  if (quantity !== undefined) signal.quantity = quantity;
+  if (b.price !== undefined) signal.price = b.price;
+  if (time) signal.time = time;
+  if (b.id !== undefined) signal.alertId = b.id;
+  const tp = b.takeProfit ?? b.tp;
+  if (tp) signal.takeProfit = tp;
+  const sl = b.stopLoss ?? b.sl;
+  if (sl) signal.stopLoss = sl;
+  if (b.marketPosition) signal.marketPosition = b.marketPosition;
+  if (b.prevMarketPosition) signal.prevMarketPosition = b.prevMarketPosition;
+  if (b.positionSize !== undefined) signal.positionSize = b.positionSize;
+  if (b.comment) signal.comment = b.comment;
+  return { ok: true, signal };
+}
+
+/** For "one of these shapes" fields, the message of the shape the sender was evidently aiming at. */
+function specific(issue: z.core.$ZodIssue): string {
+  if (issue.code !== "invalid_union") return issue.message;
+  const branches = issue.errors.map((b) => b[0]).filter((b): b is z.core.$ZodIssue => b !== undefined);
+  const meaningful =
+    branches.find((b) => b.code !== "invalid_type" && b.code !== "invalid_union") ?? branches[0];
+  return meaningful ? specific(meaningful) : "has an unexpected shape";
+}
+
+function findPlaceholder(obj: Record<string, unknown>): { key: string; value: string } | undefined {
+  for (const [key, value] of Object.entries(obj)) {
+    if (typeof value === "string") {
+      const m = PLACEHOLDER.exec(value);
+      if (m) return { key, value: m[0] };
+    }
+  }
+  return undefined;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+function findControl(obj: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(obj))
+    if (typeof value === "string" && CONTROL.test(value)) return key;
+  return undefined;
+}
+
+/** ISO-8601 text, or epoch seconds / milliseconds as a number or digit string. */
+export function parseTime(value: string | number): Date | undefined {
+  const s = String(value).trim();
+  let ms: number;
+  if (/^\d{9,13}(\.\d+)?$/.test(s)) {
+    const n = Number(s);
+    ms = n < 1e11 ? n * 1000 : n;
+  } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(s)) {
+    ms = Date.parse(s.replace(" ", "T"));
+  } else {
+    return undefined;
+  }
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** Age of a signal against the server clock, in milliseconds (negative when the sender's clock is ahead). */
+export function signalAgeMs(signal: Signal, receivedAt: Date): number | undefined {
+  return signal.time ? receivedAt.getTime() - signal.time.getTime() : undefined;
+}
+
+/** Plain JSON form of a signal (decimals as strings), for storage and API responses. */
+export function signalToJson(s: Signal): Record<string, unknown> {
+  const exit = (e?: ExitOverride) =>
+    e &&
+    Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === "bigint" ? toStr(v as Dec) : v]));
+  return {
+    ticker: s.ticker,
+    action: s.action,
+    sentiment: s.sentiment,
+    quantity: s.quantity === undefined ? undefined : toStr(s.quantity),
+    price: s.price === undefined ? undefined : toStr(s.price),
+    time: s.time?.toISOString(),
+    id: s.alertId,
+    takeProfit: exit(s.takeProfit),
+    stopLoss: exit(s.stopLoss),
+    marketPosition: s.marketPosition,
+    prevMarketPosition: s.prevMarketPosition,
+    positionSize: s.positionSize === undefined ? undefined : toStr(s.positionSize),
+    comment: s.comment,
+  };
+}
+
+/** Reads back what `signalToJson` stored. */
+export function signalFromJson(j: Record<string, unknown>): Signal {
+  const result = normalizeSignal(j);
+  if (!result.ok) throw new Error(`stored signal no longer parses: ${result.message}`);
+  return result.signal;
+}
+
+/**
+ * Identity of a normalized signal for the dedup window: two deliveries of the same alert (TradingView sends
+ * some twice within a millisecond) have the same fingerprint.
+ */
+export function fingerprint(s: Signal): string {
+  return createHash("sha256")
+    .update(canonicalJson(signalToJson(s)))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** JSON with object keys sorted at every depth and undefined values dropped. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const isEntryAction = (a: Action) => a === "buy" || a === "sell" || a === "add";
+export const isExitAction = (a: Action) => a === "exit" || a === "close" || a === "flat";

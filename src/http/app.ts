@@ -1,0 +1,82 @@
+/**
+ * The app factory: every dependency comes in through `Services`, nothing is global, so tests build an app
+ * on a test database and call `app.request()` in-process.
+ *
+ * @example
+ *   const app = createApp(services);
+ *   const res = await app.request("/health");
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { envelope, RelayError } from "../errors";
+import { maskWebhookPath } from "../log";
+import { requireAdmin } from "./auth";
+import type { Env, Services } from "./context";
+import { accountRoutes } from "./routes/accounts";
+import { executionRoutes } from "./routes/executions";
+import { paperRoutes } from "./routes/paper";
+import { recorderRoutes } from "./routes/recorders";
+import { signalRoutes } from "./routes/signals";
+import { statusRoutes } from "./routes/status";
+import { traderRoutes } from "./routes/traders";
+import { webhookLogRoutes } from "./routes/webhooks";
+
+export function createApp(s: Services): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.onError((error, c) => {
+    if (error instanceof RelayError) return c.json(envelope(error.code, error.message), error.status);
+    s.logger.error(
+      {
+        event: "RequestFailed",
+        path: maskWebhookPath(c.req.path),
+        error: String(error),
+        stack: (error as Error).stack,
+      },
+      "request failed",
+    );
+    const isWebhook = c.req.path.startsWith("/webhook/");
+    // A handled webhook never gets a 5xx that would make TradingView re-send; only "not recorded" is 503.
+    return c.json(
+      isWebhook
+        ? {
+            status: "error",
+            error: { code: "not_recorded", message: "The signal could not be recorded; please resend." },
+          }
+        : envelope("internal", "Something went wrong on our side; it has been logged."),
+      isWebhook ? 503 : 500,
+    );
+  });
+  app.notFound((c) =>
+    c.json(envelope("not_found", `No route ${c.req.method} ${maskWebhookPath(c.req.path)}.`), 404),
+  );
+
+  app.get("/health", (c) => c.json({ status: "ok", instance: s.config.instanceId }));
+
+  app.post("/webhook/:token", async (c) => {
+    const peer = s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
+    const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);
+    return c.json(reply.body, reply.status as 200);
+  });
+
+  const api = new Hono<Env>();
+  api.use("*", requireAdmin(s.auth));
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => c.json(envelope("payload_too_large", "Request bodies are limited to 64 KiB."), 413),
+    }),
+  );
+  api.route("/accounts", accountRoutes(s));
+  api.route("/recorders", recorderRoutes(s));
+  api.route("/traders", traderRoutes(s));
+  api.route("/signals", signalRoutes(s));
+  api.route("/webhooks", webhookLogRoutes(s));
+  api.route("/executions", executionRoutes(s));
+  api.route("/status", statusRoutes(s));
+  api.route("/paper", paperRoutes(s));
+  app.route("/api", api);
+
+  return app;
+}

@@ -1,0 +1,33 @@
+/** The services every route receives from the app factory; routes never build their own. */
+import type { PaperExchange } from "../brokers/paper/exchange";
+import type { Config } from "../config";
+import type { Sql } from "../db/client";
+import type { Directory } from "../directory";
+import type { Dispatcher } from "../dispatch/dispatcher";
+import type { Intake } from "../intake/intake";
+import type { Logger } from "../log";
+import type { CredentialSealer } from "../secrets/sealer";
+import type { SessionPool } from "../sessions/pool";
+import type { AdminAuth } from "./auth";
+
+export interface Services {
+  config: Config;
+  sql: Sql;
+  logger: Logger;
+  directory: Directory;
+  pool: SessionPool;
+  sealer: CredentialSealer;
+  intake: Intake;
+  dispatcher: Dispatcher;
+  paper: PaperExchange;
+  auth: AdminAuth;
+  counters: Map<string, number>;
+  startedAt: Date;
+  /** Remote address of the socket behind a request (absent for in-process app.request()). */
+  peerAddress?: (raw: unknown) => string | undefined;
+}
+
+export interface Env {
+  Variables: { actor: string };
+  Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
+}

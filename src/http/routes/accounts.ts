@@ -1,0 +1,124 @@
+/** /api/accounts: broker logins. Credentials go in, never come out. */
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { z } from "zod";
+import { BROKER_KINDS } from "../../brokers/port";
+import { getAccount, insertAccount, listAccounts, softDeleteAccount, updateAccount } from "../../db/accounts";
+import { audit } from "../../db/audit";
+import { countActiveTraders } from "../../db/traders";
+import { RelayError } from "../../errors";
+import type { Env, Services } from "../context";
+import { presentAccount } from "../present";
+import { idParam, jsonBody, parse } from "../validate";
+
+const create = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  broker: z.enum(BROKER_KINDS as [string, ...string[]]),
+  environment: z.enum(["demo", "live"]).default("demo"),
+  credentials: z.record(z.string(), z.unknown()).default({}),
+});
+const patch = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  environment: z.enum(["demo", "live"]).optional(),
+  credentials: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Logging in can take a while at a real broker; the API answers after this, session still starting. */
+const CONNECT_WAIT_MS = 10_000;
+
+export function accountRoutes(s: Services) {
+  const app = new Hono<Env>();
+  const sessionOf = (id: string) => s.pool.sessions().find((x) => x.accountId === id);
+
+  const connect = async (id: string) => {
+    await Promise.race([
+      s.pool.session(id).catch(() => undefined),
+      new Promise((r) => setTimeout(r, CONNECT_WAIT_MS).unref()),
+    ]);
+    await s.directory.refresh();
+  };
+
+  app.get("/", async (c) => {
+    const accounts = await listAccounts(s.sql);
+    return c.json({ accounts: accounts.map((a) => presentAccount(a, sessionOf(a.id))) });
+  });
+
+  app.post("/", async (c) => {
+    const body = parse(create, await jsonBody(c));
+    const broker = body.broker as (typeof BROKER_KINDS)[number];
+    const factory = s.pool.factory(broker);
+    if (!factory)
+      throw new RelayError("unprocessable", `The ${broker} broker is not available in this relay yet.`);
+    const valid = factory.validateCredentials(body.credentials);
+    if (!valid.ok) throw new RelayError("invalid_request", `credentials: ${valid.message}`);
+    const id = randomUUID();
+    await insertAccount(s.sql, {
+      id,
+      name: body.name,
+      broker,
+      environment: body.environment,
+      credentials: s.sealer.seal(id, body.credentials),
+    });
+    await audit(s.sql, c.get("actor"), "account.create", id, {
+      name: body.name,
+      broker,
+      environment: body.environment,
+    });
+    await s.directory.refresh();
+    await connect(id);
+    const account = await getAccount(s.sql, id);
+    if (!account) throw new RelayError("internal", "the account vanished while it was being created");
+    return c.json(presentAccount(account, sessionOf(id)), 201);
+  });
+
+  app.get("/:id", async (c) => {
+    const account = await getAccount(s.sql, idParam(c, "account"));
+    if (!account) throw new RelayError("not_found", "No such account.");
+    return c.json(presentAccount(account, sessionOf(account.id)));
+  });
+
+  app.patch("/:id", async (c) => {
+    const id = idParam(c, "account");
+    const body = parse(patch, await jsonBody(c));
+    const existing = await getAccount(s.sql, id);
+    if (!existing) throw new RelayError("not_found", "No such account.");
+    if (body.credentials) {
+      const valid = s.pool.factory(existing.broker)?.validateCredentials(body.credentials);
+      if (valid && !valid.ok) throw new RelayError("invalid_request", `credentials: ${valid.message}`);
+    }
+    await updateAccount(s.sql, id, {
+      ...(body.name ? { name: body.name } : {}),
+      ...(body.environment ? { environment: body.environment } : {}),
+      ...(body.credentials ? { credentials: s.sealer.seal(id, body.credentials) } : {}),
+    });
+    await audit(s.sql, c.get("actor"), "account.update", id, {
+      fields: Object.keys(body).map((k) => (k === "credentials" ? "credentials (new)" : k)),
+    });
+    await s.directory.refresh();
+    if (body.credentials || body.environment) {
+      await s.pool.remove(id);
+      await connect(id);
+    }
+    const account = await getAccount(s.sql, id);
+    if (!account) throw new RelayError("not_found", "No such account.");
+    return c.json(presentAccount(account, sessionOf(id)));
+  });
+
+  app.delete("/:id", async (c) => {
+    const id = idParam(c, "account");
+    const traders = await countActiveTraders(s.sql, { accountId: id });
+    if (traders > 0) {
+      throw new RelayError(
+        "conflict",
+        `This account is linked to ${traders} trader(s); delete those links first.`,
+      );
+    }
+    if (!(await softDeleteAccount(s.sql, id))) throw new RelayError("not_found", "No such account.");
+    await audit(s.sql, c.get("actor"), "account.delete", id);
+    await s.pool.remove(id);
+    await s.directory.refresh();
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,23 @@
+/** /api/status: sessions, queue, counters: is the relay healthy and connected right now. */
+import { Hono } from "hono";
+import { countOpenExecutions } from "../../db/executions";
+import type { Env, Services } from "../context";
+import { presentSession } from "../present";
+
+export function statusRoutes(s: Services) {
+  const app = new Hono<Env>();
+  app.get("/", async (c) => {
+    const sessions = s.pool.sessions().map(presentSession);
+    return c.json({
+      instance: s.config.instanceId,
+      startedAt: s.startedAt,
+      uptimeSeconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
+      sessions,
+      sessionsReady: sessions.filter((x) => x.state === "ready").length,
+      queue: s.dispatcher.depth(),
+      openExecutions: await countOpenExecutions(s.sql),
+      counters: { webhooks: Object.fromEntries(s.counters), executions: s.dispatcher.counters },
+    });
+  });
+  return app;
+}

@@ -1,0 +1,40 @@
+/**
+ * Reads a request body up to a byte limit without buffering more than the limit, and decodes it as UTF-8
+ * (invalid bytes become U+FFFD) so even hostile bodies can be logged and answered.
+ */
+export type BodyRead = { ok: true; text: string; bytes: number } | { ok: false; bytes: number };
+
+export async function readBody(request: Request, limit: number): Promise<BodyRead> {
+  const declared = Number(request.headers.get("content-length") ?? "");
+  if (Number.isFinite(declared) && declared > limit) {
+    await request.body?.cancel().catch(() => undefined);
+    return { ok: false, bytes: declared };
+  }
+  if (!request.body) return { ok: true, text: "", bytes: 0 };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel().catch(() => undefined);
+      return { ok: false, bytes };
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return { ok: true, text: new TextDecoder("utf-8", { fatal: false }).decode(all), bytes };
+}
+
+/** Text safe to store in Postgres `text` (no NUL), cut to a maximum length. */
+export function storable(text: string, max = 65_536): string {
+  const cut = text.length > max ? text.slice(0, max) : text;
+  return cut.includes("\u0000") ? cut.replaceAll("\u0000", "\uFFFD") : cut;
+}

@@ -1,0 +1,278 @@
+/**
+ * Signal intake for POST /webhook/:token. Every request is written to the raw webhook log with its outcome.
+ * A valid signal is acknowledged only after it is committed together with one execution per enabled
+ * trader; the reply waits for that commit and for nothing else (dispatch starts after it).
+ *
+ * Replies: 202 accepted, 200 duplicate, 422 stale | invalid | disabled, 404 unknown token, 403 address not
+ * allowed, 413 too large, 429 rate limited, 503 not recorded (TradingView re-sends only then).
+ */
+import { randomUUID } from "node:crypto";
+import type { Sql } from "../db/client";
+import type { RecorderRow } from "../db/recorders";
+import { acceptSignal } from "../db/signals";
+import { type RawWebhook, recordRejectedWebhook, type WebhookOutcome } from "../db/webhooks";
+import type { Directory } from "../directory";
+import type { ExecutionJob } from "../dispatch/executor";
+import { toStr } from "../domain/decimal";
+import { asAccountId, asExecutionId, asRecorderId, asSignalId, asTraderId } from "../domain/ids";
+import { fingerprint, normalizeSignal, type Signal, signalAgeMs, signalToJson } from "../domain/signal";
+import type { Logger } from "../log";
+import { readBody, storable } from "./body";
+import { type AddressSet, clientAddress } from "./client-ip";
+import type { RateLimiter } from "./rate-limit";
+
+export interface IntakeReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface IntakeDeps {
+  sql: Sql;
+  logger: Logger;
+  directory: Directory;
+  limiter: RateLimiter;
+  allowlist: AddressSet | undefined;
+  trustedProxies: AddressSet;
+  maxBytes: number;
+  instanceId: string;
+  leaseMs: number;
+  dispatch: (jobs: ExecutionJob[]) => void;
+  now?: () => Date;
+  counters?: Map<string, number>;
+}
+
+const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
+
+export class Intake {
+  /** Per-recorder chain: commits and enqueues happen in the same order. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly d: IntakeDeps) {}
+
+  async handle(token: string, request: Request, peer: string | undefined): Promise<IntakeReply> {
+    const receivedAt = this.d.now?.() ?? new Date();
+    const sourceIp =
+      clientAddress(peer, request.headers.get("x-forwarded-for"), this.d.trustedProxies) ?? null;
+    const raw: RawWebhook = {
+      receivedAt,
+      recorderId: null,
+      tokenPrefix: storable(token.slice(0, 4), 8),
+      sourceIp,
+      contentType: storable(request.headers.get("content-type") ?? "", 256) || null,
+      headers: keptHeaders(request.headers),
+      body: null,
+      bodyBytes: 0,
+    };
+
+    const body = await readBody(request, this.d.maxBytes);
+    raw.bodyBytes = body.bytes;
+    if (!body.ok) {
+      return this.reject(raw, "too_large", 413, `The alert message is larger than ${this.d.maxBytes} bytes.`);
+    }
+    raw.body = storable(body.text);
+
+    if (this.d.allowlist && (!sourceIp || !this.d.allowlist.has(sourceIp))) {
+      return this.reject(raw, "forbidden", 403, "This address may not send alerts to this relay.");
+    }
+    const recorder = this.d.directory.recorderByToken(token);
+    if (!recorder)
+      return this.reject(
+        raw,
+        "unknown_token",
+        404,
+        "Unknown webhook URL: check the token in the alert's webhook URL.",
+      );
+    raw.recorderId = recorder.id;
+    raw.tokenPrefix = null;
+    if (!this.d.limiter.take(recorder.id)) {
+      return this.reject(raw, "rate_limited", 429, "Too many alerts for this webhook URL; slow down.");
+    }
+    if (!recorder.enabled) {
+      return this.reject(
+        raw,
+        "disabled",
+        422,
+        "This recorder is disabled: the alert was recorded and not executed.",
+      );
+    }
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      return this.reject(
+        raw,
+        "invalid",
+        422,
+        'The alert message is not valid JSON, e.g. {"ticker":"MNQ1!","action":"buy"}.',
+      );
+    }
+    const normalized = normalizeSignal(parsed);
+    if (!normalized.ok) return this.reject(raw, "invalid", 422, normalized.message);
+    const signal = normalized.signal;
+
+    const ageMs = signalAgeMs(signal, receivedAt);
+    const maxAgeMs = recorder.settings.maxSignalAgeSeconds * 1000;
+    if (ageMs !== undefined && ageMs > maxAgeMs) {
+      return this.reject(
+        raw,
+        "stale",
+        422,
+        `The alert is ${(ageMs / 1000).toFixed(1)} s old (its "time" against the relay's clock); the limit is ${recorder.settings.maxSignalAgeSeconds} s. Recorded, not executed.`,
+        ageMs,
+      );
+    }
+    return this.serialized(recorder.id, () => this.accept(recorder, raw, signal, ageMs));
+  }
+
+  private async accept(
+    recorder: RecorderRow,
+    raw: RawWebhook,
+    signal: Signal,
+    ageMs: number | undefined,
+  ): Promise<IntakeReply> {
+    const signalId = randomUUID();
+    const log = this.d.logger.child({ signalId, recorderId: recorder.id });
+    let result: Awaited<ReturnType<typeof acceptSignal>>;
+    try {
+      result = await acceptSignal(this.d.sql, {
+        signalId,
+        recorderId: recorder.id,
+        webhook: raw,
+        alertId: signal.alertId,
+        fingerprint: fingerprint(signal),
+        dedupWindowMs: recorder.settings.dedupWindowMs,
+        signal: {
+          action: signal.action,
+          ticker: signal.ticker,
+          ...(signal.quantity !== undefined ? { quantity: toStr(signal.quantity) } : {}),
+          ...(signal.price !== undefined ? { price: toStr(signal.price) } : {}),
+          ...(signal.time ? { time: signal.time.toISOString() } : {}),
+          ...(ageMs !== undefined ? { ageMs: Math.round(ageMs) } : {}),
+          payload: signalToJson(signal),
+        },
+        instanceId: this.d.instanceId,
+        leaseMs: this.d.leaseMs,
+      });
+    } catch (error) {
+      if (await this.committedAnyway(signalId)) {
+        log.warn(
+          { event: "SignalAcceptedAfterError", error: String(error) },
+          "commit succeeded despite a connection error",
+        );
+        return this.accepted(signalId, 0);
+      }
+      this.count("not_recorded");
+      log.error({ event: "SignalNotRecorded", error: String(error) }, "could not record the signal");
+      return {
+        status: 503,
+        body: {
+          status: "error",
+          error: { code: "not_recorded", message: "The signal could not be recorded; please resend." },
+        },
+      };
+    }
+    if (result.outcome === "duplicate") {
+      this.count("duplicate");
+      log.info({ event: "SignalDuplicate", duplicateOf: result.signalId }, "duplicate signal");
+      return { status: 200, body: { status: "duplicate", signalId: result.signalId } };
+    }
+    log.info(
+      {
+        event: "SignalAccepted",
+        traders: result.executions.length,
+        action: signal.action,
+        ticker: signal.ticker,
+      },
+      "signal accepted",
+    );
+    this.d.dispatch(
+      result.executions.map((e) => ({
+        executionId: asExecutionId(e.id),
+        signalId: asSignalId(signalId),
+        traderId: asTraderId(e.traderId),
+        accountId: asAccountId(e.accountId),
+        recorderId: asRecorderId(recorder.id),
+        receivedAt: raw.receivedAt,
+        signal,
+        resume: false,
+      })),
+    );
+    return this.accepted(signalId, result.executions.length);
+  }
+
+  private accepted(signalId: string, traders: number): IntakeReply {
+    this.count("accepted");
+    return { status: 202, body: { status: "accepted", signalId, traders } };
+  }
+
+  /** After an error mid-commit, the signal may still have been committed: look before saying 503. */
+  private async committedAnyway(signalId: string): Promise<boolean> {
+    try {
+      const check = this.d.sql`select 1 from signals where id = ${signalId}`;
+      const timeout = new Promise<never>((_, no) => setTimeout(() => no(new Error("timeout")), 1000).unref());
+      const rows = await Promise.race([check, timeout]);
+      return rows.length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  private async reject(
+    raw: RawWebhook,
+    outcome: WebhookOutcome,
+    status: number,
+    message: string,
+    ageMs?: number,
+  ): Promise<IntakeReply> {
+    this.count(outcome);
+    try {
+      await recordRejectedWebhook(
+        this.d.sql,
+        raw,
+        outcome,
+        status,
+        message,
+        ageMs === undefined ? undefined : Math.round(ageMs),
+      );
+    } catch (error) {
+      // The reply stands even if the log write fails: a rejected alert must not become a 5xx re-send.
+      this.d.logger.error(
+        { event: "WebhookNotLogged", outcome, error: String(error) },
+        "could not write the raw webhook log",
+      );
+    }
+    this.d.logger.info(
+      { event: "WebhookRejected", outcome, recorderId: raw.recorderId, sourceIp: raw.sourceIp },
+      message,
+    );
+    const statusWord =
+      outcome === "stale" || outcome === "invalid" || outcome === "disabled" ? outcome : "rejected";
+    return { status, body: { status: statusWord, error: { code: outcome, message } } };
+  }
+
+  private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return next;
+  }
+
+  private count(outcome: string): void {
+    const c = this.d.counters;
+    if (c) c.set(outcome, (c.get(outcome) ?? 0) + 1);
+  }
+}
+
+function keptHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const v = headers.get(name);
+    if (v !== null) out[name] = storable(v, 256);
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * Builds a relay from its configuration and database: the services, the HTTP app, and the start and
+ * stop sequences. `main.ts` runs it for real; tests build several on one database to restart them.
+ *
+ * Start is the recovery path: configuration is loaded, unfinished executions are resumed and broker
+ * sessions pre-warmed before the caller opens the port for webhooks.
+ */
+
+import type { BrokerFactory } from "./brokers/port";
+import { brokerFactories, PaperExchange } from "./brokers/registry";
+import type { Config } from "./config";
+import type { Sql } from "./db/client";
+import { Directory } from "./directory";
+import { ContractBook } from "./dispatch/contracts";
+import { Dispatcher } from "./dispatch/dispatcher";
+import { Executor } from "./dispatch/executor";
+import { FillRecorder } from "./dispatch/fills";
+import { createApp } from "./http/app";
+import { AdminAuth } from "./http/auth";
+import type { Services } from "./http/context";
+import { AddressSet, parseAllowlist } from "./intake/client-ip";
+import { Intake } from "./intake/intake";
+import { RateLimiter } from "./intake/rate-limit";
+import type { Logger } from "./log";
+import { CredentialSealer } from "./secrets/sealer";
+import { SessionPool } from "./sessions/pool";
+
+export interface RelayOptions {
+  config: Config;
+  sql: Sql;
+  logger: Logger;
+  credentialsKey: Buffer;
+  /** Replace the broker factories (tests point brokers at simulators this way, or add fault hooks). */
+  factories?: (paper: PaperExchange) => BrokerFactory[];
+  now?: () => Date;
+  settleDelaysMs?: number[];
+  peerAddress?: Services["peerAddress"];
+  /** How long start() waits for sessions to pre-warm before returning anyway. */
+  warmTimeoutMs?: number;
+}
+
+export interface Relay {
+  app: ReturnType<typeof createApp>;
+  services: Services;
+  executor: Executor;
+  fills: FillRecorder;
+  start(): Promise<void>;
+  stop(drainMs?: number): Promise<void>;
+}
+
+export function buildRelay(o: RelayOptions): Relay {
+  const { config, sql, logger } = o;
+  const directory = new Directory(sql, logger);
+  const paper = new PaperExchange(sql, logger, o.now);
+  const sealer = new CredentialSealer(o.credentialsKey);
+  const factories =
+    o.factories?.(paper) ?? brokerFactories({ config, logger, paper, ...(o.now ? { now: o.now } : {}) });
+  const pool = new SessionPool(sql, logger, sealer, directory, factories);
+  const contracts = new ContractBook();
+  const fills = new FillRecorder(sql, logger, async (accountId, name) => {
+    const known = contracts.known(accountId, name);
+    if (known) return known;
+    const session = pool.peek(accountId);
+    if (!session) return undefined;
+    const spec = await session.contract(name);
+    contracts.remember(accountId, spec);
+    return spec;
+  });
+  pool.onEvent((accountId, event) => fills.handle(accountId, event));
+  const executor = new Executor({
+    sql,
+    logger,
+    directory,
+    pool,
+    fills,
+    contracts,
+    fillWaitMs: config.FILL_WAIT_MS,
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
+  });
+  const dispatcher = new Dispatcher({
+    sql,
+    logger,
+    executor,
+    concurrency: config.DISPATCH_CONCURRENCY,
+    instanceId: config.instanceId,
+    leaseMs: config.EXECUTION_LEASE_MS,
+  });
+  const counters = new Map<string, number>();
+  const intake = new Intake({
+    sql,
+    logger,
+    directory,
+    limiter: new RateLimiter(config.WEBHOOK_RATE_PER_MINUTE, config.WEBHOOK_RATE_BURST),
+    allowlist: parseAllowlist(config.WEBHOOK_IP_ALLOWLIST),
+    trustedProxies: new AddressSet(config.TRUSTED_PROXIES.split(",").filter((x) => x.trim())),
+    maxBytes: config.WEBHOOK_MAX_BYTES,
+    instanceId: config.instanceId,
+    leaseMs: config.EXECUTION_LEASE_MS,
+    dispatch: (jobs) => dispatcher.enqueue(jobs),
+    counters,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const services: Services = {
+    config,
+    sql,
+    logger,
+    directory,
+    pool,
+    sealer,
+    intake,
+    dispatcher,
+    paper,
+    auth: new AdminAuth(sql, config.RELAY_ADMIN_TOKEN),
+    counters,
+    startedAt: new Date(),
+    ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
+  };
+  const app = createApp(services);
+
+  return {
+    app,
+    services,
+    executor,
+    fills,
+    async start() {
+      await directory.start();
+      await services.auth.reload();
+      const warm = pool.warmInUse();
+      await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
+      await dispatcher.recover(true);
+      dispatcher.start();
+    },
+    async stop(drainMs = 15_000) {
+      const drained = await dispatcher.drain(drainMs);
+      if (!drained)
+        logger.warn(
+          { event: "DrainTimedOut" },
+          "executions still running at shutdown; their leases will resume them",
+        );
+      await pool.stopAll();
+      await directory.stop();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * One broker session per account (login), shared by every trader on it, started ahead of the first order
+ * (pre-warmed) for every account an enabled trader uses. A failed start is kept with its reason and
+ * retried on the next use after a pause, so a bad password never turns into a login storm.
+ */
+import type {
+  BrokerEvent,
+  BrokerFactory,
+  BrokerKind,
+  BrokerSession,
+  Credentials,
+  SessionStatus,
+} from "../brokers/port";
+import { type AccountRow, credentialsOf, setAccountStatus } from "../db/accounts";
+import type { Sql } from "../db/client";
+import type { Directory } from "../directory";
+import type { AccountId } from "../domain/ids";
+import type { Logger } from "../log";
+import type { CredentialSealer } from "../secrets/sealer";
+
+type EventListener = (accountId: string, event: BrokerEvent) => void;
+
+interface Entry {
+  session: BrokerSession;
+  starting: Promise<void>;
+  failedAt?: number;
+  error?: string;
+  unsubscribe: () => void;
+}
+
+const RETRY_AFTER_MS = 30_000;
+
+export interface SessionInfo {
+  accountId: string;
+  name: string;
+  broker: BrokerKind;
+  environment: string;
+  status: SessionStatus;
+}
+
+export class SessionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly creating = new Map<string, Promise<Entry>>();
+  private readonly listeners = new Set<EventListener>();
+  private readonly factories = new Map<BrokerKind, BrokerFactory>();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly logger: Logger,
+    private readonly sealer: CredentialSealer,
+    private readonly directory: Directory,
+    factories: BrokerFactory[],
+  ) {
+    for (const f of factories) for (const k of f.kinds) this.factories.set(k, f);
+  }
+
+  factory(kind: BrokerKind): BrokerFactory | undefined {
+    return this.factories.get(kind);
+  }
+
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  peek(accountId: string): BrokerSession | undefined {
+    return this.entries.get(accountId)?.session;
+  }
+
+  /** The account's started session; starts it (cold) if it was not pre-warmed. */
+  async session(accountId: string): Promise<BrokerSession> {
+    let entry = this.entries.get(accountId);
+    if (entry?.failedAt !== undefined && Date.now() - entry.failedAt > RETRY_AFTER_MS) {
+      await this.remove(accountId);
+      entry = undefined;
+    }
+    if (!entry) {
+      // Concurrent first uses share one creation, so one login never becomes two sessions.
+      let creating = this.creating.get(accountId);
+      if (!creating) {
+        creating = this.create(accountId).finally(() => this.creating.delete(accountId));
+        this.creating.set(accountId, creating);
+      }
+      entry = await creating;
+    }
+    await entry.starting;
+    if (entry.error !== undefined) throw new Error(entry.error);
+    return entry.session;
+  }
+
+  /** Starts sessions for these accounts in parallel; failures are recorded on the account, not thrown. */
+  async warm(accountIds: string[]): Promise<void> {
+    await Promise.all(accountIds.map((id) => this.session(id).catch(() => undefined)));
+  }
+
+  /** Pre-warms every account an enabled trader uses. */
+  warmInUse(): Promise<void> {
+    return this.warm(this.directory.accountsInUse().map((a) => a.id));
+  }
+
+  /** After credentials or environment change: log in again. */
+  async restart(accountId: string): Promise<void> {
+    await this.remove(accountId);
+    if (this.directory.accountsInUse().some((a) => a.id === accountId)) await this.warm([accountId]);
+  }
+
+  async remove(accountId: string): Promise<void> {
+    const entry = this.entries.get(accountId);
+    if (!entry) return;
+    this.entries.delete(accountId);
+    entry.unsubscribe();
+    await entry.session.stop().catch(() => undefined);
+  }
+
+  sessions(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const [accountId, entry] of this.entries) {
+      const account = this.directory.account(accountId);
+      const status = entry.session.status();
+      out.push({
+        accountId,
+        name: account?.name ?? "(removed)",
+        broker: entry.session.kind,
+        environment: account?.environment ?? "demo",
+        status: entry.error ? { ...status, state: "error", error: entry.error } : status,
+      });
+    }
+    return out;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((id) => this.remove(id)));
+  }
+
+  private async create(accountId: string): Promise<Entry> {
+    const account = this.directory.account(accountId);
+    if (!account) throw new Error("the account was removed");
+    const factory = this.factories.get(account.broker);
+    if (!factory) throw new Error(`broker "${account.broker}" is not available in this relay`);
+    const credentials = await this.credentials(account);
+    const session = factory.create({
+      accountId: account.id as AccountId,
+      name: account.name,
+      kind: account.broker,
+      environment: account.environment,
+      credentials,
+    });
+    const unsubscribe = session.on((event) => {
+      for (const l of this.listeners) {
+        try {
+          l(accountId, event);
+        } catch (error) {
+          this.logger.error(
+            { event: "BrokerEventListenerFailed", accountId, error: String(error) },
+            "listener failed",
+          );
+        }
+      }
+    });
+    const entry: Entry = { session, unsubscribe, starting: Promise.resolve() };
+    this.entries.set(accountId, entry);
+    entry.starting = this.start(account, entry);
+    return entry;
+  }
+
+  private async start(account: AccountRow, entry: Entry): Promise<void> {
+    const started = Date.now();
+    try {
+      await entry.session.start();
+      const subs = await entry.session.brokerAccounts();
+      await setAccountStatus(
+        this.sql,
+        account.id,
+        "connected",
+        null,
+        subs.map((s) => ({ id: s.id, name: s.name })),
+      );
+      this.logger.info(
+        { event: "SessionStarted", accountId: account.id, broker: account.broker, ms: Date.now() - started },
+        "broker session ready",
+      );
+    } catch (error) {
+      entry.failedAt = Date.now();
+      entry.error = (error as Error).message || String(error);
+      await setAccountStatus(this.sql, account.id, "error", entry.error).catch(() => undefined);
+      this.logger.warn(
+        { event: "SessionFailed", accountId: account.id, broker: account.broker, reason: entry.error },
+        "broker session failed",
+      );
+    }
+  }
+
+  private async credentials(account: AccountRow): Promise<Credentials> {
+    const sealed = await credentialsOf(this.sql, account.id);
+    if (!sealed) throw new Error("the account was removed");
+    return this.sealer.open(account.id, sealed);
+  }
+}
