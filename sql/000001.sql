@@ -214,8 +214,18 @@ create table relay_state (
   updated_at timestamptz not null default now()
 );
 
--- Accept one valid signal in one round trip: raw log row, duplicate checks under a per-recorder lock,
--- the signal and one execution per enabled trader, claimed by the accepting instance.
+-- Last accepted time of each normalized signal per recorder: the dedup window without a table lock.
+-- Concurrent identical deliveries meet on this row's lock; different signals never wait for each other.
+create table signal_fingerprints (
+  recorder_id uuid not null references recorders (id),
+  fingerprint text not null,
+  last_at timestamptz not null,
+  signal_id uuid not null,
+  primary key (recorder_id, fingerprint)
+);
+
+-- Accept one valid signal in one round trip: duplicate checks, the raw log row, the signal and one
+-- execution per enabled trader, claimed by the accepting instance.
 create function accept_signal(
   p_signal_id uuid,
   p_recorder_id uuid,
@@ -231,19 +241,26 @@ create function accept_signal(
 language plpgsql as $$
 declare
   v_duplicate uuid;
+  v_fresh boolean;
   v_webhook bigint;
+  v_inserted uuid;
   v_executions jsonb;
 begin
-  perform pg_advisory_xact_lock(hashtextextended(p_recorder_id::text, 0));
-
   if p_alert_id is not null then
     select id into v_duplicate from signals where recorder_id = p_recorder_id and alert_id = p_alert_id;
   end if;
+
   if v_duplicate is null then
-    select id into v_duplicate from signals
-     where recorder_id = p_recorder_id and fingerprint = p_fingerprint
-       and received_at > p_received_at - make_interval(secs => p_dedup_window_ms / 1000.0)
-     order by received_at desc limit 1;
+    insert into signal_fingerprints as f (recorder_id, fingerprint, last_at, signal_id)
+    values (p_recorder_id, p_fingerprint, p_received_at, p_signal_id)
+    on conflict (recorder_id, fingerprint) do update
+       set last_at = excluded.last_at, signal_id = excluded.signal_id
+     where f.last_at <= excluded.last_at - make_interval(secs => p_dedup_window_ms / 1000.0)
+    returning true into v_fresh;
+    if v_fresh is null then
+      select signal_id into v_duplicate from signal_fingerprints
+       where recorder_id = p_recorder_id and fingerprint = p_fingerprint;
+    end if;
   end if;
 
   insert into webhooks (received_at, recorder_id, token_prefix, source_ip, content_type, headers, body, body_bytes,
@@ -256,15 +273,26 @@ begin
           coalesce(v_duplicate, p_signal_id), (p_signal ->> 'age_ms')::integer)
   returning id into v_webhook;
 
+  if v_duplicate is null then
+    insert into signals (id, recorder_id, webhook_id, received_at, alert_id, fingerprint, action, ticker, quantity,
+                         price, signal_time, age_ms, payload)
+    values (p_signal_id, p_recorder_id, v_webhook, p_received_at, p_alert_id, p_fingerprint, p_signal ->> 'action',
+            p_signal ->> 'ticker', (p_signal ->> 'quantity')::numeric, (p_signal ->> 'price')::numeric,
+            (p_signal ->> 'time')::timestamptz, (p_signal ->> 'age_ms')::integer, p_signal -> 'payload')
+    on conflict (recorder_id, alert_id) where alert_id is not null do nothing
+    returning id into v_inserted;
+    if v_inserted is null then
+      -- The same alert id arrived concurrently with different content: the first one wins.
+      select id into v_duplicate from signals where recorder_id = p_recorder_id and alert_id = p_alert_id;
+      update webhooks set outcome = 'duplicate', http_status = 200, signal_id = v_duplicate where id = v_webhook;
+      update signal_fingerprints set signal_id = v_duplicate
+       where recorder_id = p_recorder_id and fingerprint = p_fingerprint and signal_id = p_signal_id;
+    end if;
+  end if;
+
   if v_duplicate is not null then
     return jsonb_build_object('outcome', 'duplicate', 'signalId', v_duplicate, 'webhookId', v_webhook);
   end if;
-
-  insert into signals (id, recorder_id, webhook_id, received_at, alert_id, fingerprint, action, ticker, quantity,
-                       price, signal_time, age_ms, payload)
-  values (p_signal_id, p_recorder_id, v_webhook, p_received_at, p_alert_id, p_fingerprint, p_signal ->> 'action',
-          p_signal ->> 'ticker', (p_signal ->> 'quantity')::numeric, (p_signal ->> 'price')::numeric,
-          (p_signal ->> 'time')::timestamptz, (p_signal ->> 'age_ms')::integer, p_signal -> 'payload');
 
   with created as (
     insert into executions (signal_id, trader_id, account_id, claimed_by, lease_until)

@@ -35,8 +35,8 @@ const schema = z
     RAILWAY_PUBLIC_DOMAIN: z.string().optional(),
     INSTANCE_ID: z.string().min(1).max(64).optional(),
     WEBHOOK_MAX_BYTES: int(256, 1_048_576).default(16_384),
-    WEBHOOK_RATE_PER_MINUTE: int(1, 1_000_000).default(120),
-    WEBHOOK_RATE_BURST: int(1, 1_000_000).default(30),
+    WEBHOOK_RATE_PER_MINUTE: int(1, 1_000_000_000).default(120),
+    WEBHOOK_RATE_BURST: int(1, 1_000_000_000).default(30),
     WEBHOOK_IP_ALLOWLIST: z.string().default(""),
     TRUSTED_PROXIES: z.string().default(""),
     DISPATCH_CONCURRENCY: int(1, 10_000).default(64),
@@ -49,6 +49,8 @@ const schema = z
     PROJECTX_API_URL: url(["http:", "https:"]).default("https://api.topstepx.com"),
     PROJECTX_RTC_URL: url(["http:", "https:", "ws:", "wss:"]).default("https://rtc.topstepx.com"),
     WEBULL_API_URL: url(["http:", "https:"]).default("https://api.webull.com"),
+    /** Webull has no paper host; demo logins need one explicitly (e.g. the simulator). */
+    WEBULL_DEMO_API_URL: url(["http:", "https:"]).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.CREDENTIALS_KEY) {

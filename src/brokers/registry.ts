@@ -7,6 +7,8 @@ import type { Logger } from "../log";
 import { PaperExchange } from "./paper/exchange";
 import { PaperFactory } from "./paper/index";
 import type { BrokerFactory } from "./port";
+import { createProjectXFactory } from "./projectx/index";
+import { WebullFactory } from "./webull/index";
 
 export interface RegistryDeps {
   config: Config;
@@ -16,7 +18,21 @@ export interface RegistryDeps {
 }
 
 export function brokerFactories(d: RegistryDeps): BrokerFactory[] {
-  return [new PaperFactory(d.paper, d.now)];
+  const { config, logger } = d;
+  return [
+    new PaperFactory(d.paper, d.now),
+    createProjectXFactory({
+      logger: logger.child({ broker: "projectx" }),
+      apiUrl: config.PROJECTX_API_URL,
+      rtcUrl: config.PROJECTX_RTC_URL,
+      fillWaitMs: config.FILL_WAIT_MS,
+    }),
+    new WebullFactory({
+      logger: logger.child({ broker: "webull" }),
+      baseUrl: config.WEBULL_API_URL,
+      ...(config.WEBULL_DEMO_API_URL ? { demoBaseUrl: config.WEBULL_DEMO_API_URL } : {}),
+    }),
+  ];
 }
 
 export { PaperExchange };

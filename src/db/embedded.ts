@@ -9,9 +9,9 @@
  * running by a relay that was killed with SIGKILL.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -46,16 +46,28 @@ export class EmbeddedDatabase {
 
   constructor(private readonly options: EmbeddedOptions) {}
 
-  get pgDir(): string {
-    return join(resolve(this.options.dataDir), "pg");
-  }
+  /** Where the cluster lives: DATA_DIR/pg, unless the unprivileged user cannot reach DATA_DIR (see start). */
+  pgDir = "";
 
   async start(): Promise<string> {
-    const bins = await loadBinaries();
+    let bins = await loadBinaries();
     const owner = await databaseOwner();
     const dataDir = resolve(this.options.dataDir);
     await mkdir(dataDir, { recursive: true });
-    if (owner) await assertReachable(owner, [bins.postgres, dataDir]);
+    this.pgDir = join(dataDir, "pg");
+    if (owner) {
+      // Running as root inside a directory others cannot enter (a clone under /root): keep the server's
+      // binaries and cluster where the postgres user can reach them, keyed by DATA_DIR so it persists.
+      if (!(await reachable(owner, bins.postgres))) bins = await relocateBinaries(bins, owner);
+      if (!(await reachable(owner, this.pgDir))) {
+        this.pgDir = join(RELOCATED, `cluster-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}`);
+        await mkdir(RELOCATED, { recursive: true, mode: 0o755 });
+        this.options.logger.warn(
+          { event: "EmbeddedPostgresRelocated", pgDir: this.pgDir },
+          `the postgres user cannot enter ${dataDir}; the embedded cluster lives in ${this.pgDir}`,
+        );
+      }
+    }
     const password = await this.password(dataDir);
     if (!existsSync(join(this.pgDir, "PG_VERSION"))) await this.initialise(bins, owner, password);
     await stopLeftover(this.pgDir, this.options.logger);
@@ -96,7 +108,7 @@ export class EmbeddedDatabase {
   private async initialise(bins: Binaries, owner: Owner | undefined, password: string): Promise<void> {
     await rm(this.pgDir, { recursive: true, force: true });
     await mkdir(this.pgDir, { recursive: true, mode: 0o700 });
-    const pwfile = join(this.pgDir, "..", `.pw-${process.pid}`);
+    const pwfile = join(dirname(this.pgDir), `.pw-${process.pid}`);
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     try {
       if (owner) {
@@ -218,22 +230,40 @@ async function databaseOwner(): Promise<Owner | undefined> {
   }
 }
 
-/** The unprivileged user must be able to walk down to the binaries and the data directory. */
-async function assertReachable(owner: Owner, paths: string[]): Promise<void> {
-  for (const path of paths) {
-    let dir = dirname(path);
-    while (dir !== dirname(dir)) {
-      const s = await stat(dir);
+const RELOCATED = "/var/lib/relay-embedded-pg";
+
+/** Whether the unprivileged user can walk down every directory above `path`. */
+async function reachable(owner: Owner, path: string): Promise<boolean> {
+  let dir = dirname(path);
+  while (dir !== dirname(dir)) {
+    const s = await stat(dir).catch(() => undefined);
+    if (s) {
       const traversable = s.uid === owner.uid ? (s.mode & 0o100) !== 0 : (s.mode & 0o001) !== 0;
-      if (!traversable) {
-        throw new Error(
-          `PostgreSQL cannot run as root, so the embedded database runs as the "${PG_USER}" user, which cannot enter ${dir}. ` +
-            `Run "chmod o+x ${dir}", move the project to a directory others can enter, or set DATABASE_URL.`,
-        );
-      }
-      dir = dirname(dir);
+      if (!traversable) return false;
     }
+    dir = dirname(dir);
   }
+  return true;
+}
+
+/** Copies the server's binaries (once per version) to a directory the postgres user can read. */
+async function relocateBinaries(bins: Binaries, owner: Owner): Promise<Binaries> {
+  const nativeDir = dirname(dirname(bins.postgres));
+  const version = (await readFile(join(nativeDir, "..", "package.json"), "utf8").catch(() => ""))
+    .match(/"version":\s*"([^"]+)"/)?.[1] ?? "current";
+  const target = join(RELOCATED, `bin-${version}`);
+  if (!existsSync(join(target, "bin", "postgres"))) {
+    await mkdir(RELOCATED, { recursive: true, mode: 0o755 });
+    const staging = `${target}.${process.pid}`;
+    await cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+    await run("chmod", ["-R", "a+rX", staging]);
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target);
+  }
+  if (!(await reachable(owner, join(target, "bin", "postgres")))) {
+    throw new Error(`the "${PG_USER}" user cannot reach ${target}; set DATABASE_URL instead`);
+  }
+  return { postgres: join(target, "bin", "postgres"), initdb: join(target, "bin", "initdb") };
 }
 
 async function loadBinaries(): Promise<Binaries> {

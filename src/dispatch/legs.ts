@@ -108,10 +108,8 @@ export async function sendOco(
   first: { leg: string; req: OrderRequest },
   second: { leg: string; req: OrderRequest },
 ): Promise<[LegResult, LegResult]> {
-  const [a, b] = await Promise.all([
-    prepare(ctx, first.leg, first.req),
-    prepare(ctx, second.leg, second.req),
-  ]);
+  const a = await prepare(ctx, first.leg, first.req);
+  const b = await prepare(ctx, second.leg, second.req);
   if (a && b) return [a, b];
   if (a || b) {
     // Half of the pair is already at the broker (a crash between the two): send the missing half alone.

@@ -44,8 +44,11 @@ export interface IntakeDeps {
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
 
 export class Intake {
-  /** Per-recorder chain: commits and enqueues happen in the same order. */
-  private readonly chains = new Map<string, Promise<unknown>>();
+  /**
+   * Per-recorder arrival order: commits run concurrently (so Postgres can group them), but the signals'
+   * executions are handed to dispatch in the order the alerts arrived.
+   */
+  private readonly gates = new Map<string, Promise<void>>();
 
   constructor(private readonly d: IntakeDeps) {}
 
@@ -122,7 +125,24 @@ export class Intake {
         ageMs,
       );
     }
-    return this.serialized(recorder.id, () => this.accept(recorder, raw, signal, ageMs));
+    const previous = this.gates.get(recorder.id) ?? Promise.resolve();
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    this.gates.set(recorder.id, gate);
+    void gate.then(() => {
+      if (this.gates.get(recorder.id) === gate) this.gates.delete(recorder.id);
+    });
+    return this.accept(recorder, raw, signal, ageMs, (jobs) => {
+      // Dispatch after every earlier alert of this recorder has been dispatched (or refused).
+      void previous.then(() => {
+        if (jobs.length) this.d.dispatch(jobs);
+        open();
+      });
+    }).finally(() => {
+      void previous.then(open);
+    });
   }
 
   private async accept(
@@ -130,6 +150,7 @@ export class Intake {
     raw: RawWebhook,
     signal: Signal,
     ageMs: number | undefined,
+    dispatchInOrder: (jobs: ExecutionJob[]) => void,
   ): Promise<IntakeReply> {
     const signalId = randomUUID();
     const log = this.d.logger.child({ signalId, recorderId: recorder.id });
@@ -186,7 +207,7 @@ export class Intake {
       },
       "signal accepted",
     );
-    this.d.dispatch(
+    dispatchInOrder(
       result.executions.map((e) => ({
         executionId: asExecutionId(e.id),
         signalId: asSignalId(signalId),
@@ -249,17 +270,6 @@ export class Intake {
     const statusWord =
       outcome === "stale" || outcome === "invalid" || outcome === "disabled" ? outcome : "rejected";
     return { status, body: { status: statusWord, error: { code: outcome, message } } };
-  }
-
-  private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    this.chains.set(key, tail);
-    void tail.then(() => {
-      if (this.chains.get(key) === tail) this.chains.delete(key);
-    });
-    return next;
   }
 
   private count(outcome: string): void {

@@ -167,6 +167,8 @@ export class SessionPool {
     const started = Date.now();
     try {
       await entry.session.start();
+      const status = entry.session.status();
+      if (status.state === "error") throw new Error(status.error ?? "the broker refused the login");
       const subs = await entry.session.brokerAccounts();
       await setAccountStatus(
         this.sql,

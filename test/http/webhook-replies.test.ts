@@ -74,7 +74,7 @@ describe("webhook replies", () => {
     // Without an id, the same content after the window is a new signal.
     const plain = alert({ ticker: "NQ1!", time: undefined });
     const p1 = await t.webhook(token, plain);
-    await db.sql`update signals set received_at = received_at - interval '10 seconds' where id = ${p1.body.signalId as string}`;
+    await db.sql`update signal_fingerprints set last_at = last_at - interval '10 seconds' where signal_id = ${p1.body.signalId as string}`;
     const p2 = await t.webhook(token, plain);
     expect([p1.status, p2.status]).toEqual([202, 202]);
   });

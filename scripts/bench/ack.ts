@@ -1,0 +1,65 @@
+/**
+ * ack: POST /webhook with a durable commit (embedded PostgreSQL, fsync on) versus a bare Hono hello-world
+ * served the same way, under the same autocannon load. Every alert is unique (an id per request), so each
+ * one is a real insert of the raw log row and the signal, not a duplicate short-cut.
+ */
+import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { freePort } from "../../src/db/embedded";
+import { api, type BenchRelay, startRelay } from "./harness";
+import { autocannon, type LoadResult } from "./load";
+
+export interface AckResult {
+  ackRatio: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackRps: number;
+  bareRps: number;
+  bareP50Ms: number;
+  bareP99Ms: number;
+}
+
+async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
+  const app = new Hono();
+  app.post("/webhook/:token", (c) => c.json({ status: "accepted" }, 202));
+  const port = await freePort();
+  const server: ServerType = await new Promise((ok) => {
+    const s = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => ok(s));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+export async function ackBench(databaseUrl: string, o: { seconds: number; connections: number }): Promise<AckResult> {
+  const relay: BenchRelay = await startRelay({ databaseUrl });
+  const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", { name: "ack bench" });
+  const bare = await bareHello();
+  const body = '{"ticker":"MNQ1!","action":"buy","price":"21000.25","id":"[<id>]"}';
+  const load = (url: string): Promise<LoadResult> =>
+    autocannon({
+      url: `${url}/webhook/${recorder.webhookToken}`,
+      method: "POST",
+      body,
+      idReplacement: true,
+      headers: { "content-type": "application/json" },
+      connections: o.connections,
+      seconds: o.seconds,
+    });
+  try {
+    await load(relay.url); // warm-up: JIT, connection pool, caches
+    const ack = await load(relay.url);
+    const floor = await load(bare.url);
+    if (ack.non2xx > 0 || ack.errors > 0) throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
+    return {
+      ackRatio: ack.requestsPerSec / floor.requestsPerSec,
+      ackP50Ms: ack.p50Ms,
+      ackP99Ms: ack.p99Ms,
+      ackRps: ack.requestsPerSec,
+      bareRps: floor.requestsPerSec,
+      bareP50Ms: floor.p50Ms,
+      bareP99Ms: floor.p99Ms,
+    };
+  } finally {
+    await bare.stop();
+    await relay.stop();
+  }
+}

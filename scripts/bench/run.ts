@@ -1,0 +1,43 @@
+/**
+ * `npm run bench [-- --only ack,fanout] [--quick]`: runs the benchmarks on this machine, each against a
+ * floor measured in the same run, prints a table and writes bench-results.json (numeric keys).
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { ackBench } from "./ack";
+import { startDatabase } from "./harness";
+
+type Results = Record<string, number>;
+
+const args = process.argv.slice(2);
+const only = args.includes("--only") ? (args[args.indexOf("--only") + 1] ?? "").split(",") : undefined;
+const quick = args.includes("--quick");
+const want = (name: string) => !only || only.includes(name);
+
+async function main(): Promise<void> {
+  const results: Results = {};
+  const db = await startDatabase();
+  try {
+    if (want("ack")) {
+      const r = await ackBench(db.url, { seconds: quick ? 3 : 10, connections: 50 });
+      Object.assign(results, r);
+    }
+  } finally {
+    await db.stop();
+  }
+  let previous: Results = {};
+  try {
+    previous = JSON.parse(await readFile("bench-results.json", "utf8")) as Results;
+  } catch {
+    // first run
+  }
+  const merged = { ...previous, ...results, measuredAt: Date.now() };
+  await writeFile("bench-results.json", `${JSON.stringify(merged, null, 2)}\n`);
+  console.log("\nbenchmark                         value");
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(32)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+  console.log("\nwritten to bench-results.json");
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+/**
+ * The SignalR hubs (`/hubs/user`, `/hubs/market`) through @microsoft/signalr, WebSockets only with
+ * skipNegotiation, as the gateway's docs prescribe. The token travels as `?access_token=` (read at each
+ * (re)connect, so a refreshed token is used) and as the bearer header the Node client adds.
+ *
+ * Subscriptions do not survive a reconnect and missed events are not replayed: on every reconnect this
+ * link invokes its subscriptions again, then calls `onResubscribed` so the session reconciles over REST.
+ * The automatic reconnect never gives up; if the connection still closes, it is restarted with back-off.
+ */
+import {
+  HttpTransportType,
+  type HubConnection,
+  HubConnectionBuilder,
+  HubConnectionState,
+  type ILogger,
+  LogLevel,
+} from "@microsoft/signalr";
+import WebSocket from "ws";
+import type { Logger } from "../../log";
+
+export type HubName = "user" | "market";
+export type LinkState = "connecting" | "connected" | "reconnecting" | "stopped";
+
+export interface HubLinkOptions {
+  name: HubName;
+  /** http(s) base; `/hubs/<name>` is appended. */
+  rtcUrl: string;
+  /** Ensures a valid token (may log in); used before each (re)connect. */
+  token: () => Promise<string | undefined>;
+  /** The token as of now, for the socket URL. */
+  peekToken: () => string | undefined;
+  logger: Logger;
+  reconnectDelaysMs: number[];
+  serverTimeoutMs: number;
+  keepAliveMs: number;
+  connectTimeoutMs: number;
+  handlers: Record<string, (...args: unknown[]) => void>;
+  onState: (state: LinkState, error?: string) => void;
+  /** After subscriptions were re-established on a new socket (not on the first connect). */
+  onResubscribed: () => void;
+}
+
+/** SignalR's own log lines go to our logger at debug; warnings and errors at warn, URLs stripped of tokens. */
+function hubLogger(logger: Logger, name: HubName): ILogger {
+  return {
+    log(level: LogLevel, message: string) {
+      const text = message.replace(/access_token=[^&\s'"]+/g, "access_token=[redacted]");
+      if (level >= LogLevel.Warning) logger.warn({ event: "HubLog", hub: name }, text);
+      else logger.debug({ event: "HubLog", hub: name }, text);
+    },
+  };
+}
+
+/** A `ws` WebSocket that puts the current token into the URL at construction (each reconnect). */
+function tokenSocket(peek: () => string | undefined, handshakeTimeout: number) {
+  return class TokenWebSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+      const url = new URL(String(address));
+      const token = peek();
+      if (token) url.searchParams.set("access_token", token);
+      super(url, protocols ?? [], { ...options, handshakeTimeout });
+    }
+  };
+}
+
+export class HubLink {
+  private connection?: HubConnection;
+  private readonly subscriptions = new Map<string, { method: string; args: unknown[] }>();
+  private restartTimer?: NodeJS.Timeout;
+  private restarts = 0;
+  private stopped = false;
+
+  constructor(private readonly options: HubLinkOptions) {}
+
+  get connected(): boolean {
+    return this.connection?.state === HubConnectionState.Connected;
+  }
+
+  /** Connects once; a link already connecting, connected or retrying is left alone. */
+  async start(): Promise<void> {
+    if (this.connection && !this.stopped) return;
+    this.stopped = false;
+    await this.connect(false);
+  }
+
+  /** Adds a subscription and invokes it now if connected; it is replayed after every reconnect. */
+  async subscribe(method: string, ...args: unknown[]): Promise<void> {
+    const key = `${method}(${args.map((a) => JSON.stringify(a)).join(",")})`;
+    const first = !this.subscriptions.has(key);
+    this.subscriptions.set(key, { method, args });
+    if (first && this.connected) await this.connection?.invoke(method, ...args);
+  }
+
+  hasSubscription(method: string, ...args: unknown[]): boolean {
+    return this.subscriptions.has(`${method}(${args.map((a) => JSON.stringify(a)).join(",")})`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.stop();
+    this.options.onState("stopped");
+  }
+
+  private build(): HubConnection {
+    const o = this.options;
+    const delays = o.reconnectDelaysMs.length > 0 ? o.reconnectDelaysMs : [1_000];
+    const httpOptions = {
+      skipNegotiation: true,
+      transport: HttpTransportType.WebSockets,
+      accessTokenFactory: async () => (await o.token()) ?? "",
+      logger: hubLogger(o.logger, o.name),
+      WebSocket: tokenSocket(o.peekToken, o.connectTimeoutMs),
+    };
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${o.rtcUrl}/hubs/${o.name}`, httpOptions)
+      .withAutomaticReconnect({
+        nextRetryDelayInMilliseconds: (ctx) =>
+          delays[Math.min(ctx.previousRetryCount, delays.length - 1)] ?? 1_000,
+      })
+      .withServerTimeout(o.serverTimeoutMs)
+      .withKeepAliveInterval(o.keepAliveMs)
+      .configureLogging(hubLogger(o.logger, o.name))
+      .build();
+    for (const [target, handler] of Object.entries(o.handlers)) connection.on(target, handler);
+    connection.onreconnecting((error) => o.onState("reconnecting", error?.message));
+    connection.onreconnected(() => void this.resubscribe(connection));
+    connection.onclose((error) => {
+      if (this.stopped || this.connection !== connection) return;
+      o.onState("reconnecting", error?.message ?? "hub connection closed");
+      this.scheduleRestart();
+    });
+    return connection;
+  }
+
+  private async connect(restart: boolean): Promise<void> {
+    const connection = this.build();
+    this.connection = connection;
+    this.options.onState("connecting");
+    try {
+      await connection.start();
+    } catch (error) {
+      if (this.stopped || this.connection !== connection) return;
+      this.options.onState("reconnecting", error instanceof Error ? error.message : String(error));
+      this.scheduleRestart();
+      return;
+    }
+    this.restarts = 0;
+    await this.resubscribe(connection, !restart);
+  }
+
+  private async resubscribe(connection: HubConnection, first = false): Promise<void> {
+    try {
+      for (const { method, args } of this.subscriptions.values()) await connection.invoke(method, ...args);
+    } catch (error) {
+      // A failed subscription is as bad as no socket: drop it, the reconnect logic starts over.
+      this.options.logger.warn(
+        { event: "HubSubscribeFailed", hub: this.options.name, reason: String(error) },
+        "ProjectX hub subscription failed",
+      );
+      if (connection.state === HubConnectionState.Connected) await connection.stop();
+      return;
+    }
+    if (this.stopped || this.connection !== connection) return;
+    this.options.onState("connected");
+    if (!first) this.options.onResubscribed();
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopped) return;
+    const delays = this.options.reconnectDelaysMs;
+    const delay = delays[Math.min(this.restarts++, delays.length - 1)] ?? 1_000;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.connect(true), Math.max(delay, 100));
+  }
+}
