@@ -16,7 +16,9 @@ function adminToken(): string {
   try {
     return readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   } catch {
-    throw new Error(`No admin token: set RELAY_ADMIN_TOKEN or run \`npm start\` once so it is saved in ${dataDir}/admin-token.`);
+    throw new Error(
+      `No admin token: set RELAY_ADMIN_TOKEN or run \`npm start\` once so it is saved in ${dataDir}/admin-token.`,
+    );
   }
 }
 
@@ -34,13 +36,31 @@ async function call<T>(method: string, path: string, body?: unknown, auth = true
   return json;
 }
 
-type Order = { leg: string; side: string; qty: number; type: string; price: string | null; stopPrice: string | null; status: string; fillPrice: string | null };
-type Execution = { status: string; decision: string; reason: string; error: string | null; latencyMs: number | null; account: { name: string }; orders: Order[] };
+type Order = {
+  leg: string;
+  side: string;
+  qty: number;
+  type: string;
+  price: string | null;
+  stopPrice: string | null;
+  status: string;
+  fillPrice: string | null;
+};
+type Execution = {
+  status: string;
+  decision: string;
+  reason: string;
+  error: string | null;
+  latencyMs: number | null;
+  account: { name: string };
+  orders: Order[];
+};
 
 async function execution(signalId: string): Promise<Execution[]> {
   for (let i = 0; i < 100; i++) {
     const s = await call<{ executions: Execution[] }>("GET", `/api/signals/${signalId}`);
-    if (s.executions.length && s.executions.every((e) => e.status !== "pending" && e.status !== "running")) return s.executions;
+    if (s.executions.length && s.executions.every((e) => e.status !== "pending" && e.status !== "running"))
+      return s.executions;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("the execution did not finish within 10 s");
@@ -48,10 +68,20 @@ async function execution(signalId: string): Promise<Execution[]> {
 
 function show(executions: Execution[]): void {
   for (const e of executions) {
-    console.log(`  ${e.account.name}: ${e.status} - ${e.reason}${e.latencyMs !== null ? ` (${e.latencyMs} ms)` : ""}${e.error ? ` ! ${e.error}` : ""}`);
+    console.log(
+      `  ${e.account.name}: ${e.status} - ${e.reason}${e.latencyMs !== null ? ` (${e.latencyMs} ms)` : ""}${e.error ? ` ! ${e.error}` : ""}`,
+    );
     for (const o of e.orders) {
-      const price = o.fillPrice ? `filled @ ${o.fillPrice}` : o.price ? `@ ${o.price}` : o.stopPrice ? `stop @ ${o.stopPrice}` : "";
-      console.log(`    ${o.leg.padEnd(6)} ${o.side.padEnd(4)} ${o.qty} ${o.type.padEnd(6)} ${price.padEnd(20)} ${o.status}`);
+      const price = o.fillPrice
+        ? `filled @ ${o.fillPrice}`
+        : o.price
+          ? `@ ${o.price}`
+          : o.stopPrice
+            ? `stop @ ${o.stopPrice}`
+            : "";
+      console.log(
+        `    ${o.leg.padEnd(6)} ${o.side.padEnd(4)} ${o.qty} ${o.type.padEnd(6)} ${price.padEnd(20)} ${o.status}`,
+      );
     }
   }
 }
@@ -60,14 +90,21 @@ async function main(): Promise<void> {
   await fetch(`${base}/health`).catch(() => {
     throw new Error(`The relay is not running at ${base}: start it with \`npm start\` first.`);
   });
-  const { recorders } = await call<{ recorders: { name: string; webhookUrl: string; webhookToken: string; takeProfit: { ticks: number }[] }[] }>("GET", "/api/recorders");
+  const { recorders } = await call<{
+    recorders: { name: string; webhookUrl: string; webhookToken: string; takeProfit: { ticks: number }[] }[];
+  }>("GET", "/api/recorders");
   const recorder = recorders.find((r) => r.name === "Demo MNQ") ?? recorders[0];
   if (!recorder) throw new Error("No recorder yet: create one with POST /api/recorders (see README).");
   const price = "21000.25";
   console.log(`Sending a buy alert to "${recorder.name}" at ${price}:`);
   const alert = { ticker: "MNQ1!", action: "buy", price, time: new Date().toISOString() };
   console.log(`  POST /webhook/${recorder.webhookToken.slice(0, 4)}… ${JSON.stringify(alert)}`);
-  const reply = await call<{ status: string; signalId: string }>("POST", `/webhook/${recorder.webhookToken}`, alert, false);
+  const reply = await call<{ status: string; signalId: string }>(
+    "POST",
+    `/webhook/${recorder.webhookToken}`,
+    alert,
+    false,
+  );
   console.log(`  -> ${reply.status}, signal ${reply.signalId}`);
   show(await execution(reply.signalId));
 

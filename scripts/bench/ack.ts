@@ -29,9 +29,14 @@ async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
-export async function ackBench(databaseUrl: string, o: { seconds: number; connections: number }): Promise<AckResult> {
+export async function ackBench(
+  databaseUrl: string,
+  o: { seconds: number; connections: number },
+): Promise<AckResult> {
   const relay: BenchRelay = await startRelay({ databaseUrl });
-  const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", { name: "ack bench" });
+  const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", {
+    name: "ack bench",
+  });
   const bare = await bareHello();
   const body = '{"ticker":"MNQ1!","action":"buy","price":"21000.25","id":"[<id>]"}';
   const load = (url: string): Promise<LoadResult> =>
@@ -48,7 +53,8 @@ export async function ackBench(databaseUrl: string, o: { seconds: number; connec
     await load(relay.url); // warm-up: JIT, connection pool, caches
     const ack = await load(relay.url);
     const floor = await load(bare.url);
-    if (ack.non2xx > 0 || ack.errors > 0) throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
+    if (ack.non2xx > 0 || ack.errors > 0)
+      throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
     return {
       ackRatio: ack.requestsPerSec / floor.requestsPerSec,
       ackP50Ms: ack.p50Ms,

@@ -24,7 +24,12 @@ export interface BenchRelay {
 export async function startDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "relay-bench-"));
   await chmod(dir, 0o755); // the unprivileged postgres user must reach it when we run as root
-  const db = new EmbeddedDatabase({ dataDir: dir, logger: createLogger({ level: "warn" }), durable: process.env.BENCH_DURABLE !== "0", maxConnections: 300 });
+  const db = new EmbeddedDatabase({
+    dataDir: dir,
+    logger: createLogger({ level: "warn" }),
+    durable: process.env.BENCH_DURABLE !== "0",
+    maxConnections: 300,
+  });
   const url = await db.start();
   return {
     url,
@@ -53,7 +58,13 @@ export async function startRelay(o: {
   });
   const sql = connect(o.databaseUrl, logger, { max: 40 });
   await migrate(sql, logger);
-  const relay = buildRelay({ config, sql, logger, credentialsKey: Buffer.from(config.CREDENTIALS_KEY ?? "", "hex"), ...(o.factories ? { factories: o.factories } : {}) });
+  const relay = buildRelay({
+    config,
+    sql,
+    logger,
+    credentialsKey: Buffer.from(config.CREDENTIALS_KEY ?? "", "hex"),
+    ...(o.factories ? { factories: o.factories } : {}),
+  });
   await relay.start();
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: relay.app.fetch, port, hostname: "127.0.0.1" }, () => ok(s));

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const merged = { ...previous, ...results, measuredAt: Date.now() };
   await writeFile("bench-results.json", `${JSON.stringify(merged, null, 2)}\n`);
   console.log("\nbenchmark                         value");
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(32)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+  for (const [k, v] of Object.entries(results))
+    console.log(`${k.padEnd(32)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
   console.log("\nwritten to bench-results.json");
 }
 

@@ -60,7 +60,10 @@ export class EmbeddedDatabase {
       // binaries and cluster where the postgres user can reach them, keyed by DATA_DIR so it persists.
       if (!(await reachable(owner, bins.postgres))) bins = await relocateBinaries(bins, owner);
       if (!(await reachable(owner, this.pgDir))) {
-        this.pgDir = join(RELOCATED, `cluster-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}`);
+        this.pgDir = join(
+          RELOCATED,
+          `cluster-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}`,
+        );
         await mkdir(RELOCATED, { recursive: true, mode: 0o755 });
         this.options.logger.warn(
           { event: "EmbeddedPostgresRelocated", pgDir: this.pgDir },
@@ -249,8 +252,10 @@ async function reachable(owner: Owner, path: string): Promise<boolean> {
 /** Copies the server's binaries (once per version) to a directory the postgres user can read. */
 async function relocateBinaries(bins: Binaries, owner: Owner): Promise<Binaries> {
   const nativeDir = dirname(dirname(bins.postgres));
-  const version = (await readFile(join(nativeDir, "..", "package.json"), "utf8").catch(() => ""))
-    .match(/"version":\s*"([^"]+)"/)?.[1] ?? "current";
+  const version =
+    (await readFile(join(nativeDir, "..", "package.json"), "utf8").catch(() => "")).match(
+      /"version":\s*"([^"]+)"/,
+    )?.[1] ?? "current";
   const target = join(RELOCATED, `bin-${version}`);
   if (!existsSync(join(target, "bin", "postgres"))) {
     await mkdir(RELOCATED, { recursive: true, mode: 0o755 });

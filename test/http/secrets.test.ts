@@ -24,7 +24,14 @@ const SENTINELS = {
 
 /** Credentials each broker accepts, made of sentinel values. */
 const CREDENTIALS: Record<string, Record<string, unknown>> = {
-  tradovate: { username: "trader1", password: SENTINELS.password, appId: "Relay", cid: 8, sec: SENTINELS.sec, deviceId: "dev-1" },
+  tradovate: {
+    username: "trader1",
+    password: SENTINELS.password,
+    appId: "Relay",
+    cid: 8,
+    sec: SENTINELS.sec,
+    deviceId: "dev-1",
+  },
   ninjatrader: { accessToken: SENTINELS.accessToken },
   projectx: { userName: "trader1", apiKey: SENTINELS.apiKey },
   webull: { appKey: "app-key-1", appSecret: SENTINELS.appSecret, accountId: "ACC1" },
@@ -77,12 +84,17 @@ describe("secrets", () => {
       await t.api("DELETE", `/api/accounts/${created.body.id}`);
     }
     // A wrong field in credentials is refused without echoing the value.
-    const refused = await t.api("POST", "/api/accounts", { name: "p", broker: "paper", credentials: { password: SENTINELS.password } });
+    const refused = await t.api("POST", "/api/accounts", {
+      name: "p",
+      broker: "paper",
+      credentials: { password: SENTINELS.password },
+    });
     expect(refused.status).toBe(400);
 
     const everything = [...responses, ...t.logs].join("\n");
     for (const secret of Object.values(SENTINELS)) expect(everything).not.toContain(secret);
-    const [row] = await db.sql`select count(*)::int n from accounts where credentials::text like ${`%${SENTINELS.password}%`}`;
+    const [row] =
+      await db.sql`select count(*)::int n from accounts where credentials::text like ${`%${SENTINELS.password}%`}`;
     expect(row?.n).toBe(0); // sealed at rest, not plain text
   });
 
