@@ -51,11 +51,11 @@ beforeAll(async () => {
     },
   });
   const api = t.api.bind(t);
-  t.api = async (...args) => {
+  t.api = (async (...args: Parameters<TestRelay["api"]>) => {
     const res = await api(...args);
     responses.push(JSON.stringify(res.body));
     return res;
-  };
+  }) as TestRelay["api"];
 });
 afterAll(async () => {
   await t.stop();
