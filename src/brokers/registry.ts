@@ -8,6 +8,7 @@ import { PaperExchange } from "./paper/exchange";
 import { PaperFactory } from "./paper/index";
 import type { BrokerFactory } from "./port";
 import { createProjectXFactory } from "./projectx/index";
+import { createTradovateFactory } from "./tradovate/index";
 import { WebullFactory } from "./webull/index";
 
 export interface RegistryDeps {
@@ -21,6 +22,12 @@ export function brokerFactories(d: RegistryDeps): BrokerFactory[] {
   const { config, logger } = d;
   return [
     new PaperFactory(d.paper, d.now),
+    createTradovateFactory({
+      demoUrl: config.TRADOVATE_DEMO_URL,
+      liveUrl: config.TRADOVATE_LIVE_URL,
+      mdUrl: config.TRADOVATE_MD_URL,
+      logger: logger.child({ broker: "tradovate" }),
+    }),
     createProjectXFactory({
       logger: logger.child({ broker: "projectx" }),
       apiUrl: config.PROJECTX_API_URL,

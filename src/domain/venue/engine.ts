@@ -41,6 +41,9 @@ export class Venue {
   private readonly accounts = new Map<string, VenueAccount>();
   private readonly orders = new Map<number, VenueOrder>();
   private readonly byClientId = new Map<string, number>();
+  /** Held or working bracket children per entry, and members per OCO group: fills never scan every order. */
+  private readonly children = new Map<number, number[]>();
+  private readonly groups = new Map<number, number[]>();
   /** Working orders per contract, for matching on price updates. */
   private readonly resting = new Map<string, Set<number>>();
   private readonly positions = new Map<string, VenuePosition>();
@@ -230,6 +233,8 @@ export class Venue {
     this.accounts.clear();
     this.orders.clear();
     this.byClientId.clear();
+    this.children.clear();
+    this.groups.clear();
     this.resting.clear();
     this.positions.clear();
     this.prices.clear();
@@ -237,6 +242,7 @@ export class Venue {
     for (const o of snapshot.orders) {
       this.orders.set(o.id, { ...o });
       if (o.clientOrderId) this.byClientId.set(o.clientOrderId, o.id);
+      this.link(o);
       if (o.status === "working" && o.type !== "market") this.rest(o);
     }
     for (const p of snapshot.positions) this.positions.set(positionKey(p.account, p.contract), { ...p });
@@ -267,8 +273,14 @@ export class Venue {
     }
     this.orders.set(order.id, order);
     if (order.clientOrderId) this.byClientId.set(order.clientOrderId, order.id);
+    this.link(order);
     this.emit({ type: "order", order });
     return order;
+  }
+
+  private link(order: VenueOrder): void {
+    if (order.parentId !== undefined) push(this.children, order.parentId, order.id);
+    if (order.ocoGroup !== undefined) push(this.groups, order.ocoGroup, order.id);
   }
 
   private validate(r: VenueOrderRequest): string | undefined {
@@ -362,10 +374,9 @@ export class Venue {
       this.emit({ type: "cash", account });
     }
     if (order.ocoGroup !== undefined) {
-      for (const other of this.orders.values()) {
-        if (other.ocoGroup === order.ocoGroup && other.id !== order.id && other.status === "working") {
-          this.finish(other, "cancelled");
-        }
+      for (const id of this.groups.get(order.ocoGroup) ?? []) {
+        const other = this.orders.get(id);
+        if (other && other.id !== order.id && other.status === "working") this.finish(other, "cancelled");
       }
     }
     for (const child of this.childrenOf(order.id)) {
@@ -379,7 +390,10 @@ export class Venue {
 
   private childrenOf(parentId: number): VenueOrder[] {
     const out: VenueOrder[] = [];
-    for (const o of this.orders.values()) if (o.parentId === parentId) out.push(o);
+    for (const id of this.children.get(parentId) ?? []) {
+      const o = this.orders.get(id);
+      if (o) out.push(o);
+    }
     return out;
   }
 
@@ -426,6 +440,12 @@ export class Venue {
   private emit(event: VenueEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function push(map: Map<number, number[]>, key: number, value: number): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** Quantity-weighted average open price, rounded to nine places; undefined when flat. */
