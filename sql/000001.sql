@@ -89,7 +89,8 @@ create table signals (
   price numeric,
   signal_time timestamptz,
   age_ms integer,
-  payload jsonb not null
+  payload jsonb not null,
+  summarized_at timestamptz                 -- set once, when every execution has finished and was reported
 );
 -- An alert id is executed at most once per recorder, ever.
 create unique index signals_alert_once on signals (recorder_id, alert_id) where alert_id is not null;

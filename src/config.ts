@@ -51,6 +51,30 @@ const schema = z
     WEBULL_API_URL: url(["http:", "https:"]).default("https://api.webull.com"),
     /** Webull has no paper host; demo logins need one explicitly (e.g. the simulator). */
     WEBULL_DEMO_API_URL: url(["http:", "https:"]).optional(),
+    /** Notifications go to Discord only when a bot token is set. */
+    DISCORD_BOT_TOKEN: z.string().min(20).optional(),
+    DISCORD_API_URL: url(["http:", "https:"]).default("https://discord.com/api"),
+    /** Channel for events that belong to no recorder (kill switch, daily summary, sessions without one). */
+    DISCORD_DEFAULT_CHANNEL_ID: z
+      .string()
+      .regex(/^\d{15,25}$/, "must be a Discord channel id")
+      .optional(),
+    /** Futures trading days roll at this local time, not at midnight; accounts may override. */
+    TRADING_DAY_ROLL: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM")
+      .default("17:00"),
+    TRADING_DAY_TIME_ZONE: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat("en-US", { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, "is not a known time zone")
+      .default("America/Chicago"),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.CREDENTIALS_KEY) {

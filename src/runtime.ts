@@ -13,8 +13,10 @@ import type { Sql } from "./db/client";
 import { Directory } from "./directory";
 import { ContractBook } from "./dispatch/contracts";
 import { Dispatcher } from "./dispatch/dispatcher";
-import { Executor } from "./dispatch/executor";
+import { type EntryGate, Executor } from "./dispatch/executor";
 import { FillRecorder } from "./dispatch/fills";
+import { SignalReporter } from "./dispatch/reporter";
+import { EventBus } from "./events";
 import { createApp } from "./http/app";
 import { AdminAuth } from "./http/auth";
 import type { Services } from "./http/context";
@@ -44,18 +46,27 @@ export interface Relay {
   services: Services;
   executor: Executor;
   fills: FillRecorder;
+  bus: EventBus;
+  /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
+  entryGates: EntryGate[];
   start(): Promise<void>;
   stop(drainMs?: number): Promise<void>;
 }
 
 export function buildRelay(o: RelayOptions): Relay {
   const { config, sql, logger } = o;
+  const bus = new EventBus((error, event) =>
+    logger.error(
+      { event: "EventListenerFailed", relayEvent: event.type, error: String(error) },
+      "event listener failed",
+    ),
+  );
   const directory = new Directory(sql, logger);
   const paper = new PaperExchange(sql, logger, o.now);
   const sealer = new CredentialSealer(o.credentialsKey);
   const factories =
     o.factories?.(paper) ?? brokerFactories({ config, logger, paper, ...(o.now ? { now: o.now } : {}) });
-  const pool = new SessionPool(sql, logger, sealer, directory, factories);
+  const pool = new SessionPool(sql, logger, sealer, directory, factories, bus);
   const contracts = new ContractBook();
   const fills = new FillRecorder(sql, logger, async (accountId, name) => {
     const known = contracts.known(accountId, name);
@@ -67,6 +78,8 @@ export function buildRelay(o: RelayOptions): Relay {
     return spec;
   });
   pool.onEvent((accountId, event) => fills.handle(accountId, event));
+  const reporter = new SignalReporter(sql, bus, logger);
+  const entryGates: EntryGate[] = [];
   const executor = new Executor({
     sql,
     logger,
@@ -77,6 +90,14 @@ export function buildRelay(o: RelayOptions): Relay {
     fillWaitMs: config.FILL_WAIT_MS,
     ...(o.now ? { now: o.now } : {}),
     ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
+    entryGate: (who) => {
+      for (const gate of entryGates) {
+        const reason = gate(who);
+        if (reason) return reason;
+      }
+      return undefined;
+    },
+    onFinished: (job, outcome) => reporter.finished(job, outcome),
   });
   const dispatcher = new Dispatcher({
     sql,
@@ -123,6 +144,8 @@ export function buildRelay(o: RelayOptions): Relay {
     services,
     executor,
     fills,
+    bus,
+    entryGates,
     async start() {
       await directory.start();
       await services.auth.reload();

@@ -131,3 +131,16 @@ export async function getSignal(sql: Sql, id: string): Promise<SignalRow | undef
   const rows = await sql.unsafe(`${SELECT} where s.id = $1`, [id]);
   return rows[0] ? toSignal(rows[0] as Record<string, unknown>) : undefined;
 }
+
+/**
+ * Marks a signal as summarized when none of its executions is still open; true for exactly one caller,
+ * however many executions finish at the same moment.
+ */
+export async function claimSignalSummary(sql: Sql, signalId: string): Promise<boolean> {
+  const rows = await sql`
+    update signals set summarized_at = now()
+     where id = ${signalId} and summarized_at is null
+       and not exists (select 1 from executions where signal_id = ${signalId} and status in ('pending', 'running'))
+    returning id`;
+  return rows.length > 0;
+}

@@ -14,7 +14,7 @@ import type { ContractSpec } from "../domain/contract";
 import { tickValue } from "../domain/contract";
 import { exitOrders, resolveExitTicks } from "../domain/exits";
 import { asBrokerOrderId, clientOrderId } from "../domain/ids";
-import { type Intent, type Plan, plan } from "../domain/planner";
+import { type Intent, type Plan, plan, withoutEntries } from "../domain/planner";
 import type { Signal } from "../domain/signal";
 import type { Logger } from "../log";
 import type { SessionPool } from "../sessions/pool";
@@ -36,6 +36,9 @@ export interface ExecutionJob {
   storedPlan?: Plan;
 }
 
+/** Refuses new exposure for a trader (breached loss limit, kill switch); undefined lets it through. */
+export type EntryGate = (who: { traderId: string; accountId: string }) => string | undefined;
+
 export interface ExecutorDeps {
   sql: Sql;
   logger: Logger;
@@ -46,6 +49,10 @@ export interface ExecutorDeps {
   fillWaitMs: number;
   now?: () => Date;
   settleDelaysMs?: number[];
+  /** Consulted before every plan that would add exposure. */
+  entryGate?: EntryGate;
+  /** Told about every execution that ends, to summarize signals and raise alerts. */
+  onFinished?: (job: ExecutionJob, outcome: { status: string; problems: string[] }) => void;
 }
 
 class ExecutionStopped extends Error {
@@ -74,30 +81,31 @@ export class Executor {
       executionId: job.executionId,
       traderId: job.traderId,
     });
+    let outcome: { status: string; problems: string[] };
     try {
-      await this.execute(job, log);
+      outcome = await this.execute(job, log);
     } catch (error) {
       const stopped = error instanceof ExecutionStopped;
+      const status = stopped ? error.status : "failed";
       const message = stopped
         ? error.message
         : `internal error: ${String((error as Error)?.message ?? error)}`;
-      log.error(
-        { event: "ExecutionFailed", status: stopped ? error.status : "failed", reason: message },
-        "execution failed",
-      );
-      await finishExecution(this.deps.sql, job.executionId, {
-        status: stopped ? error.status : "failed",
-        error: message,
-      }).catch((e) =>
+      log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
+      try {
+        await finishExecution(this.deps.sql, job.executionId, { status, error: message });
+      } catch (e) {
         log.error(
           { event: "ExecutionNotRecorded", error: String(e) },
           "could not record the failure; the lease will resume it",
-        ),
-      );
+        );
+        return;
+      }
+      outcome = { status, problems: [message] };
     }
+    this.deps.onFinished?.(job, outcome);
   }
 
-  private async execute(job: ExecutionJob, log: Logger): Promise<void> {
+  private async execute(job: ExecutionJob, log: Logger): Promise<{ status: string; problems: string[] }> {
     const { directory, sql } = this.deps;
     const trader = directory.trader(job.traderId);
     const recorder = directory.recorder(job.recorderId);
@@ -107,7 +115,7 @@ export class Executor {
         decision: "ignored_trader_disabled",
         reason: "the trader was disabled or removed before the signal reached it",
       });
-      return;
+      return { status: "ignored", problems: [] };
     }
     const session = await this.session(job.accountId);
     const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
@@ -119,7 +127,7 @@ export class Executor {
       contract: contract.name,
     });
 
-    const thePlan =
+    const planned =
       job.storedPlan ??
       plan({
         signal: job.signal,
@@ -132,6 +140,10 @@ export class Executor {
         },
         now: this.now(),
       });
+    const blocked = job.storedPlan
+      ? undefined
+      : this.deps.entryGate?.({ traderId: trader.id, accountId: job.accountId });
+    const thePlan = blocked ? withoutEntries(planned, blocked) : planned;
     if (thePlan.intents.length === 0) {
       await finishExecution(sql, job.executionId, {
         status: "ignored",
@@ -143,7 +155,7 @@ export class Executor {
         { event: "ExecutionIgnored", decision: thePlan.decision, reason: thePlan.reason },
         thePlan.reason,
       );
-      return;
+      return { status: "ignored", problems: [] };
     }
     if (!job.storedPlan) {
       await startExecution(sql, job.executionId, {
@@ -187,6 +199,7 @@ export class Executor {
       { event: "ExecutionDone", decision: thePlan.decision, latencyMs, problems: run.problems },
       thePlan.reason,
     );
+    return { status: "done", problems: run.problems };
   }
 
   private async carryOut(run: Run, intent: Intent): Promise<void> {

@@ -30,7 +30,8 @@ export type Decision =
   | "ignored_no_position"
   | "ignored_zero_size"
   | "skipped_outside_hours"
-  | "blocked_max_contracts";
+  | "blocked_max_contracts"
+  | "blocked_risk";
 
 export type Intent =
   /** Cancel this trader's working exit orders for the contract (only the ones the relay placed). */
@@ -226,4 +227,23 @@ function exitSpec(ctx: PlanContext): ExitSpec {
     }
   }
   return spec;
+}
+
+/**
+ * Removes new exposure from a plan (the loss monitor or the kill switch refuses entries): closes, cancels
+ * and exits still go through, entries and adds do not.
+ */
+export function withoutEntries(p: Plan, why: string): Plan {
+  const hasEntry = p.intents.some((i) => i.kind === "entry");
+  if (!hasEntry) return p;
+  const intents = p.intents.filter((i) => i.kind !== "entry" && i.kind !== "protect");
+  if (!intents.some((i) => i.kind === "close")) {
+    return { ...p, decision: "blocked_risk", reason: `entry refused: ${why}`, intents: [] };
+  }
+  return {
+    ...p,
+    decision: "closed",
+    reason: `${p.reason.replace(/^reversed/, "closed")}; new entry refused: ${why}`,
+    intents,
+  };
 }

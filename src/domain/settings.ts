@@ -66,6 +66,10 @@ const fields = {
   onOpposite: z.enum(["reverse", "close"]),
   /** When the alert's expected position disagrees with the follower's real one. */
   positionSync: z.enum(["off", "skip", "flatten", "resync"]),
+  /** Discord channel that receives this recorder's notifications. */
+  discordChannelId: z.string().regex(/^\d{15,25}$/, "must be a Discord channel id (digits)"),
+  /** Discord users who get this recorder's notifications as direct messages. */
+  discordUserIds: z.array(z.string().regex(/^\d{15,25}$/, "must be Discord user ids (digits)")).max(25),
 };
 
 export const recorderSettingsSchema = z.strictObject({
@@ -82,6 +86,8 @@ export const recorderSettingsSchema = z.strictObject({
   ticker: fields.ticker.optional(),
   onOpposite: fields.onOpposite.default("reverse"),
   positionSync: fields.positionSync.default("off"),
+  discordChannelId: fields.discordChannelId.optional(),
+  discordUserIds: fields.discordUserIds.default([]),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];

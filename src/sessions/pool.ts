@@ -15,6 +15,7 @@ import { type AccountRow, credentialsOf, setAccountStatus } from "../db/accounts
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
 import type { AccountId } from "../domain/ids";
+import type { EventBus } from "../events";
 import type { Logger } from "../log";
 import type { CredentialSealer } from "../secrets/sealer";
 
@@ -26,6 +27,10 @@ interface Entry {
   failedAt?: number;
   error?: string;
   unsubscribe: () => void;
+  /** When the session stopped being ready, for the "restored after" figure. */
+  lostAt?: number;
+  /** Only a session that was ready can be lost. */
+  wasReady?: boolean;
 }
 
 const RETRY_AFTER_MS = 30_000;
@@ -50,6 +55,7 @@ export class SessionPool {
     private readonly sealer: CredentialSealer,
     private readonly directory: Directory,
     factories: BrokerFactory[],
+    private readonly bus?: EventBus,
   ) {
     for (const f of factories) for (const k of f.kinds) this.factories.set(k, f);
   }
@@ -146,6 +152,7 @@ export class SessionPool {
       credentials,
     });
     const unsubscribe = session.on((event) => {
+      if (event.type === "SessionChanged") this.sessionChanged(accountId, event.status);
       for (const l of this.listeners) {
         try {
           l(accountId, event);
@@ -189,6 +196,33 @@ export class SessionPool {
         { event: "SessionFailed", accountId: account.id, broker: account.broker, reason: entry.error },
         "broker session failed",
       );
+    }
+  }
+
+  /** A ready session going down is "lost"; coming back after that is "restored". Both are reported. */
+  private sessionChanged(accountId: string, status: SessionStatus): void {
+    const entry = this.entries.get(accountId);
+    if (!entry || !this.bus) return;
+    const account = this.directory.account(accountId);
+    const base = {
+      at: new Date(),
+      accountId,
+      accountName: account?.name ?? accountId,
+      broker: entry.session.kind,
+    };
+    if (status.state === "ready") {
+      if (entry.lostAt !== undefined) {
+        this.bus.emit({ type: "SessionRestored", ...base, downMs: Date.now() - entry.lostAt });
+        entry.lostAt = undefined;
+      }
+      entry.wasReady = true;
+    } else if (
+      entry.wasReady &&
+      entry.lostAt === undefined &&
+      (status.state === "down" || status.state === "reconnecting" || status.state === "error")
+    ) {
+      entry.lostAt = Date.now();
+      this.bus.emit({ type: "SessionLost", ...base, reason: status.error ?? status.state });
     }
   }
 
