@@ -38,12 +38,17 @@ export const SECRET_KEYS = [
   "botToken",
 ];
 
+/**
+ * Secret keys at the top of a log object and one level down (`{ credentials }`, `{ headers: { authorization } }`).
+ * Deeper wildcards cost a lot on every line, so nothing logs secrets nested deeper: log the value's owner
+ * object at most one level down, and the redaction test covers the shapes we log.
+ */
 function redactPaths(): string[] {
   const paths: string[] = [];
   for (const key of SECRET_KEYS) {
     const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
     const dot = k.startsWith("[") ? "" : ".";
-    paths.push(k, `*${dot}${k}`, `*.*${dot}${k}`, `*.*.*${dot}${k}`);
+    paths.push(k, `*${dot}${k}`);
   }
   return paths;
 }

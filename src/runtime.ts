@@ -15,6 +15,7 @@ import { ContractBook } from "./dispatch/contracts";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { type EntryGate, Executor } from "./dispatch/executor";
 import { FillRecorder } from "./dispatch/fills";
+import { Journal } from "./dispatch/journal";
 import { SignalReporter } from "./dispatch/reporter";
 import { EventBus } from "./events";
 import { createApp } from "./http/app";
@@ -68,15 +69,21 @@ export function buildRelay(o: RelayOptions): Relay {
     o.factories?.(paper) ?? brokerFactories({ config, logger, paper, ...(o.now ? { now: o.now } : {}) });
   const pool = new SessionPool(sql, logger, sealer, directory, factories, bus);
   const contracts = new ContractBook();
-  const fills = new FillRecorder(sql, logger, async (accountId, name) => {
-    const known = contracts.known(accountId, name);
-    if (known) return known;
-    const session = pool.peek(accountId);
-    if (!session) return undefined;
-    const spec = await session.contract(name);
-    contracts.remember(accountId, spec);
-    return spec;
-  });
+  const journal = new Journal(sql);
+  const fills = new FillRecorder(
+    sql,
+    logger,
+    async (accountId, name) => {
+      const known = contracts.known(accountId, name);
+      if (known) return known;
+      const session = pool.peek(accountId);
+      if (!session) return undefined;
+      const spec = await session.contract(name);
+      contracts.remember(accountId, spec);
+      return spec;
+    },
+    journal,
+  );
   pool.onEvent((accountId, event) => fills.handle(accountId, event));
   const reporter = new SignalReporter(sql, bus, logger);
   const entryGates: EntryGate[] = [];
@@ -87,6 +94,7 @@ export function buildRelay(o: RelayOptions): Relay {
     pool,
     fills,
     contracts,
+    journal,
     fillWaitMs: config.FILL_WAIT_MS,
     ...(o.now ? { now: o.now } : {}),
     ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
@@ -106,6 +114,7 @@ export function buildRelay(o: RelayOptions): Relay {
     concurrency: config.DISPATCH_CONCURRENCY,
     instanceId: config.instanceId,
     leaseMs: config.EXECUTION_LEASE_MS,
+    onSignalDone: (signalId) => reporter.signalDone(signalId),
   });
   const counters = new Map<string, number>();
   const intake = new Intake({
@@ -162,6 +171,7 @@ export function buildRelay(o: RelayOptions): Relay {
           "executions still running at shutdown; their leases will resume them",
         );
       await pool.stopAll();
+      await fills.drain();
       await directory.stop();
     },
   };

@@ -44,8 +44,14 @@ export async function startRelay(o: {
   databaseUrl: string;
   env?: Record<string, string>;
   factories?: (paper: PaperExchange) => BrokerFactory[];
+  logLevel?: string;
+  /** Collects the relay's log lines (for latency breakdowns). */
+  logLines?: string[];
 }): Promise<BenchRelay> {
-  const logger = createLogger({ level: "warn" });
+  const logger = createLogger({
+    level: o.logLevel ?? "warn",
+    ...(o.logLines ? { destination: { write: (l: string) => void o.logLines?.push(l) } } : {}),
+  });
   const port = await freePort();
   const config = loadConfig({
     DATABASE_URL: o.databaseUrl,

@@ -4,6 +4,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { ackBench } from "./ack";
+import { fanoutBench } from "./fanout";
 import { startDatabase } from "./harness";
 
 type Results = Record<string, number>;
@@ -20,6 +21,13 @@ async function main(): Promise<void> {
     if (want("ack")) {
       const r = await ackBench(db.url, { seconds: quick ? 3 : 10, connections: 50 });
       Object.assign(results, r);
+    }
+    if (want("fanout")) {
+      const sizes = quick ? [100] : [100, 500, 1000, 5000];
+      Object.assign(
+        results,
+        await fanoutBench(db.url, { sizes, rounds: quick ? 3 : 7, warmColdRounds: quick ? 3 : 7 }),
+      );
     }
   } finally {
     await db.stop();

@@ -19,3 +19,13 @@ export function connect(url: string, logger: Logger, options: { max?: number; ap
     onnotice: (notice) => logger.debug({ event: "PostgresNotice", notice: notice.message }),
   });
 }
+
+/**
+ * FROM clause that makes the statement's own transaction commit without waiting for the WAL flush.
+ *
+ * Used only for the executor's bookkeeping (stored plan, order intents, order states, execution result),
+ * never for the intake commit or for fills. It is safe because WAL is written in order: any later durable
+ * commit makes these durable too, and if a crash loses them, the execution is resumed in
+ * ask-the-broker-first mode with the same deterministic client order ids, so nothing is sent twice.
+ */
+export const ASYNC_COMMIT = "(select set_config('synchronous_commit', 'off', true)) as async_commit";

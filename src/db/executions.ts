@@ -2,7 +2,7 @@
  * Executions: claimed by the accepting relay with a lease, renewed while they run, reclaimed with
  * `for update skip locked` when a lease lapses, so two relays never run the same execution.
  */
-import type { Sql } from "./client";
+import { ASYNC_COMMIT, type Sql } from "./client";
 
 export type ExecutionStatus = "pending" | "running" | "done" | "ignored" | "failed" | "unknown";
 
@@ -86,6 +86,7 @@ export async function startExecution(
     update executions set status = 'running', started_at = coalesce(started_at, clock_timestamp()),
            attempts = attempts + 1, plan = ${sql.json(s.plan as never)}, decision = ${s.decision},
            reason = ${s.reason}, contract = ${s.contract}
+      from ${sql.unsafe(ASYNC_COMMIT)}
      where id = ${id}`;
 }
 
@@ -106,6 +107,7 @@ export async function finishExecution(
            reason = coalesce(${f.reason ?? null}, reason), error = ${f.error ?? null},
            latency_ms = ${f.latencyMs ?? null}, contract = coalesce(${f.contract ?? null}, contract),
            finished_at = clock_timestamp(), lease_until = null
+      from ${sql.unsafe(ASYNC_COMMIT)}
      where id = ${id}`;
 }
 
@@ -200,4 +202,53 @@ export async function listExecutions(
 export async function countOpenExecutions(sql: Sql): Promise<number> {
   const [row] = await sql`select count(*)::int as n from executions where status in ('pending', 'running')`;
   return (row?.n as number) ?? 0;
+}
+
+export interface ExecutionStart {
+  id: string;
+  plan: unknown;
+  decision: string;
+  reason: string;
+  contract: string | null;
+}
+
+/** Many startExecution calls in one statement (a fan-out starts N at once). */
+export async function startExecutions(sql: Sql, items: ExecutionStart[]): Promise<void> {
+  await sql`
+    update executions e set status = 'running', started_at = coalesce(e.started_at, clock_timestamp()),
+           attempts = e.attempts + 1, plan = v.plan, decision = v.decision, reason = v.reason, contract = v.contract
+      from jsonb_to_recordset(${sql.json(items as never)}::jsonb) as v(id uuid, plan jsonb, decision text, reason text, contract text),
+           ${sql.unsafe(ASYNC_COMMIT)}
+     where e.id = v.id`;
+}
+
+export interface ExecutionFinish {
+  id: string;
+  status: ExecutionStatus;
+  decision?: string | null;
+  reason?: string | null;
+  error?: string | null;
+  latencyMs?: number | null;
+  contract?: string | null;
+}
+
+/** Many finishExecution calls in one statement. */
+export async function finishExecutions(sql: Sql, items: ExecutionFinish[]): Promise<void> {
+  const rows = items.map((f) => ({
+    id: f.id,
+    status: f.status,
+    decision: f.decision ?? null,
+    reason: f.reason ?? null,
+    error: f.error ?? null,
+    latency_ms: f.latencyMs ?? null,
+    contract: f.contract ?? null,
+  }));
+  await sql`
+    update executions e set status = v.status, decision = coalesce(v.decision, e.decision),
+           reason = coalesce(v.reason, e.reason), error = v.error, latency_ms = v.latency_ms,
+           contract = coalesce(v.contract, e.contract), finished_at = clock_timestamp(), lease_until = null
+      from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
+             as v(id uuid, status text, decision text, reason text, error text, latency_ms integer, contract text),
+           ${sql.unsafe(ASYNC_COMMIT)}
+     where e.id = v.id`;
 }

@@ -6,7 +6,7 @@
 import { add, type Dec, dec, div, times, toStr } from "../domain/decimal";
 import { applyFill, type BookPosition } from "../domain/position";
 import type { Side } from "../domain/venue/types";
-import type { Sql } from "./client";
+import { ASYNC_COMMIT, type Sql } from "./client";
 
 export type OrderStatus =
   | "sending"
@@ -67,9 +67,10 @@ export async function insertIntent(sql: Sql, i: OrderIntent): Promise<{ row: Ord
   const inserted = await sql`
     insert into broker_orders (client_order_id, execution_id, trader_id, account_id, broker_account_id, contract, leg,
                                side, order_type, qty, price, stop_price, status)
-    values (${i.clientOrderId}, ${i.executionId}, ${i.traderId}, ${i.accountId}, ${i.brokerAccountId}, ${i.contract},
-            ${i.leg}, ${i.side}, ${i.type}, ${i.qty}, ${i.price === undefined ? null : toStr(i.price)},
-            ${i.stopPrice === undefined ? null : toStr(i.stopPrice)}, 'sending')
+    select ${i.clientOrderId}, ${i.executionId}, ${i.traderId}, ${i.accountId}, ${i.brokerAccountId}, ${i.contract},
+           ${i.leg}, ${i.side}, ${i.type}, ${i.qty}, ${i.price === undefined ? null : toStr(i.price)}::numeric,
+           ${i.stopPrice === undefined ? null : toStr(i.stopPrice)}::numeric, 'sending'
+      from ${sql.unsafe(ASYNC_COMMIT)}
     on conflict (client_order_id) do nothing
     returning *`;
   if (inserted[0]) return { row: toRow(inserted[0] as Record<string, unknown>), existed: false };
@@ -91,6 +92,7 @@ export async function markOrder(
            reason = coalesce(${m.reason ?? null}, reason),
            raw = coalesce(${m.raw === undefined ? null : sql.json(m.raw as never)}::jsonb, raw),
            updated_at = clock_timestamp()
+      from ${sql.unsafe(ASYNC_COMMIT)}
      where client_order_id = ${clientOrderId}`;
 }
 
@@ -141,58 +143,216 @@ export interface AppliedFill {
   realized: Dec;
 }
 
+type PositionState = BookPosition & { opened: boolean };
+
 /**
- * Applies one fill to its order and to the trader's position, exactly once. Returns undefined when the
- * fill was already counted or the order is not one of ours.
+ * Applies fills to their orders and to the traders' positions, each fill exactly once, all in one
+ * transaction: fills already counted (however they reached us) or of orders that are not ours come back
+ * undefined. Orders and positions are locked in a fixed order (positions through an advisory lock on
+ * their key, which also covers positions that do not exist yet), so concurrent bookings never lose an
+ * update or deadlock.
  */
-export async function applyOrderFill(sql: Sql, f: FillReport): Promise<AppliedFill | undefined> {
+export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(AppliedFill | undefined)[]> {
+  if (fills.length === 0) return [];
   return sql.begin(async (tx) => {
-    const fresh = await tx`
+    const keyed = fills.map((f) => ({
+      account_id: f.accountId,
+      fill_key: f.fillKey,
+      client_order_id: f.clientOrderId,
+      qty: f.qty,
+      price: toStr(f.price),
+      at: f.at.toISOString(),
+    }));
+    const freshRows = await tx`
       insert into broker_fills (account_id, fill_key, client_order_id, qty, price, at)
-      values (${f.accountId}, ${f.fillKey}, ${f.clientOrderId}, ${f.qty}, ${toStr(f.price)}, ${f.at})
-      on conflict do nothing returning fill_key`;
-    if (fresh.length === 0) return undefined;
-    const [o] = await tx`select * from broker_orders where client_order_id = ${f.clientOrderId} for update`;
-    if (!o) return undefined;
-    const order = toRow(o as Record<string, unknown>);
-    const filled = Math.min(order.qty, order.filledQty + f.qty);
-    const counted = filled - order.filledQty;
-    if (counted <= 0) return undefined;
-    const avg =
-      order.fillPrice === null
-        ? f.price
-        : div(add(times(order.fillPrice, order.filledQty), times(f.price, counted)), dec(filled));
-    await tx`
-      update broker_orders set filled_qty = ${filled}, fill_price = ${toStr(avg)},
-             status = case when ${filled} >= qty then 'filled' else status end, updated_at = clock_timestamp()
-       where client_order_id = ${f.clientOrderId}`;
-    order.filledQty = filled;
-    order.fillPrice = avg;
-    if (filled >= order.qty) order.status = "filled";
-    if (!order.traderId) return { order, position: { netQty: 0, realized: dec(0) }, realized: dec(0) };
-    const [p] = await tx`
-      select net_qty, avg_price, realized_pnl from positions
-       where trader_id = ${order.traderId} and broker_account_id = ${order.brokerAccountId} and contract = ${order.contract}
-       for update`;
-    const before: BookPosition = p
-      ? {
-          netQty: p.net_qty as number,
-          realized: dec(p.realized_pnl as string),
-          ...(p.avg_price !== null ? { avgPrice: dec(p.avg_price as string) } : {}),
-        }
-      : { netQty: 0, realized: dec(0) };
-    const { position, realized } = applyFill(before, order.side, counted, f.price, f.valuePerPoint);
-    await tx`
-      insert into positions (trader_id, account_id, broker_account_id, contract, net_qty, avg_price, realized_pnl, opened_at, updated_at)
-      values (${order.traderId}, ${order.accountId}, ${order.brokerAccountId}, ${order.contract}, ${position.netQty},
-              ${position.avgPrice === undefined ? null : toStr(position.avgPrice)}, ${toStr(position.realized)},
-              ${position.netQty === 0 ? null : f.at}, clock_timestamp())
-      on conflict (trader_id, broker_account_id, contract) do update set
-        net_qty = excluded.net_qty, avg_price = excluded.avg_price, realized_pnl = excluded.realized_pnl,
-        opened_at = case when excluded.net_qty = 0 then null
-                         when positions.net_qty = 0 or sign(positions.net_qty) <> sign(excluded.net_qty) then excluded.opened_at
-                         else positions.opened_at end,
-        updated_at = excluded.updated_at`;
-    return { order, position, realized };
-  }) as Promise<AppliedFill | undefined>;
+      select v.account_id, v.fill_key, v.client_order_id, v.qty, v.price, v.at
+        from jsonb_to_recordset(${sql.json(keyed as never)}::jsonb)
+               as v(account_id uuid, fill_key text, client_order_id text, qty integer, price numeric, at timestamptz)
+      on conflict do nothing
+      returning account_id, fill_key`;
+    const fresh = new Set(freshRows.map((r) => `${r.account_id}|${r.fill_key}`));
+    const todo = fills.filter((f) => fresh.has(`${f.accountId}|${f.fillKey}`));
+    if (todo.length === 0) return fills.map(() => undefined);
+
+    const ids = [...new Set(todo.map((f) => f.clientOrderId))].sort();
+    const orderRows = await tx`
+      select * from broker_orders where client_order_id = any(${ids}::text[]) order by client_order_id for update`;
+    const orders = new Map(
+      orderRows.map((r) => [r.client_order_id as string, toRow(r as Record<string, unknown>)]),
+    );
+    const keyOf = (o: OrderRow) => `${o.traderId}|${o.brokerAccountId}|${o.contract}`;
+    const positionKeys = [...new Set([...orders.values()].filter((o) => o.traderId).map(keyOf))].sort();
+    const positions = new Map<string, PositionState>();
+    if (positionKeys.length) {
+      await tx`select pg_advisory_xact_lock(hashtextextended(k, 7316)) from unnest(${positionKeys}::text[]) as k order by k`;
+      const wanted = positionKeys.map((k) => {
+        const [trader_id, broker_account_id, contract] = k.split("|");
+        return { trader_id, broker_account_id, contract };
+      });
+      const rows = await tx`
+        select p.* from positions p
+          join jsonb_to_recordset(${sql.json(wanted as never)}::jsonb) as v(trader_id uuid, broker_account_id text, contract text)
+            on p.trader_id = v.trader_id and p.broker_account_id = v.broker_account_id and p.contract = v.contract`;
+      for (const r of rows) {
+        positions.set(`${r.trader_id}|${r.broker_account_id}|${r.contract}`, {
+          netQty: r.net_qty as number,
+          realized: dec(r.realized_pnl as string),
+          ...(r.avg_price !== null ? { avgPrice: dec(r.avg_price as string) } : {}),
+          opened: (r.net_qty as number) !== 0,
+        });
+      }
+    }
+
+    // Fills of one order and one position are applied in the order they were reported.
+    const results = new Map<FillReport, AppliedFill>();
+    const touchedOrders = new Set<OrderRow>();
+    const touchedPositions = new Map<string, { order: OrderRow; at: Date }>();
+    for (const f of todo) {
+      const order = orders.get(f.clientOrderId);
+      if (!order) continue;
+      const filled = Math.min(order.qty, order.filledQty + f.qty);
+      const counted = filled - order.filledQty;
+      if (counted <= 0) continue;
+      order.fillPrice =
+        order.fillPrice === null
+          ? f.price
+          : div(add(times(order.fillPrice, order.filledQty), times(f.price, counted)), dec(filled));
+      order.filledQty = filled;
+      if (filled >= order.qty) order.status = "filled";
+      touchedOrders.add(order);
+      if (!order.traderId) {
+        results.set(f, { order: { ...order }, position: { netQty: 0, realized: dec(0) }, realized: dec(0) });
+        continue;
+      }
+      const key = keyOf(order);
+      const before = positions.get(key) ?? { netQty: 0, realized: dec(0), opened: false };
+      const { position, realized } = applyFill(before, order.side, counted, f.price, f.valuePerPoint);
+      positions.set(key, { ...position, opened: before.opened });
+      touchedPositions.set(key, { order, at: f.at });
+      results.set(f, { order: { ...order }, position, realized });
+    }
+
+    if (touchedOrders.size) {
+      const rows = [...touchedOrders].map((o) => ({
+        client_order_id: o.clientOrderId,
+        filled_qty: o.filledQty,
+        fill_price: o.fillPrice === null ? null : toStr(o.fillPrice),
+      }));
+      await tx`
+        update broker_orders o set filled_qty = v.filled_qty, fill_price = v.fill_price,
+               status = case when v.filled_qty >= o.qty then 'filled' else o.status end, updated_at = clock_timestamp()
+          from jsonb_to_recordset(${sql.json(rows as never)}::jsonb) as v(client_order_id text, filled_qty integer, fill_price numeric)
+         where o.client_order_id = v.client_order_id`;
+    }
+    if (touchedPositions.size) {
+      const rows = [...touchedPositions.entries()].map(([key, { order, at }]) => {
+        const p = positions.get(key) as PositionState;
+        return {
+          trader_id: order.traderId,
+          account_id: order.accountId,
+          broker_account_id: order.brokerAccountId,
+          contract: order.contract,
+          net_qty: p.netQty,
+          avg_price: p.avgPrice === undefined ? null : toStr(p.avgPrice),
+          realized_pnl: toStr(p.realized),
+          opened_at: p.netQty === 0 ? null : at.toISOString(),
+        };
+      });
+      await tx`
+        insert into positions (trader_id, account_id, broker_account_id, contract, net_qty, avg_price, realized_pnl, opened_at, updated_at)
+        select v.trader_id, v.account_id, v.broker_account_id, v.contract, v.net_qty, v.avg_price, v.realized_pnl, v.opened_at,
+               clock_timestamp()
+          from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
+                 as v(trader_id uuid, account_id uuid, broker_account_id text, contract text, net_qty integer,
+                      avg_price numeric, realized_pnl numeric, opened_at timestamptz)
+        on conflict (trader_id, broker_account_id, contract) do update set
+          net_qty = excluded.net_qty, avg_price = excluded.avg_price, realized_pnl = excluded.realized_pnl,
+          opened_at = case when excluded.net_qty = 0 then null
+                           when positions.net_qty = 0 or sign(positions.net_qty) <> sign(excluded.net_qty) then excluded.opened_at
+                           else positions.opened_at end,
+          updated_at = excluded.updated_at`;
+    }
+    return fills.map((f) => results.get(f));
+  }) as Promise<(AppliedFill | undefined)[]>;
+}
+
+/** Many insertIntent calls in one statement; rows already present come back with existed = true. */
+export async function insertIntents(
+  sql: Sql,
+  items: OrderIntent[],
+): Promise<{ row: OrderRow; existed: boolean }[]> {
+  const rows = items.map((i) => ({
+    client_order_id: i.clientOrderId,
+    execution_id: i.executionId,
+    trader_id: i.traderId,
+    account_id: i.accountId,
+    broker_account_id: i.brokerAccountId,
+    contract: i.contract,
+    leg: i.leg,
+    side: i.side,
+    order_type: i.type,
+    qty: i.qty,
+    price: i.price === undefined ? null : toStr(i.price),
+    stop_price: i.stopPrice === undefined ? null : toStr(i.stopPrice),
+  }));
+  const inserted = await sql`
+    insert into broker_orders (client_order_id, execution_id, trader_id, account_id, broker_account_id, contract, leg,
+                               side, order_type, qty, price, stop_price, status)
+    select v.client_order_id, v.execution_id, v.trader_id, v.account_id, v.broker_account_id, v.contract, v.leg,
+           v.side, v.order_type, v.qty, v.price, v.stop_price, 'sending'
+      from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
+             as v(client_order_id text, execution_id uuid, trader_id uuid, account_id uuid, broker_account_id text,
+                  contract text, leg text, side text, order_type text, qty integer, price numeric, stop_price numeric),
+           ${sql.unsafe(ASYNC_COMMIT)}
+    on conflict (client_order_id) do nothing
+    returning *`;
+  const fresh = new Map(
+    inserted.map((r) => [r.client_order_id as string, toRow(r as Record<string, unknown>)]),
+  );
+  const missing = items.map((i) => i.clientOrderId).filter((id) => !fresh.has(id));
+  const existing = new Map<string, OrderRow>();
+  if (missing.length) {
+    const found = await sql`select * from broker_orders where client_order_id = any(${missing}::text[])`;
+    for (const r of found) existing.set(r.client_order_id as string, toRow(r as Record<string, unknown>));
+  }
+  return items.map((i) => {
+    const row = fresh.get(i.clientOrderId);
+    if (row) return { row, existed: false };
+    const old = existing.get(i.clientOrderId);
+    if (!old) throw new Error(`order ${i.clientOrderId} neither inserted nor found`);
+    return { row: old, existed: true };
+  });
+}
+
+export interface OrderMark {
+  clientOrderId: string;
+  status: OrderStatus;
+  brokerOrderId?: string | null;
+  reason?: string | null;
+  raw?: unknown;
+}
+
+/** Many markOrder calls in one statement; for one order only its last mark of the batch counts. */
+export async function markOrders(sql: Sql, items: OrderMark[]): Promise<void> {
+  const last = new Map<string, OrderMark>();
+  for (const m of items) last.set(m.clientOrderId, m);
+  const rows = [...last.values()].map((m) => ({
+    client_order_id: m.clientOrderId,
+    status: m.status,
+    broker_order_id: m.brokerOrderId ?? null,
+    reason: m.reason ?? null,
+    raw: m.raw === undefined ? null : m.raw,
+  }));
+  await sql`
+    update broker_orders o set
+           status = case when o.status = 'filled' and v.status in ('accepted', 'working', 'sending', 'unknown')
+                         then o.status else v.status end,
+           broker_order_id = coalesce(v.broker_order_id, o.broker_order_id),
+           reason = coalesce(v.reason, o.reason),
+           raw = coalesce(v.raw, o.raw),
+           updated_at = clock_timestamp()
+      from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
+             as v(client_order_id text, status text, broker_order_id text, reason text, raw jsonb),
+           ${sql.unsafe(ASYNC_COMMIT)}
+     where o.client_order_id = v.client_order_id`;
 }

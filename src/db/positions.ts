@@ -47,3 +47,29 @@ export async function listPositions(
      order by trader_id, contract`;
   return rows.map((r) => toRow(r as Record<string, unknown>));
 }
+
+export interface PositionKey {
+  traderId: string;
+  brokerAccountId: string;
+  contract: string;
+}
+
+/** Many getPosition calls in one query, results in the order asked. */
+export async function getPositions(sql: Sql, keys: PositionKey[]): Promise<(PositionRow | undefined)[]> {
+  const wanted = keys.map((k) => ({
+    trader_id: k.traderId,
+    broker_account_id: k.brokerAccountId,
+    contract: k.contract,
+  }));
+  const rows = await sql`
+    select p.* from positions p
+      join jsonb_to_recordset(${sql.json(wanted as never)}::jsonb) as v(trader_id uuid, broker_account_id text, contract text)
+        on p.trader_id = v.trader_id and p.broker_account_id = v.broker_account_id and p.contract = v.contract`;
+  const byKey = new Map(
+    rows.map((r) => [
+      `${r.trader_id}|${r.broker_account_id}|${r.contract}`,
+      toRow(r as Record<string, unknown>),
+    ]),
+  );
+  return keys.map((k) => byKey.get(`${k.traderId}|${k.brokerAccountId}|${k.contract}`));
+}

@@ -19,12 +19,15 @@ export interface DispatcherOptions {
   concurrency: number;
   instanceId: string;
   leaseMs: number;
+  /** Called when the last of a signal's executions running here has finished. */
+  onSignalDone?: (signalId: string) => void;
 }
 
 export class Dispatcher {
   private readonly queue: PQueue;
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly active = new Set<string>();
+  private readonly perSignal = new Map<string, number>();
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -98,6 +101,7 @@ export class Dispatcher {
     if (this.stopped) return; // claimed but not run: the lease lapses and a live relay resumes it
     this.queued++;
     this.active.add(job.executionId);
+    this.perSignal.set(job.signalId, (this.perSignal.get(job.signalId) ?? 0) + 1);
     const lane = this.lanes.get(job.accountId) ?? Promise.resolve();
     const next = lane
       .then(() =>
@@ -116,6 +120,12 @@ export class Dispatcher {
       .finally(() => {
         this.active.delete(job.executionId);
         this.counters.finished++;
+        const left = (this.perSignal.get(job.signalId) ?? 1) - 1;
+        if (left > 0) this.perSignal.set(job.signalId, left);
+        else {
+          this.perSignal.delete(job.signalId);
+          this.o.onSignalDone?.(job.signalId);
+        }
         if (this.lanes.get(job.accountId) === next) this.lanes.delete(job.accountId);
       });
     this.lanes.set(job.accountId, next);

@@ -6,9 +6,7 @@
  */
 import type { BrokerSession, OrderRequest } from "../brokers/port";
 import type { Sql } from "../db/client";
-import { finishExecution, startExecution } from "../db/executions";
-import { liveOrders, markOrder } from "../db/orders";
-import { getPosition } from "../db/positions";
+import { liveOrders } from "../db/orders";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
 import { tickValue } from "../domain/contract";
@@ -20,6 +18,7 @@ import type { Logger } from "../log";
 import type { SessionPool } from "../sessions/pool";
 import type { ContractBook } from "./contracts";
 import type { FillRecorder } from "./fills";
+import type { Journal } from "./journal";
 import { type LegContext, type LegResult, sendLeg, sendOco } from "./legs";
 
 export interface ExecutionJob {
@@ -46,6 +45,7 @@ export interface ExecutorDeps {
   pool: SessionPool;
   fills: FillRecorder;
   contracts: ContractBook;
+  journal: Journal;
   fillWaitMs: number;
   now?: () => Date;
   settleDelaysMs?: number[];
@@ -69,6 +69,9 @@ interface Run {
   leg: LegContext;
   plan: Plan;
   lastAckAt?: number;
+  /** Milliseconds after the webhook arrived: when this execution started, and when its first order left. */
+  startedAfterMs: number;
+  firstSendAfterMs?: number;
   problems: string[];
 }
 
@@ -92,7 +95,7 @@ export class Executor {
         : `internal error: ${String((error as Error)?.message ?? error)}`;
       log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
       try {
-        await finishExecution(this.deps.sql, job.executionId, { status, error: message });
+        await this.deps.journal.finish({ id: job.executionId, status, error: message });
       } catch (e) {
         log.error(
           { event: "ExecutionNotRecorded", error: String(e) },
@@ -106,11 +109,13 @@ export class Executor {
   }
 
   private async execute(job: ExecutionJob, log: Logger): Promise<{ status: string; problems: string[] }> {
+    const startedAt = Date.now();
     const { directory, sql } = this.deps;
     const trader = directory.trader(job.traderId);
     const recorder = directory.recorder(job.recorderId);
     if (!trader || !recorder || (!trader.enabled && !job.resume)) {
-      await finishExecution(sql, job.executionId, {
+      await this.deps.journal.finish({
+        id: job.executionId,
         status: "ignored",
         decision: "ignored_trader_disabled",
         reason: "the trader was disabled or removed before the signal reached it",
@@ -121,7 +126,7 @@ export class Executor {
     const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
     const contract = await this.contract(session, symbol);
     const brokerAccountId = trader.brokerAccountId;
-    const position = await getPosition(sql, {
+    const position = await this.deps.journal.position({
       traderId: trader.id,
       brokerAccountId,
       contract: contract.name,
@@ -145,7 +150,8 @@ export class Executor {
       : this.deps.entryGate?.({ traderId: trader.id, accountId: job.accountId });
     const thePlan = blocked ? withoutEntries(planned, blocked) : planned;
     if (thePlan.intents.length === 0) {
-      await finishExecution(sql, job.executionId, {
+      await this.deps.journal.finish({
+        id: job.executionId,
         status: "ignored",
         decision: thePlan.decision,
         reason: thePlan.reason,
@@ -158,7 +164,8 @@ export class Executor {
       return { status: "ignored", problems: [] };
     }
     if (!job.storedPlan) {
-      await startExecution(sql, job.executionId, {
+      await this.deps.journal.start({
+        id: job.executionId,
         plan: planToJson(thePlan),
         decision: thePlan.decision,
         reason: thePlan.reason,
@@ -170,8 +177,9 @@ export class Executor {
       job,
       plan: thePlan,
       problems: [],
+      startedAfterMs: startedAt - job.receivedAt.getTime(),
       leg: {
-        sql,
+        journal: this.deps.journal,
         log,
         session,
         fills: this.deps.fills,
@@ -187,7 +195,8 @@ export class Executor {
     for (const intent of thePlan.intents) await this.carryOut(run, intent);
 
     const latencyMs = run.lastAckAt ? run.lastAckAt - job.receivedAt.getTime() : null;
-    await finishExecution(sql, job.executionId, {
+    await this.deps.journal.finish({
+      id: job.executionId,
       status: "done",
       decision: thePlan.decision,
       reason: thePlan.reason,
@@ -196,7 +205,14 @@ export class Executor {
       contract: contract.name,
     });
     log.info(
-      { event: "ExecutionDone", decision: thePlan.decision, latencyMs, problems: run.problems },
+      {
+        event: "ExecutionDone",
+        decision: thePlan.decision,
+        latencyMs,
+        startedAfterMs: run.startedAfterMs,
+        firstSendAfterMs: run.firstSendAfterMs,
+        problems: run.problems,
+      },
       thePlan.reason,
     );
     return { status: "done", problems: run.problems };
@@ -227,6 +243,7 @@ export class Executor {
       type: "market",
       ...(run.job.signal.price !== undefined ? { referencePrice: run.job.signal.price } : {}),
     };
+    run.firstSendAfterMs ??= Date.now() - run.job.receivedAt.getTime();
     const result = await sendLeg(run.leg, leg, req);
     this.acked(run, result, leg);
     // Filled in the reply, or found filled at the broker when resuming: nothing to wait for.
@@ -252,7 +269,7 @@ export class Executor {
   private async protect(run: Run): Promise<void> {
     const { sql } = this.deps;
     const { contract } = run.leg;
-    const position = await getPosition(sql, {
+    const position = await this.deps.journal.position({
       traderId: run.job.traderId,
       brokerAccountId: run.leg.brokerAccountId,
       contract: contract.name,
@@ -323,7 +340,8 @@ export class Executor {
           .findOrder(run.leg.brokerAccountId, row.clientOrderId as never)
           .catch(() => null);
         if (!found) {
-          await markOrder(this.deps.sql, row.clientOrderId, {
+          await this.deps.journal.mark({
+            clientOrderId: row.clientOrderId,
             status: "cancelled",
             reason: "never reached the broker",
           });
@@ -336,7 +354,8 @@ export class Executor {
         asBrokerOrderId(brokerOrderId),
       );
       if (outcome.kind === "cancelled" || outcome.kind === "gone") {
-        await markOrder(this.deps.sql, row.clientOrderId, {
+        await this.deps.journal.mark({
+          clientOrderId: row.clientOrderId,
           status: "cancelled",
           reason: outcome.kind === "gone" ? outcome.reason : null,
         });
@@ -348,7 +367,7 @@ export class Executor {
 
   private acked(run: Run, result: LegResult, leg: string, exit = false): void {
     if (result.kind === "accepted") {
-      run.lastAckAt = Date.now();
+      if (result.ackAt !== undefined) run.lastAckAt = Math.max(run.lastAckAt ?? 0, result.ackAt);
       return;
     }
     if (exit) {

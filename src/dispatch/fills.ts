@@ -4,11 +4,19 @@
  * (a trader's manual orders) are left to reconciliation.
  */
 import type { BrokerEvent, BrokerOrderStatus, Fill } from "../brokers/port";
+import { Batcher } from "../db/batch";
 import type { Sql } from "../db/client";
-import { type AppliedFill, applyOrderFill, markOrder, type OrderStatus, orderByBrokerId } from "../db/orders";
+import {
+  type AppliedFill,
+  applyOrderFills,
+  type FillReport,
+  type OrderStatus,
+  orderByBrokerId,
+} from "../db/orders";
 import type { ContractSpec } from "../domain/contract";
 import type { Dec } from "../domain/decimal";
 import type { Logger } from "../log";
+import type { Journal } from "./journal";
 
 export interface FillWait {
   price: Dec;
@@ -32,12 +40,22 @@ export class FillRecorder {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly filled = new Map<string, FillWait>();
   private readonly appliedListeners = new Set<AppliedListener>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  /** Last status written per order, so repeated broker updates of one state cost no write. */
+  private readonly lastStatus = new Map<string, OrderStatus>();
+
+  /** Fills reported together are booked in one transaction; bookings never overlap in this process. */
+  private readonly bookings: Batcher<FillReport, AppliedFill | undefined>;
 
   constructor(
     private readonly sql: Sql,
     private readonly logger: Logger,
     private readonly spec: SpecLookup,
-  ) {}
+    private readonly journal: Journal,
+  ) {
+    this.bookings = new Batcher((fills) => applyOrderFills(sql, fills), 500, true);
+  }
 
   onApplied(listener: AppliedListener): () => void {
     this.appliedListeners.add(listener);
@@ -47,12 +65,20 @@ export class FillRecorder {
   /** Feed for every broker event of every session. Never throws. */
   handle(accountId: string, event: BrokerEvent): void {
     if (event.type !== "OrderFilled" && event.type !== "OrderUpdated") return;
-    void this.process(accountId, event).catch((error) =>
-      this.logger.error(
-        { event: "BrokerEventNotBooked", accountId, error: String(error) },
-        "could not book a broker event",
-      ),
-    );
+    const work: Promise<void> = this.process(accountId, event)
+      .catch((error) =>
+        this.logger.error(
+          { event: "BrokerEventNotBooked", accountId, error: String(error) },
+          "could not book a broker event",
+        ),
+      )
+      .finally(() => this.inflight.delete(work));
+    this.inflight.add(work);
+  }
+
+  /** Waits for every event being booked (shutdown: before the database pool closes). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 
   /** Tells the recorder which client order id a broker order id belongs to, and replays events held for it. */
@@ -76,7 +102,7 @@ export class FillRecorder {
   ): Promise<void> {
     const spec = await this.spec(accountId, contract);
     if (!spec) throw new Error(`no contract spec for ${contract}`);
-    const applied = await applyOrderFill(this.sql, {
+    const applied = await this.bookings.add({
       accountId,
       fillKey: fillKey(brokerOrderId, fill),
       clientOrderId,
@@ -131,12 +157,11 @@ export class FillRecorder {
     }
     if (event.type === "OrderUpdated") {
       const status = orderStatus(event.order.status);
-      if (status && status !== "filled") {
-        await markOrder(this.sql, clientOrderId, {
-          status,
-          brokerOrderId,
-          reason: event.order.reason ?? null,
-        });
+      if (status && status !== "filled" && this.lastStatus.get(clientOrderId) !== status) {
+        this.lastStatus.set(clientOrderId, status);
+        if (this.lastStatus.size > 100_000)
+          this.lastStatus.delete(this.lastStatus.keys().next().value as string);
+        await this.journal.mark({ clientOrderId, status, brokerOrderId, reason: event.order.reason ?? null });
       }
       return;
     }

@@ -8,21 +8,27 @@
  *    never by re-sending.
  */
 import type { BrokerOrder, BrokerSession, OrderOutcome, OrderRequest } from "../brokers/port";
-import type { Sql } from "../db/client";
-import { insertIntent, markOrder, type OrderIntent, type OrderStatus } from "../db/orders";
+import type { OrderIntent, OrderStatus } from "../db/orders";
 import type { ContractSpec } from "../domain/contract";
 import { toStr } from "../domain/decimal";
 import type { BrokerAccountId, ClientOrderId } from "../domain/ids";
 import type { Logger } from "../log";
 import type { FillRecorder } from "./fills";
+import type { Journal } from "./journal";
 
 export type LegResult =
-  | { kind: "accepted"; brokerOrderId: string; filled?: { qty: number; price: string } }
+  | {
+      kind: "accepted";
+      brokerOrderId: string;
+      filled?: { qty: number; price: string };
+      /** When the broker's acknowledgment arrived (ms since epoch); absent for orders adopted from before. */
+      ackAt?: number;
+    }
   | { kind: "rejected"; reason: string }
   | { kind: "unknown"; reason: string };
 
 export interface LegContext {
-  sql: Sql;
+  journal: Journal;
   /** Carries signalId, executionId and traderId on every line. */
   log: Logger;
   session: BrokerSession;
@@ -59,7 +65,7 @@ export function intentOf(ctx: LegContext, leg: string, req: OrderRequest): Order
 
 /** Writes the intent and, if this id may already be at the broker, adopts what the broker has. */
 async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise<LegResult | undefined> {
-  const { row, existed } = await insertIntent(ctx.sql, intentOf(ctx, leg, req));
+  const { row, existed } = await ctx.journal.intent(intentOf(ctx, leg, req));
   if (
     existed &&
     row.brokerOrderId &&
@@ -98,8 +104,9 @@ export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): 
   if (known) return known;
   const sentAt = performance.now();
   const outcome = await ctx.session.placeOrder(req);
+  const ackAt = Date.now();
   logOutcome(ctx, leg, req, outcome, performance.now() - sentAt);
-  return conclude(ctx, req, outcome);
+  return conclude(ctx, req, outcome, ackAt);
 }
 
 /** Two exits linked one-cancels-other at the broker. */
@@ -114,15 +121,16 @@ export async function sendOco(
   if (a || b) {
     // Half of the pair is already at the broker (a crash between the two): send the missing half alone.
     const missing = a ? second : first;
-    const result = await conclude(ctx, missing.req, await ctx.session.placeOrder(missing.req));
+    const result = await conclude(ctx, missing.req, await ctx.session.placeOrder(missing.req), Date.now());
     return a ? [a, result] : [result, b as LegResult];
   }
   const sentAt = performance.now();
   const [oa, ob] = await ctx.session.placeOco(first.req, second.req);
+  const ackAt = Date.now();
   const ms = performance.now() - sentAt;
   logOutcome(ctx, first.leg, first.req, oa, ms);
   logOutcome(ctx, second.leg, second.req, ob, ms);
-  return Promise.all([conclude(ctx, first.req, oa), conclude(ctx, second.req, ob)]);
+  return Promise.all([conclude(ctx, first.req, oa, ackAt), conclude(ctx, second.req, ob, ackAt)]);
 }
 
 function logOutcome(
@@ -154,9 +162,15 @@ function logOutcome(
     );
 }
 
-async function conclude(ctx: LegContext, req: OrderRequest, outcome: OrderOutcome): Promise<LegResult> {
+async function conclude(
+  ctx: LegContext,
+  req: OrderRequest,
+  outcome: OrderOutcome,
+  ackAt: number,
+): Promise<LegResult> {
   if (outcome.kind === "accepted") {
-    await markOrder(ctx.sql, req.clientOrderId, {
+    await ctx.journal.mark({
+      clientOrderId: req.clientOrderId,
       status: outcome.fill && outcome.fill.qty >= req.qty ? "filled" : "accepted",
       brokerOrderId: outcome.brokerOrderId,
       raw: outcome.raw,
@@ -174,12 +188,14 @@ async function conclude(ctx: LegContext, req: OrderRequest, outcome: OrderOutcom
         kind: "accepted",
         brokerOrderId: outcome.brokerOrderId,
         filled: { qty: outcome.fill.qty, price: toStr(outcome.fill.price) },
+        ackAt,
       };
     }
-    return { kind: "accepted", brokerOrderId: outcome.brokerOrderId };
+    return { kind: "accepted", brokerOrderId: outcome.brokerOrderId, ackAt };
   }
   if (outcome.kind === "rejected") {
-    await markOrder(ctx.sql, req.clientOrderId, {
+    await ctx.journal.mark({
+      clientOrderId: req.clientOrderId,
       status: "rejected",
       reason: outcome.reason,
       raw: outcome.raw,
@@ -201,14 +217,19 @@ async function settle(ctx: LegContext, clientOrderId: ClientOrderId, why: string
     }
   }
   const reason = `no answer from the broker (${why}); the order's fate is unknown and will be settled by reconciliation`;
-  await markOrder(ctx.sql, clientOrderId, { status: "unknown", reason });
+  await ctx.journal.mark({
+    clientOrderId: clientOrderId,
+    status: "unknown",
+    reason,
+  });
   return { kind: "unknown", reason };
 }
 
 async function adopt(ctx: LegContext, found: BrokerOrder): Promise<LegResult> {
   const clientOrderId = found.clientOrderId as ClientOrderId;
   const status: OrderStatus = found.status === "pending" ? "working" : found.status;
-  await markOrder(ctx.sql, clientOrderId, {
+  await ctx.journal.mark({
+    clientOrderId: clientOrderId,
     status: status === "filled" ? "accepted" : status,
     brokerOrderId: found.brokerOrderId,
     reason: found.reason ?? null,

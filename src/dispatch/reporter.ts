@@ -51,9 +51,8 @@ export class SignalReporter {
       outcome.status === "failed" ||
       outcome.status === "unknown" ||
       outcome.problems.some((p) => p.includes("unprotected"));
-    let views: ExecutionView[] | undefined;
     if (urgent) {
-      views = await executionsOfSignal(this.sql, job.signalId);
+      const views = await executionsOfSignal(this.sql, job.signalId);
       const mine = views.find((v) => v.id === job.executionId);
       if (mine) {
         const at = new Date();
@@ -91,9 +90,22 @@ export class SignalReporter {
         }
       }
     }
-    if (!(await claimSignalSummary(this.sql, job.signalId))) return;
-    views = await executionsOfSignal(this.sql, job.signalId);
-    const signal = await getSignal(this.sql, job.signalId);
+  }
+
+  /** All of a signal's executions here have finished: one summary, if no other relay still runs some. */
+  signalDone(signalId: string): void {
+    void this.summarize(signalId).catch((error) =>
+      this.logger.warn(
+        { event: "ReportFailed", signalId, error: String(error) },
+        "could not summarize a signal",
+      ),
+    );
+  }
+
+  private async summarize(signalId: string): Promise<void> {
+    if (!(await claimSignalSummary(this.sql, signalId))) return;
+    const views = await executionsOfSignal(this.sql, signalId);
+    const signal = await getSignal(this.sql, signalId);
     if (!signal) return;
     this.bus.emit({
       type: "SignalExecuted",

@@ -1,0 +1,202 @@
+/**
+ * fan-out: webhook received -> last broker acknowledgment, over N pre-warmed Tradovate sessions (one login
+ * each), against the floor of a bare ws client sending the same N orders over N authorized sockets to the
+ * same simulator in the same run. Also warm vs cold first order, and memory per idle session.
+ *
+ * The simulator runs in its own process. Each round is one alert (buy, then exit, alternating) that makes
+ * exactly one market order per trader; its fan-out time is the slowest trader's "received -> acknowledged"
+ * (executions.latency_ms, measured inside the relay from the moment the webhook arrived).
+ */
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { FloorClient, type FloorUser } from "./floor-client";
+import { api, type BenchRelay, median, percentile, startRelay } from "./harness";
+import { SimProcess } from "./tradovate-process";
+
+export interface FanoutOptions {
+  sizes: number[];
+  rounds: number;
+  warmColdRounds: number;
+  log?: (line: string) => void;
+}
+
+async function waitFanout(relay: BenchRelay, signalId: string, expected: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [row] = await relay.sql`
+      select count(*)::int as n,
+             count(*) filter (where status in ('pending', 'running'))::int as open,
+             count(*) filter (where status <> 'done')::int as not_done,
+             max(latency_ms)::int as slowest
+        from executions where signal_id = ${signalId}`;
+    if (row && row.n === expected && row.open === 0) {
+      if (row.not_done > 0)
+        throw new Error(`${row.not_done} of ${expected} executions did not finish "done"`);
+      return row.slowest as number;
+    }
+    if (Date.now() > deadline) throw new Error(`fan-out of ${expected} did not finish in 120 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function signal(relay: BenchRelay, token: string, action: string, expected: number): Promise<number> {
+  const res = await fetch(`${relay.url}/webhook/${token}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ticker: "MNQ1!", action, price: "21000", id: `${Date.now()}-${Math.random()}` }),
+  });
+  const body = (await res.json()) as { signalId: string; traders: number };
+  if (res.status !== 202 || body.traders !== expected)
+    throw new Error(`webhook: ${res.status} ${JSON.stringify(body)}`);
+  return waitFanout(relay, body.signalId, expected);
+}
+
+async function addFollowers(
+  relay: BenchRelay,
+  sim: SimProcess,
+  recorderId: string,
+  from: number,
+  count: number,
+): Promise<{ users: FloorUser[]; accountIds: string[] }> {
+  const users = (await sim.call("addUsers", { prefix: "bench", from, count })) as FloorUser[];
+  const accountIds: string[] = [];
+  for (let i = 0; i < users.length; i += 25) {
+    const batch = users.slice(i, i + 25);
+    const ids = await Promise.all(
+      batch.map(async (u) => {
+        const account = await api<{ id: string; status: string }>(relay.url, "POST", "/api/accounts", {
+          name: u.name,
+          broker: "tradovate",
+          environment: "demo",
+          credentials: { username: u.name, password: u.password, appId: "Relay", deviceId: `dev-${u.name}` },
+        });
+        if (account.status !== "connected") throw new Error(`account ${u.name}: ${account.status}`);
+        await api(relay.url, "POST", "/api/traders", { recorderId, accountId: account.id });
+        return account.id;
+      }),
+    );
+    accountIds.push(...ids);
+  }
+  return { users, accountIds };
+}
+
+async function readySessions(relay: BenchRelay): Promise<number> {
+  const s = await api<{ sessions: { state: string; broker: string }[] }>(relay.url, "GET", "/api/status");
+  return s.sessions.filter((x) => x.broker === "tradovate" && x.state === "ready").length;
+}
+
+export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promise<Record<string, number>> {
+  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const out: Record<string, number> = {};
+  const sim = new SimProcess();
+  const urls = await sim.start();
+  const lines: string[] = [];
+  const relay = await startRelay({
+    databaseUrl,
+    logLevel: "info",
+    logLines: lines,
+    env: { TRADOVATE_DEMO_URL: urls.restUrl, TRADOVATE_LIVE_URL: urls.restUrl, TRADOVATE_MD_URL: urls.mdUrl },
+  });
+  try {
+    const front = (await sim.call("front", { root: "MNQ" })) as string;
+    await sim.call("setPrice", { symbol: front, price: "21000" });
+
+    // Warm vs cold first order: one follower on its own recorder.
+    const wc = await api<{ id: string; webhookToken: string }>(relay.url, "POST", "/api/recorders", {
+      name: "warm/cold",
+    });
+    const wcFollower = await addFollowers(relay, sim, wc.id, 0, 1);
+    const warm: number[] = [];
+    const cold: number[] = [];
+    for (let r = 0; r < o.warmColdRounds; r++) {
+      // Warm: an entry on the pre-warmed session. Cold: the session closed first, so the exit logs in,
+      // connects, authorizes and syncs before its order. Each is exactly one market order.
+      warm.push(await signal(relay, wc.webhookToken, "buy", 1));
+      await relay.relay.services.pool.remove(wcFollower.accountIds[0] as string);
+      cold.push(await signal(relay, wc.webhookToken, "exit", 1));
+      await relay.relay.services.pool.warm(wcFollower.accountIds);
+    }
+    out.warmFirstOrderMs = median(warm);
+    out.coldFirstOrderMs = median(cold);
+    out.warmColdRatio = median(warm) / median(cold);
+    log(`warm first order ${median(warm)} ms, cold ${median(cold)} ms`);
+    // Leave the warm/cold recorder's follower out of the fan-out figures.
+    await api(relay.url, "PATCH", `/api/recorders/${wc.id}`, { enabled: false });
+
+    const fan = await api<{ id: string; webhookToken: string }>(relay.url, "POST", "/api/recorders", {
+      name: "fan-out",
+    });
+    const users: FloorUser[] = [];
+    const floorAll: FloorUser[] = [];
+    let floorCount = 0;
+    const rssBase = process.memoryUsage().rss;
+    for (const n of o.sizes) {
+      const added = await addFollowers(relay, sim, fan.id, 1 + users.length, n - users.length);
+      users.push(...added.users);
+      const deadline = Date.now() + 120_000;
+      while ((await readySessions(relay)) < n + 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      if (n >= 1000) out[`rssPerSessionKb${n}`] = (process.memoryUsage().rss - rssBase) / 1024 / n;
+
+      const relayMs: number[] = [];
+      lines.length = 0;
+      const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+      for (let r = 0; r < o.rounds; r++) {
+        relayMs.push(await signal(relay, fan.webhookToken, r % 2 === 0 ? "buy" : "exit", n));
+      }
+      if (profile) await profile.stop(`fanout-${n}.cpuprofile`);
+      const done = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.event === "ExecutionDone");
+      const stage = (k: string) => median(done.map((d) => Number(d[k])).filter((x) => !Number.isNaN(x)));
+      log(
+        `  per execution (median): started ${stage("startedAfterMs")} ms, first order sent ${stage("firstSendAfterMs")} ms, acknowledged ${stage("latencyMs")} ms after the webhook`,
+      );
+      // The floor trades on its own logins, so the relay's sessions see none of its traffic.
+      const floorUsers = (await sim.call("addUsers", {
+        prefix: "floor",
+        from: floorCount,
+        count: n - floorCount,
+      })) as FloorUser[];
+      floorAll.push(...floorUsers);
+      floorCount = n;
+      const floor = new FloorClient();
+      await floor.connect(urls.restUrl, urls.wsUrl, floorAll);
+      const floorMs: number[] = [];
+      for (let r = 0; r < o.rounds; r++) floorMs.push(await floor.fire(front, r % 2 === 0 ? "Buy" : "Sell"));
+      floor.close();
+
+      out[`fanoutRatio${n}`] = median(relayMs) / median(floorMs);
+      out[`fanoutP50Ms${n}`] = median(relayMs);
+      out[`fanoutP99Ms${n}`] = percentile(relayMs, 99);
+      out[`floorP50Ms${n}`] = median(floorMs);
+      log(
+        `N=${n}: relay p50 ${median(relayMs)} ms p99 ${percentile(relayMs, 99)} ms | floor p50 ${median(floorMs).toFixed(1)} ms | ratio ${(median(relayMs) / median(floorMs)).toFixed(2)}`,
+      );
+    }
+    const stats = (await sim.call("stats")) as { duplicates: number };
+    if (stats.duplicates > 0)
+      throw new Error(`${stats.duplicates} duplicate client order ids at the simulator`);
+    const perSession = Object.entries(out).filter(([k]) => k.startsWith("rssPerSessionKb"));
+    if (perSession.length) out.rssPerSessionKb = Math.max(...perSession.map(([, v]) => v));
+    return out;
+  } finally {
+    await relay.stop();
+    await sim.stop();
+  }
+}
+
+/** BENCH_PROFILE=1: a CPU profile of this process (the relay) over the measured rounds only. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The executor's bookkeeping, batched: in a fan-out every trader reads its position, stores its plan,
+ * writes its order intents and marks its orders at about the same moment; the Journal turns each of those
+ * into one statement per tick instead of one per trader.
+ */
+import { Batcher } from "../db/batch";
+import type { Sql } from "../db/client";
+import {
+  type ExecutionFinish,
+  type ExecutionStart,
+  finishExecutions,
+  startExecutions,
+} from "../db/executions";
+import { insertIntents, markOrders, type OrderIntent, type OrderMark, type OrderRow } from "../db/orders";
+import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
+
+export class Journal {
+  private readonly positionReads: Batcher<PositionKey, PositionRow | undefined>;
+  private readonly starts: Batcher<ExecutionStart, undefined>;
+  private readonly finishes: Batcher<ExecutionFinish, undefined>;
+  private readonly intents: Batcher<OrderIntent, { row: OrderRow; existed: boolean }>;
+  private readonly marks: Batcher<OrderMark, undefined>;
+
+  constructor(readonly sql: Sql) {
+    this.positionReads = new Batcher((keys) => getPositions(sql, keys));
+    this.starts = new Batcher(async (items) => {
+      await startExecutions(sql, items);
+      return items.map(() => undefined);
+    });
+    this.finishes = new Batcher(async (items) => {
+      await finishExecutions(sql, items);
+      return items.map(() => undefined);
+    });
+    this.intents = new Batcher((items) => insertIntents(sql, items));
+    this.marks = new Batcher(async (items) => {
+      await markOrders(sql, items);
+      return items.map(() => undefined);
+    });
+  }
+
+  position(key: PositionKey): Promise<PositionRow | undefined> {
+    return this.positionReads.add(key);
+  }
+
+  start(s: ExecutionStart): Promise<undefined> {
+    return this.starts.add(s);
+  }
+
+  finish(f: ExecutionFinish): Promise<undefined> {
+    return this.finishes.add(f);
+  }
+
+  intent(i: OrderIntent): Promise<{ row: OrderRow; existed: boolean }> {
+    return this.intents.add(i);
+  }
+
+  mark(m: OrderMark): Promise<undefined> {
+    return this.marks.add(m);
+  }
+}
