@@ -69,6 +69,8 @@ interface Run {
   leg: LegContext;
   plan: Plan;
   lastAckAt?: number;
+  /** Things worth knowing that are not problems (shown with the reason). */
+  notes: string[];
   /** Milliseconds after the webhook arrived: when this execution started, and when its first order left. */
   startedAfterMs: number;
   firstSendAfterMs?: number;
@@ -144,6 +146,7 @@ export class Executor {
           ...(position?.avgPrice ? { avgPrice: position.avgPrice } : {}),
         },
         now: this.now(),
+        receivedAt: job.receivedAt,
       });
     const blocked = job.storedPlan
       ? undefined
@@ -177,6 +180,7 @@ export class Executor {
       job,
       plan: thePlan,
       problems: [],
+      notes: [],
       startedAfterMs: startedAt - job.receivedAt.getTime(),
       leg: {
         journal: this.deps.journal,
@@ -195,11 +199,13 @@ export class Executor {
     for (const intent of thePlan.intents) await this.carryOut(run, intent);
 
     const latencyMs = run.lastAckAt ? run.lastAckAt - job.receivedAt.getTime() : null;
+    // "Already flat" and the like still tidy up stray orders, but nothing was traded: they stay ignored.
+    const status = /^(ignored|skipped|blocked)_/.test(thePlan.decision) ? "ignored" : "done";
     await this.deps.journal.finish({
       id: job.executionId,
-      status: "done",
+      status,
       decision: thePlan.decision,
-      reason: thePlan.reason,
+      reason: run.notes.length ? `${thePlan.reason} (${run.notes.join("; ")})` : thePlan.reason,
       error: run.problems.length ? run.problems.join("; ") : null,
       latencyMs,
       contract: contract.name,
@@ -215,7 +221,7 @@ export class Executor {
       },
       thePlan.reason,
     );
-    return { status: "done", problems: run.problems };
+    return { status, problems: run.problems };
   }
 
   private async carryOut(run: Run, intent: Intent): Promise<void> {
@@ -224,7 +230,7 @@ export class Executor {
       case "cancelEntries":
         return this.cancelOwn(run, intent.kind === "cancelExits" ? "exits" : "entries");
       case "close":
-        return this.market(run, "close", intent.side, intent.qty);
+        return this.close(run, intent.side, intent.qty);
       case "entry":
         return this.market(run, intent.leg, intent.side, intent.qty);
       case "protect":
@@ -353,16 +359,61 @@ export class Executor {
         run.leg.brokerAccountId,
         asBrokerOrderId(brokerOrderId),
       );
-      if (outcome.kind === "cancelled" || outcome.kind === "gone") {
-        await this.deps.journal.mark({
-          clientOrderId: row.clientOrderId,
-          status: "cancelled",
-          reason: outcome.kind === "gone" ? outcome.reason : null,
-        });
+      if (outcome.kind === "cancelled") {
+        await this.deps.journal.mark({ clientOrderId: row.clientOrderId, status: "cancelled" });
+      } else if (outcome.kind === "gone") {
+        await this.settleGone(run, row.clientOrderId, brokerOrderId, outcome.reason);
       } else {
         run.problems.push(`could not cancel ${row.leg} (${outcome.reason})`);
       }
     }
+  }
+
+  /**
+   * An exit we meant to cancel is already gone at the broker. If it was filled (a stop hit a moment ago),
+   * book that fill now, so the close that follows sees the position as it really is.
+   */
+  private async settleGone(
+    run: Run,
+    clientOrderId: string,
+    brokerOrderId: string,
+    why: string,
+  ): Promise<void> {
+    const found = await run.leg.session
+      .findOrder(run.leg.brokerAccountId, clientOrderId as never)
+      .catch(() => null);
+    if (found && found.filledQty > 0 && found.avgFillPrice !== undefined) {
+      await this.deps.fills.record(run.job.accountId, clientOrderId, run.leg.contract.name, brokerOrderId, {
+        price: found.avgFillPrice,
+        qty: found.filledQty,
+        cumQty: found.filledQty,
+        at: new Date(),
+      });
+      await this.deps.journal.mark({ clientOrderId, status: "filled", brokerOrderId });
+      return;
+    }
+    await this.deps.journal.mark({ clientOrderId, status: "cancelled", reason: why });
+  }
+
+  /**
+   * A close sends only what the trader really still holds: an exit may have filled between planning and
+   * now (its fill was booked by the cancel step), and closing more would open the other way.
+   */
+  private async close(run: Run, side: "buy" | "sell", planned: number): Promise<void> {
+    const position = await this.deps.journal.position({
+      traderId: run.job.traderId,
+      brokerAccountId: run.leg.brokerAccountId,
+      contract: run.leg.contract.name,
+    });
+    const net = position?.netQty ?? 0;
+    const holding = side === "sell" ? Math.max(net, 0) : Math.max(-net, 0);
+    const qty = Math.min(planned, holding);
+    if (qty <= 0) {
+      run.notes.push(`nothing left to close (an exit already closed it)`);
+      return;
+    }
+    if (qty < planned) run.notes.push(`closed ${qty} instead of ${planned}: an exit already closed the rest`);
+    await this.market(run, "close", side, qty);
   }
 
   private acked(run: Run, result: LegResult, leg: string, exit = false): void {

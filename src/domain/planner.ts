@@ -31,7 +31,11 @@ export type Decision =
   | "ignored_zero_size"
   | "skipped_outside_hours"
   | "blocked_max_contracts"
-  | "blocked_risk";
+  | "blocked_risk"
+  | "skipped_stale"
+  | "skipped_out_of_sync"
+  | "flattened_out_of_sync"
+  | "resynced";
 
 export type Intent =
   /** Cancel this trader's working exit orders for the contract (only the ones the relay placed). */
@@ -69,6 +73,8 @@ export interface PlanContext {
   /** The trader's position in this contract (signed contracts) and its average price. */
   position: { netQty: number; avgPrice?: Dec };
   now: Date;
+  /** When the webhook arrived; with the alert's own time, how old the signal is when this plan is made. */
+  receivedAt: Date;
 }
 
 const opposite = (s: Side): Side => (s === "buy" ? "sell" : "buy");
@@ -78,6 +84,21 @@ const describe = (netQty: number) => `${netQty > 0 ? "long" : "short"} ${Math.ab
 export function plan(ctx: PlanContext): Plan {
   const settings = effectiveSettings(ctx.recorder, ctx.overrides);
   const exits = exitSpec(ctx);
+  const base = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  // A signal resumed long after it arrived (a restart) still closes and protects, but never opens.
+  const born = ctx.signal.time && ctx.signal.time < ctx.receivedAt ? ctx.signal.time : ctx.receivedAt;
+  const ageMs = ctx.now.getTime() - born.getTime();
+  if (ageMs > settings.maxSignalAgeSeconds * 1000) {
+    return withoutEntries(
+      base,
+      `the signal is ${Math.round(ageMs / 1000)} s old (limit ${settings.maxSignalAgeSeconds} s)`,
+      "skipped_stale",
+    );
+  }
+  return base;
+}
+
+function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpec): Plan {
   const { signal } = ctx;
   const net = ctx.position.netQty;
   const done = (decision: Decision, reason: string, intents: Intent[] = []): Plan => ({
@@ -233,12 +254,12 @@ function exitSpec(ctx: PlanContext): ExitSpec {
  * Removes new exposure from a plan (the loss monitor or the kill switch refuses entries): closes, cancels
  * and exits still go through, entries and adds do not.
  */
-export function withoutEntries(p: Plan, why: string): Plan {
+export function withoutEntries(p: Plan, why: string, decision: Decision = "blocked_risk"): Plan {
   const hasEntry = p.intents.some((i) => i.kind === "entry");
   if (!hasEntry) return p;
   const intents = p.intents.filter((i) => i.kind !== "entry" && i.kind !== "protect");
   if (!intents.some((i) => i.kind === "close")) {
-    return { ...p, decision: "blocked_risk", reason: `entry refused: ${why}`, intents: [] };
+    return { ...p, decision, reason: `entry refused: ${why}`, intents: [] };
   }
   return {
     ...p,
@@ -246,4 +267,93 @@ export function withoutEntries(p: Plan, why: string): Plan {
     reason: `${p.reason.replace(/^reversed/, "closed")}; new entry refused: ${why}`,
     intents,
   };
+}
+
+/**
+ * The position-sync guard: the alert says where the strategy was before this order
+ * (`prevMarketPosition`); when the follower is somewhere else, skip, flatten, or move the follower to
+ * the strategy's position after this order, as the recorder's `positionSync` says.
+ */
+function syncGuard(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpec): Plan | undefined {
+  const { signal } = ctx;
+  const net = ctx.position.netQty;
+  if (settings.positionSync === "off" || !signal.prevMarketPosition) return undefined;
+  const follower = net > 0 ? "long" : net < 0 ? "short" : "flat";
+  if (follower === signal.prevMarketPosition) return undefined;
+  const why = `out of sync: the strategy was ${signal.prevMarketPosition} before this alert, the follower is ${net === 0 ? "flat" : describe(net)}`;
+  const done = (decision: Decision, reason: string, intents: Intent[] = []): Plan => ({
+    decision,
+    reason,
+    intents,
+    exits,
+  });
+  if (settings.positionSync === "skip") return done("skipped_out_of_sync", `${why}; skipped`);
+  if (settings.positionSync === "flatten") {
+    if (net === 0) return done("skipped_out_of_sync", `${why}; nothing to flatten`);
+    return done("flattened_out_of_sync", `${why}; flattened`, [
+      { kind: "cancelExits" },
+      { kind: "close", side: opposite(sideOf(net)), qty: Math.abs(net) },
+    ]);
+  }
+  // resync: go to the strategy's position after this order.
+  let direction: "long" | "short" | "flat" | undefined = signal.marketPosition;
+  if (!direction && signal.positionSize !== undefined) {
+    direction = signal.positionSize > 0n ? "long" : signal.positionSize < 0n ? "short" : "flat";
+  }
+  if (!direction && (signal.action === "buy" || signal.action === "sell"))
+    direction = signal.action === "buy" ? "long" : "short";
+  if (!direction || signal.action === "exit" || signal.action === "close" || signal.action === "flat")
+    direction = direction ?? "flat";
+  const size =
+    direction === "flat"
+      ? 0
+      : signal.positionSize !== undefined
+        ? sized(
+            signal.positionSize < 0n ? (-signal.positionSize as Dec) : signal.positionSize,
+            settings.quantity,
+            ctx.multiplier,
+          )
+        : sized(signal.quantity, settings.quantity, ctx.multiplier);
+  const capped = settings.maxContracts !== undefined ? Math.min(size, settings.maxContracts) : size;
+  const target = direction === "short" ? -capped : capped;
+  return toTarget(net, target, why, exits);
+}
+
+/** Intents that move a position from `net` to `target` contracts (signed), then protect what remains. */
+function toTarget(net: number, target: number, why: string, exits: ExitSpec): Plan {
+  const done = (decision: Decision, reason: string, intents: Intent[] = []): Plan => ({
+    decision,
+    reason,
+    intents,
+    exits,
+  });
+  const label = (q: number) => (q === 0 ? "flat" : describe(q));
+  const reason = `${why}; resynced to ${label(target)}`;
+  if (target === net) return done("resynced", `${why}; already at ${label(target)}`);
+  if (target === 0)
+    return done("resynced", reason, [
+      { kind: "cancelExits" },
+      { kind: "close", side: opposite(sideOf(net)), qty: Math.abs(net) },
+    ]);
+  const side = sideOf(target);
+  if (net === 0 || Math.sign(net) !== Math.sign(target)) {
+    return done("resynced", reason, [
+      { kind: "cancelExits" },
+      ...(net !== 0 ? [{ kind: "close" as const, side, qty: Math.abs(net) }] : []),
+      { kind: "entry", leg: "entry", side, qty: Math.abs(target) },
+      { kind: "protect" },
+    ]);
+  }
+  const diff = Math.abs(target) - Math.abs(net);
+  if (diff > 0)
+    return done("resynced", reason, [
+      { kind: "entry", leg: "add", side, qty: diff },
+      { kind: "cancelExits" },
+      { kind: "protect" },
+    ]);
+  return done("resynced", reason, [
+    { kind: "cancelExits" },
+    { kind: "close", side: opposite(side), qty: -diff },
+    { kind: "protect" },
+  ]);
 }
