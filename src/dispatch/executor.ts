@@ -263,7 +263,22 @@ export class Executor {
       const found = await run.leg.session
         .findOrder(run.leg.brokerAccountId, req.clientOrderId)
         .catch(() => null);
-      if (found && found.filledQty >= qty) return;
+      if (found && found.filledQty >= qty && found.avgFillPrice !== undefined) {
+        // The broker has it filled though the report never reached us: book it from the broker's answer.
+        await this.deps.fills.record(
+          run.job.accountId,
+          req.clientOrderId,
+          run.leg.contract.name,
+          found.brokerOrderId,
+          {
+            price: found.avgFillPrice,
+            qty: found.filledQty,
+            cumQty: found.filledQty,
+            at: new Date(),
+          },
+        );
+        return;
+      }
       run.problems.push(
         `no fill report for the ${leg} order within ${this.deps.fillWaitMs} ms; position unprotected until reconciliation`,
       );

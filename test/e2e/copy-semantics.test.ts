@@ -216,18 +216,28 @@ for (const d of drivers) {
       const f = await d.follower(bracket);
       await d.price("21000");
       await send(f.token, { action: "buy", price: "21000" });
-      // Hold back the fill report of the stop, as when it fills a moment before the signal arrives.
-      await db.sql`update broker_orders set status = 'working' where trader_id = ${f.traderId} and leg = 'sl1'`;
-      const stopFill = t.relay.fills.handle.bind(t.relay.fills);
-      t.relay.fills.handle = () => undefined;
+      // The stop fills a moment before the signal arrives and its report has not reached us yet.
+      const [stop] =
+        await db.sql`select broker_order_id from broker_orders where trader_id = ${f.traderId} and leg = 'sl1'`;
+      const stopId = String(stop?.broker_order_id);
+      const deliver = t.relay.fills.handle.bind(t.relay.fills);
+      t.relay.fills.handle = (accountId, event) => {
+        const id =
+          event.type === "OrderFilled"
+            ? event.brokerOrderId
+            : event.type === "OrderUpdated"
+              ? event.order.brokerOrderId
+              : "";
+        if (id !== stopId) deliver(accountId, event);
+      };
       await d.price("20990");
       await waitFor(
         async () => ((await d.brokerPosition(f.traderId)) === 0 ? true : undefined),
         "the stop to fill at the broker",
       );
-      t.relay.fills.handle = stopFill;
-      await db.sql`update positions set net_qty = 1 where trader_id = ${f.traderId}`;
+      expect((await book(f.traderId)).netQty).toBe(1);
       const e = await send(f.token, { action: "sell", price: "20990" });
+      t.relay.fills.handle = deliver;
       expect(e.decision).toBe("reversed");
       expect(e.reason).toMatch(/nothing left to close/);
       expect(await d.brokerPosition(f.traderId)).toBe(-1);
