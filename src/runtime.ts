@@ -25,6 +25,7 @@ import { AddressSet, parseAllowlist } from "./intake/client-ip";
 import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
 import type { Logger } from "./log";
+import { Reconciler } from "./reconcile/reconciler";
 import { CredentialSealer } from "./secrets/sealer";
 import { SessionPool } from "./sessions/pool";
 
@@ -48,6 +49,7 @@ export interface Relay {
   executor: Executor;
   fills: FillRecorder;
   bus: EventBus;
+  reconciler: Reconciler;
   /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
   entryGates: EntryGate[];
   start(): Promise<void>;
@@ -146,6 +148,7 @@ export function buildRelay(o: RelayOptions): Relay {
     startedAt: new Date(),
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };
+  const reconciler = new Reconciler({ sql, logger, directory, pool, fills, journal, contracts, bus });
   const app = createApp(services);
 
   return {
@@ -154,6 +157,7 @@ export function buildRelay(o: RelayOptions): Relay {
     executor,
     fills,
     bus,
+    reconciler,
     entryGates,
     async start() {
       await directory.start();
@@ -162,8 +166,15 @@ export function buildRelay(o: RelayOptions): Relay {
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
       await dispatcher.recover(true);
       dispatcher.start();
+      // Before webhooks flow: positions missing their exits get them, drift is reported.
+      await Promise.race([
+        reconciler.runOnce(),
+        new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref()),
+      ]);
+      reconciler.start();
     },
     async stop(drainMs = 15_000) {
+      await reconciler.stop();
       const drained = await dispatcher.drain(drainMs);
       if (!drained)
         logger.warn(

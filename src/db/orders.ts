@@ -34,13 +34,14 @@ export interface OrderIntent {
 
 export interface OrderRow extends OrderIntent {
   status: OrderStatus;
+  createdAt?: Date;
   brokerOrderId: string | null;
   filledQty: number;
   fillPrice: Dec | null;
   reason: string | null;
 }
 
-function toRow(r: Record<string, unknown>): OrderRow {
+export function orderRowOf(r: Record<string, unknown>): OrderRow {
   return {
     clientOrderId: r.client_order_id as string,
     executionId: r.execution_id as string | null,
@@ -59,6 +60,7 @@ function toRow(r: Record<string, unknown>): OrderRow {
     filledQty: r.filled_qty as number,
     fillPrice: r.fill_price === null ? null : dec(r.fill_price as string),
     reason: r.reason as string | null,
+    ...(r.created_at ? { createdAt: r.created_at as Date } : {}),
   };
 }
 
@@ -73,9 +75,9 @@ export async function insertIntent(sql: Sql, i: OrderIntent): Promise<{ row: Ord
       from ${sql.unsafe(ASYNC_COMMIT)}
     on conflict (client_order_id) do nothing
     returning *`;
-  if (inserted[0]) return { row: toRow(inserted[0] as Record<string, unknown>), existed: false };
+  if (inserted[0]) return { row: orderRowOf(inserted[0] as Record<string, unknown>), existed: false };
   const [existing] = await sql`select * from broker_orders where client_order_id = ${i.clientOrderId}`;
-  return { row: toRow(existing as Record<string, unknown>), existed: true };
+  return { row: orderRowOf(existing as Record<string, unknown>), existed: true };
 }
 
 export async function markOrder(
@@ -98,7 +100,7 @@ export async function markOrder(
 
 export async function orderByClientId(sql: Sql, clientOrderId: string): Promise<OrderRow | undefined> {
   const [row] = await sql`select * from broker_orders where client_order_id = ${clientOrderId}`;
-  return row ? toRow(row as Record<string, unknown>) : undefined;
+  return row ? orderRowOf(row as Record<string, unknown>) : undefined;
 }
 
 export async function orderByBrokerId(
@@ -108,7 +110,7 @@ export async function orderByBrokerId(
 ): Promise<OrderRow | undefined> {
   const [row] = await sql`
     select * from broker_orders where account_id = ${accountId} and broker_order_id = ${brokerOrderId}`;
-  return row ? toRow(row as Record<string, unknown>) : undefined;
+  return row ? orderRowOf(row as Record<string, unknown>) : undefined;
 }
 
 /** The trader's live exit orders (take-profits and stops) in a contract: only ones the relay placed. */
@@ -123,7 +125,7 @@ export async function liveOrders(
        and status in ('sending', 'accepted', 'working', 'unknown')
        and (case when ${kind} = 'exits' then leg ~ '^(tp|sl)[0-9]+$' else leg in ('entry', 'add') and order_type <> 'market' end)
      order by id`;
-  return rows.map((r) => toRow(r as Record<string, unknown>));
+  return rows.map((r) => orderRowOf(r as Record<string, unknown>));
 }
 
 export interface FillReport {
@@ -178,7 +180,7 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
     const orderRows = await tx`
       select * from broker_orders where client_order_id = any(${ids}::text[]) order by client_order_id for update`;
     const orders = new Map(
-      orderRows.map((r) => [r.client_order_id as string, toRow(r as Record<string, unknown>)]),
+      orderRows.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
     );
     const keyOf = (o: OrderRow) => `${o.traderId}|${o.brokerAccountId}|${o.contract}`;
     const positionKeys = [...new Set([...orders.values()].filter((o) => o.traderId).map(keyOf))].sort();
@@ -307,13 +309,14 @@ export async function insertIntents(
     on conflict (client_order_id) do nothing
     returning *`;
   const fresh = new Map(
-    inserted.map((r) => [r.client_order_id as string, toRow(r as Record<string, unknown>)]),
+    inserted.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
   );
   const missing = items.map((i) => i.clientOrderId).filter((id) => !fresh.has(id));
   const existing = new Map<string, OrderRow>();
   if (missing.length) {
     const found = await sql`select * from broker_orders where client_order_id = any(${missing}::text[])`;
-    for (const r of found) existing.set(r.client_order_id as string, toRow(r as Record<string, unknown>));
+    for (const r of found)
+      existing.set(r.client_order_id as string, orderRowOf(r as Record<string, unknown>));
   }
   return items.map((i) => {
     const row = fresh.get(i.clientOrderId);

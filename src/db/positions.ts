@@ -12,7 +12,7 @@ export interface PositionRow extends BookPosition {
   updatedAt: Date;
 }
 
-function toRow(r: Record<string, unknown>): PositionRow {
+export function positionRowOf(r: Record<string, unknown>): PositionRow {
   return {
     traderId: r.trader_id as string,
     accountId: r.account_id as string,
@@ -33,7 +33,7 @@ export async function getPosition(
   const [row] = await sql`
     select * from positions
      where trader_id = ${key.traderId} and broker_account_id = ${key.brokerAccountId} and contract = ${key.contract}`;
-  return row ? toRow(row as Record<string, unknown>) : undefined;
+  return row ? positionRowOf(row as Record<string, unknown>) : undefined;
 }
 
 export async function listPositions(
@@ -45,7 +45,7 @@ export async function listPositions(
      where (${filter.traderId ?? null}::uuid is null or trader_id = ${filter.traderId ?? null})
        and (${filter.open ?? false} = false or net_qty <> 0)
      order by trader_id, contract`;
-  return rows.map((r) => toRow(r as Record<string, unknown>));
+  return rows.map((r) => positionRowOf(r as Record<string, unknown>));
 }
 
 export interface PositionKey {
@@ -68,7 +68,7 @@ export async function getPositions(sql: Sql, keys: PositionKey[]): Promise<(Posi
   const byKey = new Map(
     rows.map((r) => [
       `${r.trader_id}|${r.broker_account_id}|${r.contract}`,
-      toRow(r as Record<string, unknown>),
+      positionRowOf(r as Record<string, unknown>),
     ]),
   );
   return keys.map((k) => byKey.get(`${k.traderId}|${k.brokerAccountId}|${k.contract}`));

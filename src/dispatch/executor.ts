@@ -9,8 +9,6 @@ import type { Sql } from "../db/client";
 import { liveOrders } from "../db/orders";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
-import { tickValue } from "../domain/contract";
-import { exitOrders, resolveExitTicks } from "../domain/exits";
 import { asBrokerOrderId, clientOrderId } from "../domain/ids";
 import { type Intent, type Plan, plan, withoutEntries } from "../domain/planner";
 import type { Signal } from "../domain/signal";
@@ -19,7 +17,8 @@ import type { SessionPool } from "../sessions/pool";
 import type { ContractBook } from "./contracts";
 import type { FillRecorder } from "./fills";
 import type { Journal } from "./journal";
-import { type LegContext, type LegResult, sendLeg, sendOco } from "./legs";
+import { type LegContext, type LegResult, sendLeg } from "./legs";
+import { protectPosition } from "./protect";
 
 export interface ExecutionJob {
   executionId: string;
@@ -112,7 +111,7 @@ export class Executor {
 
   private async execute(job: ExecutionJob, log: Logger): Promise<{ status: string; problems: string[] }> {
     const startedAt = Date.now();
-    const { directory, sql } = this.deps;
+    const { directory } = this.deps;
     const trader = directory.trader(job.traderId);
     const recorder = directory.recorder(job.recorderId);
     if (!trader || !recorder || (!trader.enabled && !job.resume)) {
@@ -288,56 +287,15 @@ export class Executor {
 
   /** Exits for the trader's whole position from its average price, after the entry's real fill. */
   private async protect(run: Run): Promise<void> {
-    const { sql } = this.deps;
-    const { contract } = run.leg;
-    const position = await this.deps.journal.position({
-      traderId: run.job.traderId,
-      brokerAccountId: run.leg.brokerAccountId,
-      contract: contract.name,
-    });
-    if (!position || position.netQty === 0) return;
-    const side = position.netQty > 0 ? "buy" : "sell";
-    const avg = position.avgPrice;
-    const resolved = avg
-      ? resolveExitTicks(run.plan.exits, side, avg, contract.tickSize, tickValue(contract))
-      : { targets: run.plan.exits.targets, stopLossTicks: run.plan.exits.stopLossTicks };
-    if ("problem" in resolved && resolved.problem) run.problems.push(resolved.problem);
-    const exits = exitOrders({
-      side,
-      qty: Math.abs(position.netQty),
-      fillPrice: avg,
-      tickSize: contract.tickSize,
-      targets: resolved.targets,
-      stopLossTicks: resolved.stopLossTicks,
-    });
-    if (exits.problem) run.problems.push(`position unprotected: ${exits.problem}`);
-    const request = (e: (typeof exits.legs)[number]): OrderRequest => ({
-      clientOrderId: clientOrderId(run.job.signalId, run.job.traderId, e.leg),
-      brokerAccountId: run.leg.brokerAccountId,
-      contract,
-      side: e.side,
-      qty: e.qty,
-      type: e.type,
-      ...(e.type === "limit" ? { price: e.price } : { stopPrice: e.price }),
-    });
-    const done = new Set<string>();
-    for (const e of exits.legs) {
-      if (done.has(e.leg)) continue;
-      const partner = e.ocoWith ? exits.legs.find((x) => x.leg === e.ocoWith) : undefined;
-      if (partner) {
-        done.add(partner.leg);
-        const [a, b] = await sendOco(
-          run.leg,
-          { leg: e.leg, req: request(e) },
-          { leg: partner.leg, req: request(partner) },
-        );
-        this.acked(run, a, e.leg, true);
-        this.acked(run, b, partner.leg, true);
-      } else {
-        this.acked(run, await sendLeg(run.leg, e.leg, request(e)), e.leg, true);
-      }
-      done.add(e.leg);
-    }
+    const p = await protectPosition(
+      run.leg,
+      this.deps.journal,
+      run.job.signalId,
+      run.job.traderId,
+      run.plan.exits,
+    );
+    run.problems.push(...p.problems);
+    for (const { leg, result } of p.results) this.acked(run, result, leg, true);
   }
 
   /**

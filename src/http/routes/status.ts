@@ -1,5 +1,6 @@
 /** /api/status: sessions, queue, counters: is the relay healthy and connected right now. */
 import { Hono } from "hono";
+import { listDrift } from "../../db/drift";
 import { countOpenExecutions } from "../../db/executions";
 import type { Env, Services } from "../context";
 import { presentSession } from "../present";
@@ -17,6 +18,7 @@ export function statusRoutes(s: Services) {
       queue: s.dispatcher.depth(),
       openExecutions: await countOpenExecutions(s.sql),
       counters: { webhooks: Object.fromEntries(s.counters), executions: s.dispatcher.counters },
+      drift: await listDrift(s.sql, { open: true, limit: 100 }),
     });
   });
   return app;

@@ -1,0 +1,350 @@
+/**
+ * Reconciliation, at startup and every minute per account: the broker's positions and working orders
+ * against the relay's book. Every difference is recorded as drift (GET /api/status, a notification when
+ * it first appears); only differences we understand are fixed:
+ *
+ * - our order's state missed while we were not looking (filled, cancelled, never arrived): settled from
+ *   the broker's own record, and a missed fill is booked;
+ * - a position without its exits: the exits are placed again from the trader's current settings;
+ * - exits of ours left working on a position that is closed: cancelled.
+ *
+ * A position the book does not explain is never flattened and never touched: it is reported.
+ * Traders with an execution in flight are left to the executor.
+ */
+import type { BrokerOrder, BrokerSession } from "../brokers/port";
+import type { Sql } from "../db/client";
+import { type DriftKey, recordDrift, resolveDrifts } from "../db/drift";
+import { liveOrders, type OrderRow } from "../db/orders";
+import {
+  exitOrdersSince,
+  isOld,
+  liveOrdersOfSub,
+  openPositionsOfSub,
+  tradersInFlight,
+} from "../db/reconcile";
+import type { TraderRow } from "../db/traders";
+import type { Directory } from "../directory";
+import type { ContractBook } from "../dispatch/contracts";
+import type { FillRecorder } from "../dispatch/fills";
+import type { Journal } from "../dispatch/journal";
+import type { LegContext } from "../dispatch/legs";
+import { protectPosition } from "../dispatch/protect";
+import type { ContractSpec } from "../domain/contract";
+import { asBrokerOrderId, type ClientOrderId } from "../domain/ids";
+import { effectiveSettings } from "../domain/settings";
+import type { EventBus } from "../events";
+import type { Logger } from "../log";
+import type { SessionPool } from "../sessions/pool";
+
+export interface ReconcilerDeps {
+  sql: Sql;
+  logger: Logger;
+  directory: Directory;
+  pool: SessionPool;
+  fills: FillRecorder;
+  journal: Journal;
+  contracts: ContractBook;
+  bus: EventBus;
+  intervalMs?: number;
+  /** An order of ours the broker has never heard of is given up only after this long. */
+  graceMs?: number;
+}
+
+interface Found extends DriftKey {
+  detail: string;
+  fixed: boolean;
+}
+
+const describe = (n: number) => (n === 0 ? "flat" : `${n > 0 ? "long" : "short"} ${Math.abs(n)}`);
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.d.intervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every account that has traders; a pass already running is joined, not doubled. */
+  runOnce(): Promise<void> {
+    this.running ??= (async () => {
+      const accounts = new Set(this.d.directory.allTraders().map((t) => t.accountId as string));
+      for (const accountId of accounts) {
+        try {
+          await this.account(accountId);
+        } catch (error) {
+          this.d.logger.warn(
+            { event: "ReconcileFailed", accountId, error: String(error) },
+            "reconciliation failed",
+          );
+        }
+      }
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async account(accountId: string): Promise<void> {
+    const session = this.d.pool.peek(accountId);
+    if (!session || session.status().state !== "ready") return;
+    const traders = this.d.directory.allTraders().filter((t) => t.accountId === accountId);
+    const bySub = new Map<string, typeof traders>();
+    for (const t of traders) bySub.set(t.brokerAccountId, [...(bySub.get(t.brokerAccountId) ?? []), t]);
+    const seen: Found[] = [];
+    const skipped: string[] = [];
+    for (const [sub, subTraders] of bySub) {
+      try {
+        seen.push(...(await this.subAccount(accountId, session, sub, subTraders)));
+      } catch (error) {
+        skipped.push(sub);
+        this.d.logger.warn(
+          { event: "ReconcileSkipped", accountId, brokerAccountId: sub, error: String(error) },
+          "could not ask the broker",
+        );
+      }
+    }
+    for (const f of seen) {
+      if (await recordDrift(this.d.sql, f)) {
+        const account = this.d.directory.account(accountId);
+        this.d.logger.warn({ event: "ReconciliationDrift", ...f }, f.detail);
+        this.d.bus.emit({
+          type: "ReconciliationDrift",
+          at: new Date(),
+          accountId,
+          accountName: account?.name ?? accountId,
+          brokerAccountId: f.brokerAccountId,
+          contract: f.contract,
+          kind: f.kind,
+          detail: f.detail,
+          fixed: f.fixed,
+          recorderIds: [
+            ...new Set(
+              traders
+                .filter((t) => t.brokerAccountId === f.brokerAccountId)
+                .map((t) => t.recorderId as string),
+            ),
+          ],
+        });
+      }
+    }
+    // Drifts of sub-accounts we could not ask stay open: not seeing them is not seeing them resolved.
+    const stillOpen = seen.filter((f) => f.kind !== "order_settled" && f.kind !== "orphan_exit");
+    await resolveDrifts(this.d.sql, accountId, stillOpen, skipped);
+  }
+
+  private async subAccount(
+    accountId: string,
+    session: BrokerSession,
+    sub: string,
+    traders: TraderRow[],
+  ): Promise<Found[]> {
+    const found: Found[] = [];
+    const key = (contract: string, kind: string, detail: string, fixed: boolean): Found => ({
+      accountId,
+      brokerAccountId: sub,
+      contract,
+      kind,
+      detail,
+      fixed,
+    });
+    const subId = sub as never;
+    const [brokerPositions, brokerOrders] = await Promise.all([
+      session.positions(subId),
+      session.workingOrders(subId),
+    ]);
+    const traderIds = traders.map((t) => t.id);
+    const busy = await tradersInFlight(this.d.sql, traderIds);
+    const leg = (traderId: string, contract: ContractSpec): LegContext => ({
+      journal: this.d.journal,
+      log: this.d.logger.child({ traderId, reconcile: true }),
+      session,
+      fills: this.d.fills,
+      accountId,
+      executionId: null,
+      traderId,
+      brokerAccountId: subId,
+      contract,
+      checkFirst: true,
+    });
+
+    // 1. Our live orders that the broker no longer shows working: learn what became of them.
+    const working = new Set(brokerOrders.flatMap((o) => [o.clientOrderId ?? "", `#${o.brokerOrderId}`]));
+    for (const o of await liveOrdersOfSub(this.d.sql, traderIds, sub)) {
+      if (o.traderId && busy.has(o.traderId)) continue;
+      if (working.has(o.clientOrderId) || (o.brokerOrderId && working.has(`#${o.brokerOrderId}`))) continue;
+      const settled = await this.settle(accountId, session, sub, o);
+      if (settled) found.push(key(o.contract, "order_settled", settled, true));
+    }
+
+    // 2. Positions: the broker's net per contract against the sum of our traders' books.
+    const book = await openPositionsOfSub(this.d.sql, traderIds, sub);
+    const contracts = new Set([
+      ...book.map((p) => p.contract),
+      ...brokerPositions.filter((p) => p.netPos !== 0).map((p) => p.contract),
+    ]);
+    for (const c of contracts) {
+      const brokerNet = brokerPositions.find((p) => p.contract === c)?.netPos ?? 0;
+      const ours = book.filter((p) => p.contract === c);
+      const bookNet = ours.reduce((sum, p) => sum + p.netQty, 0);
+      if (brokerNet === bookNet) continue;
+      if (ours.some((p) => busy.has(p.traderId))) continue;
+      if (bookNet === 0) {
+        found.push(
+          key(
+            c,
+            "unknown_position",
+            `the broker shows ${describe(brokerNet)} in ${c} that no trader of this relay holds; left untouched`,
+            false,
+          ),
+        );
+      } else {
+        found.push(
+          key(
+            c,
+            "position_mismatch",
+            `the broker shows ${describe(brokerNet)} in ${c}, the relay's traders hold ${describe(bookNet)}`,
+            false,
+          ),
+        );
+      }
+    }
+
+    // 3. Our positions without their exits get them back; 4. exits of closed positions are cancelled.
+    for (const t of traders) {
+      if (busy.has(t.id)) continue;
+      const recorder = this.d.directory.recorder(t.recorderId);
+      if (!recorder) continue;
+      const settings = effectiveSettings(recorder.settings, t.overrides);
+      const mine = book.filter((p) => p.traderId === t.id);
+      for (const p of mine) {
+        if (settings.takeProfit.length === 0 && settings.stopLossTicks === 0) continue;
+        const spec = await this.spec(accountId, session, p.contract);
+        const live = await liveOrders(
+          this.d.sql,
+          { traderId: t.id, brokerAccountId: sub, contract: p.contract },
+          "exits",
+        );
+        const stops = live.filter((o) => o.leg.startsWith("sl")).reduce((s, o) => s + o.qty, 0);
+        const targets = live.filter((o) => o.leg.startsWith("tp")).length;
+        const covered =
+          (settings.stopLossTicks === 0 || stops >= Math.abs(p.netQty)) &&
+          (settings.takeProfit.length === 0 || targets > 0);
+        if (covered) continue;
+        for (const o of live) await this.cancel(session, sub, o);
+        const n = await exitOrdersSince(
+          this.d.sql,
+          { traderId: t.id, brokerAccountId: sub, contract: p.contract },
+          p.openedAt,
+        );
+        const seed = `rc:${t.id}:${p.contract}:${p.openedAt?.getTime() ?? 0}:${n}`;
+        const protection = await protectPosition(leg(t.id, spec), this.d.journal, seed, t.id, {
+          targets: settings.takeProfit,
+          stopLossTicks: settings.stopLossTicks,
+        });
+        const refused = protection.results.filter((r) => r.result.kind !== "accepted");
+        const ok = refused.length === 0 && protection.problems.length === 0;
+        found.push(
+          key(
+            p.contract,
+            "missing_exit",
+            ok
+              ? `${describe(p.netQty)} in ${p.contract} had no complete exits; placed again from the trader's settings`
+              : `${describe(p.netQty)} in ${p.contract} is unprotected: ${[...protection.problems, ...refused.map((r) => `${r.leg} ${r.result.kind}`)].join("; ")}`,
+            ok,
+          ),
+        );
+      }
+      const flatContracts = new Set(
+        (await liveOrdersOfSub(this.d.sql, [t.id], sub))
+          .filter((o) => /^(tp|sl)\d+$/.test(o.leg) && !mine.some((p) => p.contract === o.contract))
+          .map((o) => o.contract),
+      );
+      for (const c of flatContracts) {
+        const orphans = await liveOrders(
+          this.d.sql,
+          { traderId: t.id, brokerAccountId: sub, contract: c },
+          "exits",
+        );
+        for (const o of orphans) await this.cancel(session, sub, o);
+        found.push(
+          key(
+            c,
+            "orphan_exit",
+            `${orphans.length} exit order(s) left working in ${c} after the position closed; cancelled`,
+            true,
+          ),
+        );
+      }
+    }
+    return found;
+  }
+
+  /** What became of our order, from the broker's record; returns a description when something changed. */
+  private async settle(
+    accountId: string,
+    session: BrokerSession,
+    sub: string,
+    o: OrderRow,
+  ): Promise<string | undefined> {
+    const found: BrokerOrder | null = await session.findOrder(sub as never, o.clientOrderId as ClientOrderId);
+    if (found?.status === "filled" && found.avgFillPrice !== undefined) {
+      await this.d.fills.record(accountId, o.clientOrderId, o.contract, found.brokerOrderId, {
+        price: found.avgFillPrice,
+        qty: found.filledQty,
+        cumQty: found.filledQty,
+        at: new Date(),
+      });
+      await this.d.journal.mark({
+        clientOrderId: o.clientOrderId,
+        status: "filled",
+        brokerOrderId: found.brokerOrderId,
+      });
+      return `${o.leg} ${o.side} ${o.qty} in ${o.contract} had filled at ${found.avgFillPrice} without our seeing it; booked`;
+    }
+    if (found && (found.status === "cancelled" || found.status === "rejected")) {
+      await this.d.journal.mark({
+        clientOrderId: o.clientOrderId,
+        status: found.status,
+        brokerOrderId: found.brokerOrderId,
+      });
+      return `${o.leg} in ${o.contract} was ${found.status} at the broker`;
+    }
+    if (found) {
+      if (o.status !== "working")
+        await this.d.journal.mark({
+          clientOrderId: o.clientOrderId,
+          status: "working",
+          brokerOrderId: found.brokerOrderId,
+        });
+      return undefined;
+    }
+    if (!isOld(o, Date.now(), this.d.graceMs ?? 60_000)) return undefined;
+    await this.d.journal.mark({
+      clientOrderId: o.clientOrderId,
+      status: "cancelled",
+      reason: "the broker never received it",
+    });
+    return `${o.leg} in ${o.contract} never reached the broker`;
+  }
+
+  private async cancel(session: BrokerSession, sub: string, o: OrderRow): Promise<void> {
+    if (!o.brokerOrderId) return;
+    const outcome = await session.cancelOrder(sub as never, asBrokerOrderId(o.brokerOrderId));
+    if (outcome.kind === "cancelled" || outcome.kind === "gone") {
+      await this.d.journal.mark({ clientOrderId: o.clientOrderId, status: "cancelled" });
+    }
+  }
+
+  private async spec(accountId: string, session: BrokerSession, contract: string): Promise<ContractSpec> {
+    return this.d.contracts.known(accountId, contract) ?? (await this.d.contracts.resolve(session, contract));
+  }
+}
