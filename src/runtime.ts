@@ -25,6 +25,7 @@ import { AddressSet, parseAllowlist } from "./intake/client-ip";
 import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
 import type { Logger } from "./log";
+import { Metrics } from "./metrics";
 import { Reconciler } from "./reconcile/reconciler";
 import { CredentialSealer } from "./secrets/sealer";
 import { SessionPool } from "./sessions/pool";
@@ -39,6 +40,8 @@ export interface RelayOptions {
   now?: () => Date;
   settleDelaysMs?: number[];
   peerAddress?: Services["peerAddress"];
+  /** Node process metrics in /metrics (off in tests that build many relays in one process). */
+  processMetrics?: boolean;
   /** How long start() waits for sessions to pre-warm before returning anyway. */
   warmTimeoutMs?: number;
 }
@@ -65,6 +68,7 @@ export function buildRelay(o: RelayOptions): Relay {
     ),
   );
   const directory = new Directory(sql, logger);
+  const metrics = new Metrics(o.processMetrics ?? true);
   const paper = new PaperExchange(sql, logger, o.now);
   const sealer = new CredentialSealer(o.credentialsKey);
   const factories =
@@ -108,6 +112,7 @@ export function buildRelay(o: RelayOptions): Relay {
       return undefined;
     },
     onFinished: (job, outcome) => reporter.finished(job, outcome),
+    metrics,
   });
   const dispatcher = new Dispatcher({
     sql,
@@ -131,6 +136,7 @@ export function buildRelay(o: RelayOptions): Relay {
     leaseMs: config.EXECUTION_LEASE_MS,
     dispatch: (jobs) => dispatcher.enqueue(jobs),
     counters,
+    metrics,
     ...(o.now ? { now: o.now } : {}),
   });
   const services: Services = {
@@ -145,6 +151,7 @@ export function buildRelay(o: RelayOptions): Relay {
     paper,
     auth: new AdminAuth(sql, config.RELAY_ADMIN_TOKEN),
     counters,
+    metrics,
     startedAt: new Date(),
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };

@@ -13,6 +13,7 @@ import { asBrokerOrderId, clientOrderId } from "../domain/ids";
 import { type Intent, type Plan, plan, withoutEntries } from "../domain/planner";
 import type { Signal } from "../domain/signal";
 import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
 import type { SessionPool } from "../sessions/pool";
 import type { ContractBook } from "./contracts";
 import type { FillRecorder } from "./fills";
@@ -50,6 +51,7 @@ export interface ExecutorDeps {
   settleDelaysMs?: number[];
   /** Consulted before every plan that would add exposure. */
   entryGate?: EntryGate;
+  metrics?: Metrics;
   /** Told about every execution that ends, to summarize signals and raise alerts. */
   onFinished?: (job: ExecutionJob, outcome: { status: string; problems: string[] }) => void;
 }
@@ -85,7 +87,7 @@ export class Executor {
       executionId: job.executionId,
       traderId: job.traderId,
     });
-    let outcome: { status: string; problems: string[] };
+    let outcome: { status: string; problems: string[]; decision?: string };
     try {
       outcome = await this.execute(job, log);
     } catch (error) {
@@ -106,11 +108,16 @@ export class Executor {
       }
       outcome = { status, problems: [message] };
     }
+    this.deps.metrics?.executions.inc({ status: outcome.status, decision: outcome.decision ?? "none" });
     this.deps.onFinished?.(job, outcome);
   }
 
-  private async execute(job: ExecutionJob, log: Logger): Promise<{ status: string; problems: string[] }> {
+  private async execute(
+    job: ExecutionJob,
+    log: Logger,
+  ): Promise<{ status: string; problems: string[]; decision: string }> {
     const startedAt = Date.now();
+    this.deps.metrics?.stage("dispatched", job.receivedAt, startedAt);
     const { directory } = this.deps;
     const trader = directory.trader(job.traderId);
     const recorder = directory.recorder(job.recorderId);
@@ -121,7 +128,7 @@ export class Executor {
         decision: "ignored_trader_disabled",
         reason: "the trader was disabled or removed before the signal reached it",
       });
-      return { status: "ignored", problems: [] };
+      return { status: "ignored", problems: [], decision: "ignored_trader_disabled" };
     }
     const session = await this.session(job.accountId);
     const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
@@ -163,7 +170,7 @@ export class Executor {
         { event: "ExecutionIgnored", decision: thePlan.decision, reason: thePlan.reason },
         thePlan.reason,
       );
-      return { status: "ignored", problems: [] };
+      return { status: "ignored", problems: [], decision: thePlan.decision };
     }
     if (!job.storedPlan) {
       await this.deps.journal.start({
@@ -220,7 +227,7 @@ export class Executor {
       },
       thePlan.reason,
     );
-    return { status, problems: run.problems };
+    return { status, problems: run.problems, decision: thePlan.decision };
   }
 
   private async carryOut(run: Run, intent: Intent): Promise<void> {
@@ -248,12 +255,19 @@ export class Executor {
       type: "market",
       ...(run.job.signal.price !== undefined ? { referencePrice: run.job.signal.price } : {}),
     };
-    run.firstSendAfterMs ??= Date.now() - run.job.receivedAt.getTime();
+    if (run.firstSendAfterMs === undefined) {
+      run.firstSendAfterMs = Date.now() - run.job.receivedAt.getTime();
+      this.deps.metrics?.stage("sent", run.job.receivedAt);
+    }
     const result = await sendLeg(run.leg, leg, req);
     this.acked(run, result, leg);
     // Filled in the reply, or found filled at the broker when resuming: nothing to wait for.
-    if (result.kind === "accepted" && result.filled && result.filled.qty >= qty) return;
+    if (result.kind === "accepted" && result.filled && result.filled.qty >= qty) {
+      this.deps.metrics?.stage("filled", run.job.receivedAt);
+      return;
+    }
     const fill = await this.deps.fills.waitForFill(req.clientOrderId, qty, this.deps.fillWaitMs);
+    if (fill) this.deps.metrics?.stage("filled", run.job.receivedAt);
     if (!fill) {
       this.deps.logger.warn(
         { event: "FillNotReported", signalId: run.job.signalId, leg, clientOrderId: req.clientOrderId },
@@ -390,8 +404,13 @@ export class Executor {
   }
 
   private acked(run: Run, result: LegResult, leg: string, exit = false): void {
+    this.deps.metrics?.orders.inc({ broker: run.leg.session.kind, outcome: result.kind });
     if (result.kind === "accepted") {
-      if (result.ackAt !== undefined) run.lastAckAt = Math.max(run.lastAckAt ?? 0, result.ackAt);
+      if (result.ackAt !== undefined) {
+        if (run.lastAckAt === undefined)
+          this.deps.metrics?.stage("acknowledged", run.job.receivedAt, result.ackAt);
+        run.lastAckAt = Math.max(run.lastAckAt ?? 0, result.ackAt);
+      }
       return;
     }
     if (exit) {

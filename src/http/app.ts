@@ -53,6 +53,26 @@ export function createApp(s: Services): Hono<Env> {
 
   app.get("/health", (c) => c.json({ status: "ok", instance: s.config.instanceId }));
 
+  // Prometheus scrapes without a token; nothing here is a secret (counts, states, latencies).
+  app.get("/metrics", async (c) => {
+    s.metrics.sessions.reset();
+    const counts = new Map<string, number>();
+    for (const session of s.pool.sessions()) {
+      const k = `${session.broker}|${session.status.state}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of counts) {
+      const [broker = "", state = ""] = k.split("|");
+      s.metrics.sessions.set({ broker, state }, n);
+    }
+    const depth = s.dispatcher.depth();
+    s.metrics.queue.set({ state: "queued" }, depth.queued);
+    s.metrics.queue.set({ state: "running" }, depth.running);
+    return c.text(await s.metrics.registry.metrics(), 200, {
+      "content-type": s.metrics.registry.contentType,
+    });
+  });
+
   app.post("/webhook/:token", async (c) => {
     const peer = s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
     const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);

@@ -6,6 +6,7 @@ import type { Directory } from "../directory";
 import type { Dispatcher } from "../dispatch/dispatcher";
 import type { Intake } from "../intake/intake";
 import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
 import type { CredentialSealer } from "../secrets/sealer";
 import type { SessionPool } from "../sessions/pool";
 import type { AdminAuth } from "./auth";
@@ -22,6 +23,7 @@ export interface Services {
   paper: PaperExchange;
   auth: AdminAuth;
   counters: Map<string, number>;
+  metrics: Metrics;
   startedAt: Date;
   /** Remote address of the socket behind a request (absent for in-process app.request()). */
   peerAddress?: (raw: unknown) => string | undefined;

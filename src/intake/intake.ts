@@ -17,6 +17,7 @@ import { toStr } from "../domain/decimal";
 import { asAccountId, asExecutionId, asRecorderId, asSignalId, asTraderId } from "../domain/ids";
 import { fingerprint, normalizeSignal, type Signal, signalAgeMs, signalToJson } from "../domain/signal";
 import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
 import { readBody, storable } from "./body";
 import { type AddressSet, clientAddress } from "./client-ip";
 import type { RateLimiter } from "./rate-limit";
@@ -39,6 +40,7 @@ export interface IntakeDeps {
   dispatch: (jobs: ExecutionJob[]) => void;
   now?: () => Date;
   counters?: Map<string, number>;
+  metrics?: Metrics;
 }
 
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
@@ -193,6 +195,7 @@ export class Intake {
         },
       };
     }
+    this.d.metrics?.stage("committed", raw.receivedAt);
     if (result.outcome === "duplicate") {
       this.count("duplicate");
       log.info({ event: "SignalDuplicate", duplicateOf: result.signalId }, "duplicate signal");
@@ -275,6 +278,7 @@ export class Intake {
   private count(outcome: string): void {
     const c = this.d.counters;
     if (c) c.set(outcome, (c.get(outcome) ?? 0) + 1);
+    this.d.metrics?.webhooks.inc({ outcome });
   }
 }
 

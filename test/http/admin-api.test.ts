@@ -258,6 +258,33 @@ describe("admin API", () => {
     expect(status.body.queue.concurrency).toBe(64);
   });
 
+  it("A08 exposes Prometheus metrics without a token: stage latencies, outcomes, sessions", async () => {
+    const { token } = await paperSetup(t, { multipliers: [1], recorderName: "metrics" });
+    const sent = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+    await waitFor(async () => {
+      const s = await t.api<{ executions: Record<string, number> }>(
+        "GET",
+        `/api/signals/${sent.body.signalId}`,
+      );
+      return (s.body.executions as unknown as unknown[]).length === 1 ? true : undefined;
+    }, "execution");
+    await waitFor(async () => {
+      const text = await (await t.relay.app.request("/metrics")).text();
+      return /relay_signal_stage_seconds_count\{stage="filled"\} [1-9]/.test(text) ? true : undefined;
+    }, "the fill stage to be recorded");
+    const res = await t.relay.app.request("/metrics");
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const stage of ["committed", "dispatched", "sent", "acknowledged", "filled"]) {
+      expect(text).toMatch(
+        new RegExp(`relay_signal_stage_seconds_bucket\\{le="[^"]+",stage="${stage}"\\} [1-9]`),
+      );
+    }
+    expect(text).toMatch(/relay_webhooks_total\{outcome="accepted"\} [1-9]/);
+    expect(text).toMatch(/relay_orders_total\{broker="paper",outcome="accepted"\} [1-9]/);
+    expect(text).toMatch(/relay_broker_sessions\{broker="paper",state="ready"\} [1-9]/);
+  });
+
   it("A07 paginates signals and webhooks with a cursor", async () => {
     const { token, recorderId } = await paperSetup(t, { multipliers: [], recorderName: "pages" });
     for (let i = 0; i < 5; i++)

@@ -67,6 +67,7 @@ export async function startTestRelay(o: TestRelayOptions): Promise<TestRelay> {
     peerAddress: () => o.peer ?? "127.0.0.1",
     settleDelaysMs: o.settleDelaysMs ?? [50, 100, 200],
     warmTimeoutMs: 5_000,
+    processMetrics: false,
   });
   await relay.start();
   const ownSql = !o.sql;
