@@ -18,7 +18,7 @@ import type { SessionPool } from "../sessions/pool";
 import type { ContractBook } from "./contracts";
 import type { FillRecorder } from "./fills";
 import type { Journal } from "./journal";
-import { type LegContext, type LegResult, sendLeg } from "./legs";
+import { BrokerUnreachable, type LegContext, type LegResult, sendLeg } from "./legs";
 import { protectPosition } from "./protect";
 
 export interface ExecutionJob {
@@ -92,10 +92,12 @@ export class Executor {
       outcome = await this.execute(job, log);
     } catch (error) {
       const stopped = error instanceof ExecutionStopped;
-      const status = stopped ? error.status : "failed";
-      const message = stopped
-        ? error.message
-        : `internal error: ${String((error as Error)?.message ?? error)}`;
+      const unreachable = error instanceof BrokerUnreachable;
+      const status = stopped ? error.status : unreachable ? "unknown" : "failed";
+      const message =
+        stopped || unreachable
+          ? (error as Error).message
+          : `internal error: ${String((error as Error)?.message ?? error)}`;
       log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
       try {
         await this.deps.journal.finish({ id: job.executionId, status, error: message });

@@ -87,7 +87,7 @@ async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise
   if (existed && row.status === "rejected")
     return { kind: "rejected", reason: row.reason ?? "rejected earlier" };
   if (existed || ctx.checkFirst) {
-    const found = await ctx.session.findOrder(ctx.brokerAccountId, req.clientOrderId);
+    const found = await askBroker(ctx, req.clientOrderId);
     if (found) {
       ctx.log.info(
         { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: found.status },
@@ -203,6 +203,28 @@ async function conclude(
     return { kind: "rejected", reason: outcome.reason };
   }
   return settle(ctx, req.clientOrderId, outcome.reason);
+}
+
+/** Thrown when the broker cannot tell whether an order id was already sent: sending could double it. */
+export class BrokerUnreachable extends Error {}
+
+/**
+ * Asks the broker for our id before (re)sending, retrying while it cannot be reached. If it never
+ * answers, nothing is sent: we could not rule out that the order is already there.
+ */
+async function askBroker(ctx: LegContext, clientOrderId: ClientOrderId): Promise<BrokerOrder | null> {
+  let last: unknown;
+  for (const delay of [0, ...(ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS)]) {
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    try {
+      return await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new BrokerUnreachable(
+    `could not ask the broker whether ${clientOrderId} was already sent (${String((last as Error)?.message ?? last)}); not sent, to avoid doubling it`,
+  );
 }
 
 /** An unknown outcome: ask the broker for our id until it answers; never re-send. */

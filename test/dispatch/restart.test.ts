@@ -72,3 +72,59 @@ describe("restart mid-dispatch", () => {
     });
   }
 });
+
+describe("restart while the broker cannot be asked", () => {
+  it("K9 sends nothing it cannot rule out sending before, and says so", async () => {
+    const crash = new CrashSwitch(Number.POSITIVE_INFINITY);
+    const a = await startTestRelay({
+      url: db.url,
+      factories: (paper) => [crashingFactory(new PaperFactory(paper), crash, true)],
+    });
+    const { token, accountIds } = await paperSetup(a, {
+      multipliers: [1],
+      settings: { quantity: 1 },
+      recorderName: "unreachable",
+    });
+    crash.allow = 0;
+    crash.placed = 0;
+    const res = await a.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+    await crash.died;
+    // The restarted relay's broker answers orders but cannot be asked about existing ones.
+    const b = await startTestRelay({
+      url: db.url,
+      factories: (paper) => {
+        const inner = new PaperFactory(paper);
+        return [
+          {
+            kinds: inner.kinds,
+            validateCredentials: (c) => inner.validateCredentials(c),
+            create: (ctx) => {
+              const s = inner.create(ctx);
+              s.findOrder = async () => {
+                throw new Error("broker unreachable");
+              };
+              return s;
+            },
+          },
+        ];
+      },
+    });
+    try {
+      const [e] = await waitFor(async () => {
+        const r =
+          await db.sql`select status, error from executions where signal_id = ${res.body.signalId as string}`;
+        return r[0] && r[0].status !== "pending" && r[0].status !== "running" ? r : undefined;
+      }, "the resumed execution to stop");
+      expect(e?.status).toBe("unknown");
+      expect(e?.error).toMatch(
+        /could not ask the broker whether .* was already sent .*not sent, to avoid doubling it/,
+      );
+      const book = await b.relay.services.paper.book(accountIds[0] as string);
+      await b.relay.services.paper.sync(book);
+      expect(book.venue.listOrders(accountIds[0] as string)).toHaveLength(1);
+    } finally {
+      await b.stop();
+      await a.stop(200);
+    }
+  });
+});

@@ -37,7 +37,8 @@ export class CrashSwitch {
 
 const never = <T>() => new Promise<T>(() => undefined);
 
-export function crashingFactory(inner: BrokerFactory, crash: CrashSwitch): BrokerFactory {
+/** @param deaf the relay never hears the broker's events either (it dies before any report arrives). */
+export function crashingFactory(inner: BrokerFactory, crash: CrashSwitch, deaf = false): BrokerFactory {
   return {
     kinds: inner.kinds,
     validateCredentials: (c) => inner.validateCredentials(c),
@@ -76,7 +77,7 @@ export function crashingFactory(inner: BrokerFactory, crash: CrashSwitch): Broke
         workingOrders: (...a: Parameters<BrokerSession["workingOrders"]>) => s.workingOrders(...a),
         findOrder: (...a: Parameters<BrokerSession["findOrder"]>) => s.findOrder(...a),
         subscribeQuotes: (...a: Parameters<BrokerSession["subscribeQuotes"]>) => s.subscribeQuotes(...a),
-        on: (...a: Parameters<BrokerSession["on"]>) => s.on(...a),
+        on: (...a: Parameters<BrokerSession["on"]>) => (deaf ? () => undefined : s.on(...a)),
       });
     },
   };
