@@ -67,7 +67,7 @@ create table webhooks (
   http_status integer not null,
   error text,
   signal_id uuid,
-  age_ms integer
+  age_ms bigint
 );
 create index webhooks_recent on webhooks (received_at desc);
 create index webhooks_by_recorder on webhooks (recorder_id, received_at desc);
@@ -88,7 +88,7 @@ create table signals (
   quantity numeric,
   price numeric,
   signal_time timestamptz,
-  age_ms integer,
+  age_ms bigint,
   payload jsonb not null,
   summarized_at timestamptz                 -- set once, when every execution has finished and was reported
 );
@@ -205,6 +205,7 @@ create table paper_state (
   account_id uuid primary key references accounts (id),
   state jsonb not null,
   version bigint not null default 1,           -- optimistic concurrency between relays
+  trading_day text,                            -- the trading day whose realized P&L the book holds
   updated_at timestamptz not null default now()
 );
 
@@ -271,7 +272,7 @@ begin
           (p_webhook ->> 'body_bytes')::integer,
           case when v_duplicate is null then 'accepted' else 'duplicate' end,
           case when v_duplicate is null then 202 else 200 end,
-          coalesce(v_duplicate, p_signal_id), (p_signal ->> 'age_ms')::integer)
+          coalesce(v_duplicate, p_signal_id), (p_signal ->> 'age_ms')::bigint)
   returning id into v_webhook;
 
   if v_duplicate is null then
@@ -279,7 +280,7 @@ begin
                          price, signal_time, age_ms, payload)
     values (p_signal_id, p_recorder_id, v_webhook, p_received_at, p_alert_id, p_fingerprint, p_signal ->> 'action',
             p_signal ->> 'ticker', (p_signal ->> 'quantity')::numeric, (p_signal ->> 'price')::numeric,
-            (p_signal ->> 'time')::timestamptz, (p_signal ->> 'age_ms')::integer, p_signal -> 'payload')
+            (p_signal ->> 'time')::timestamptz, (p_signal ->> 'age_ms')::bigint, p_signal -> 'payload')
     on conflict (recorder_id, alert_id) where alert_id is not null do nothing
     returning id into v_inserted;
     if v_inserted is null then

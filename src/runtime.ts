@@ -17,6 +17,7 @@ import { type EntryGate, Executor } from "./dispatch/executor";
 import { FillRecorder } from "./dispatch/fills";
 import { Journal } from "./dispatch/journal";
 import { SignalReporter } from "./dispatch/reporter";
+import { tradingDay } from "./domain/trading-day";
 import { EventBus } from "./events";
 import { createApp } from "./http/app";
 import { AdminAuth } from "./http/auth";
@@ -26,6 +27,8 @@ import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
+import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
+import { createNotifications, type Notifications } from "./notify/index";
 import { Reconciler } from "./reconcile/reconciler";
 import { CredentialSealer } from "./secrets/sealer";
 import { SessionPool } from "./sessions/pool";
@@ -40,6 +43,8 @@ export interface RelayOptions {
   now?: () => Date;
   settleDelaysMs?: number[];
   peerAddress?: Services["peerAddress"];
+  /** Loss monitor knobs for tests (clock, retry pauses); production uses the defaults. */
+  lossMonitor?: Partial<LossMonitorDeps>;
   /** Node process metrics in /metrics (off in tests that build many relays in one process). */
   processMetrics?: boolean;
   /** How long start() waits for sessions to pre-warm before returning anyway. */
@@ -53,6 +58,8 @@ export interface Relay {
   fills: FillRecorder;
   bus: EventBus;
   reconciler: Reconciler;
+  monitor: LossMonitor;
+  notifications: Notifications;
   /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
   entryGates: EntryGate[];
   start(): Promise<void>;
@@ -68,8 +75,18 @@ export function buildRelay(o: RelayOptions): Relay {
     ),
   );
   const directory = new Directory(sql, logger);
+  // Listening starts now, so events during start-up are kept; the sender starts in start().
+  const notifications = createNotifications({
+    sql,
+    logger,
+    bus,
+    directory,
+    config,
+    ...(o.now ? { now: o.now } : {}),
+  });
   const metrics = new Metrics(o.processMetrics ?? true);
-  const paper = new PaperExchange(sql, logger, o.now);
+  const dayRule = { roll: config.TRADING_DAY_ROLL, timeZone: config.TRADING_DAY_TIME_ZONE };
+  const paper = new PaperExchange(sql, logger, o.now, (at) => tradingDay(at, dayRule));
   const sealer = new CredentialSealer(o.credentialsKey);
   const factories =
     o.factories?.(paper) ?? brokerFactories({ config, logger, paper, ...(o.now ? { now: o.now } : {}) });
@@ -139,7 +156,21 @@ export function buildRelay(o: RelayOptions): Relay {
     metrics,
     ...(o.now ? { now: o.now } : {}),
   });
+  const monitor = createLossMonitor({
+    sql,
+    logger,
+    bus,
+    pool,
+    directory,
+    fills,
+    config,
+    journal,
+    ...o.lossMonitor,
+  });
+  entryGates.push(monitor.gate);
   const services: Services = {
+    lossMonitor: monitor,
+    notifications,
     config,
     sql,
     logger,
@@ -165,10 +196,14 @@ export function buildRelay(o: RelayOptions): Relay {
     fills,
     bus,
     reconciler,
+    monitor,
+    notifications,
     entryGates,
     async start() {
       await directory.start();
       await services.auth.reload();
+      // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
+      await monitor.start();
       const warm = pool.warmInUse();
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
       await dispatcher.recover(true);
@@ -179,6 +214,7 @@ export function buildRelay(o: RelayOptions): Relay {
         new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref()),
       ]);
       reconciler.start();
+      await notifications.start();
     },
     async stop(drainMs = 15_000) {
       await reconciler.stop();
@@ -188,8 +224,11 @@ export function buildRelay(o: RelayOptions): Relay {
           { event: "DrainTimedOut" },
           "executions still running at shutdown; their leases will resume them",
         );
+      await monitor.stop();
       await pool.stopAll();
       await fills.drain();
+      // After the drain: executions that finished while stopping are still announced (from the outbox).
+      await notifications.stop();
       await directory.stop();
     },
   };

@@ -6,6 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { ackBench } from "./ack";
 import { fanoutBench } from "./fanout";
 import { startDatabase } from "./harness";
+import { lossBench } from "./loss";
 
 type Results = Record<string, number>;
 
@@ -21,6 +22,14 @@ async function main(): Promise<void> {
     if (want("ack")) {
       const r = await ackBench(db.url, { seconds: quick ? 3 : 10, connections: 50 });
       Object.assign(results, r);
+    }
+    if (want("loss")) {
+      const r = await lossBench(db.url, { runs: quick ? 20 : 100 });
+      results.lossReactionP50Ms = r.lossReactionP50Ms;
+      results.lossReactionP99Ms = r.lossReactionP99Ms;
+      results.lossQuoteP50Ms = r.lossQuoteP50Ms;
+      results.lossReactionRatio = r.lossReactionRatio;
+      results.lossRuns = r.runs;
     }
     if (want("fanout")) {
       const sizes = quick ? [100] : [100, 500, 1000, 5000];

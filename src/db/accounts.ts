@@ -16,12 +16,16 @@ export interface AccountRow {
   brokerAccounts: BrokerSubAccount[];
   status: string;
   statusMessage: string | null;
+  /** Daily loss limit of the whole login, in account currency; null = none. */
+  maxDailyLoss: string | null;
+  tradingDayRoll: string | null;
+  tradingDayTimeZone: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLUMNS =
-  "id, name, broker, environment, broker_accounts, status, status_message, created_at, updated_at";
+  "id, name, broker, environment, broker_accounts, status, status_message, max_daily_loss, trading_day_roll, trading_day_time_zone, created_at, updated_at";
 
 function toRow(r: Record<string, unknown>): AccountRow {
   return {
@@ -32,6 +36,9 @@ function toRow(r: Record<string, unknown>): AccountRow {
     brokerAccounts: (r.broker_accounts as BrokerSubAccount[]) ?? [],
     status: r.status as string,
     statusMessage: (r.status_message as string | null) ?? null,
+    maxDailyLoss: (r.max_daily_loss as string | null) ?? null,
+    tradingDayRoll: (r.trading_day_roll as string | null) ?? null,
+    tradingDayTimeZone: (r.trading_day_time_zone as string | null) ?? null,
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
   };

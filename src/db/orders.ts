@@ -3,7 +3,7 @@
  * its deterministic client order id; a fill is applied to the order and to the trader's position in one
  * transaction, once per fill key, however many times it is reported.
  */
-import { add, type Dec, dec, div, times, toStr } from "../domain/decimal";
+import { add, type Dec, dec, div, sub, times, toStr } from "../domain/decimal";
 import { applyFill, type BookPosition } from "../domain/position";
 import type { Side } from "../domain/venue/types";
 import { ASYNC_COMMIT, type Sql } from "./client";
@@ -134,9 +134,39 @@ export interface FillReport {
   fillKey: string;
   clientOrderId: string;
   qty: number;
+  /** Average price of the `qty` contracts this report covers. */
   price: Dec;
+  /** The order's filled quantity through this report, when the broker says it. */
+  cumQty?: number;
   at: Date;
   valuePerPoint: Dec;
+}
+
+/**
+ * The part of a fill report not booked yet, and its exact price. With a cumulative quantity the report
+ * covers the order's fills (cumQty - qty, cumQty]; only what lies beyond what is already booked counts, and
+ * when the report starts at zero (a reply summing every fill so far) the new part's price follows from the
+ * averages exactly. Without one, the report is taken as a new fill, capped at the order's size.
+ */
+export function newPart(
+  order: { qty: number; filledQty: number; fillPrice: Dec | null },
+  f: { qty: number; price: Dec; cumQty?: number },
+): { qty: number; price: Dec } | undefined {
+  if (f.cumQty === undefined) {
+    const qty = Math.min(order.qty, order.filledQty + f.qty) - order.filledQty;
+    return qty > 0 ? { qty, price: f.price } : undefined;
+  }
+  const upTo = Math.min(order.qty, f.cumQty);
+  const start = f.cumQty - f.qty;
+  const qty = upTo - Math.max(order.filledQty, start);
+  if (qty <= 0) return undefined;
+  if (start >= order.filledQty || order.fillPrice === null) return { qty, price: f.price };
+  if (start === 0) {
+    // (average of the whole report x its size - what is already booked) / the new part.
+    const value = sub(times(f.price, f.cumQty), times(order.fillPrice, order.filledQty));
+    return { qty, price: div(sub(value, times(f.price, f.cumQty - upTo)), dec(qty)) };
+  }
+  return { qty, price: f.price };
 }
 
 export interface AppliedFill {
@@ -212,13 +242,14 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
     for (const f of todo) {
       const order = orders.get(f.clientOrderId);
       if (!order) continue;
-      const filled = Math.min(order.qty, order.filledQty + f.qty);
-      const counted = filled - order.filledQty;
-      if (counted <= 0) continue;
+      const part = newPart(order, f);
+      if (!part) continue;
+      const counted = part.qty;
+      const filled = order.filledQty + counted;
       order.fillPrice =
         order.fillPrice === null
-          ? f.price
-          : div(add(times(order.fillPrice, order.filledQty), times(f.price, counted)), dec(filled));
+          ? part.price
+          : div(add(times(order.fillPrice, order.filledQty), times(part.price, counted)), dec(filled));
       order.filledQty = filled;
       if (filled >= order.qty) order.status = "filled";
       touchedOrders.add(order);
@@ -228,7 +259,7 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
       }
       const key = keyOf(order);
       const before = positions.get(key) ?? { netQty: 0, realized: dec(0), opened: false };
-      const { position, realized } = applyFill(before, order.side, counted, f.price, f.valuePerPoint);
+      const { position, realized } = applyFill(before, order.side, counted, part.price, f.valuePerPoint);
       positions.set(key, { ...position, opened: before.opened });
       touchedPositions.set(key, { order, at: f.at });
       results.set(f, { order: { ...order }, position, realized });

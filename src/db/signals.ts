@@ -100,7 +100,7 @@ function toSignal(r: Record<string, unknown>): SignalRow {
     quantity: r.quantity as string | null,
     price: r.price as string | null,
     signalTime: r.signal_time as Date | null,
-    ageMs: r.age_ms as number | null,
+    ageMs: r.age_ms === null ? null : Number(r.age_ms),
     payload: r.payload as Record<string, unknown>,
     counts: (r.counts as Record<string, number>) ?? {},
   };

@@ -10,7 +10,8 @@ export type WebhookOutcome =
   | "too_large"
   | "rate_limited"
   | "forbidden"
-  | "disabled";
+  | "disabled"
+  | "incomplete";
 
 export interface RawWebhook {
   receivedAt: Date;
@@ -82,6 +83,6 @@ export async function listWebhooks(
     httpStatus: r.http_status as number,
     error: r.error as string | null,
     signalId: r.signal_id as string | null,
-    ageMs: r.age_ms as number | null,
+    ageMs: r.age_ms === null ? null : Number(r.age_ms),
   }));
 }

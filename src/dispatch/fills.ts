@@ -107,6 +107,7 @@ export class FillRecorder {
       fillKey: fillKey(brokerOrderId, fill),
       clientOrderId,
       qty: fill.qty,
+      ...(fill.cumQty !== undefined ? { cumQty: fill.cumQty } : {}),
       price: fill.price,
       at: fill.at,
       valuePerPoint: spec.valuePerPoint,

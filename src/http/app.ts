@@ -13,7 +13,9 @@ import { maskWebhookPath } from "../log";
 import { requireAdmin } from "./auth";
 import type { Env, Services } from "./context";
 import { accountRoutes } from "./routes/accounts";
+import { emergencyRoutes } from "./routes/emergency";
 import { executionRoutes } from "./routes/executions";
+import { lossMonitorRoutes } from "./routes/loss-monitor";
 import { paperRoutes } from "./routes/paper";
 import { recorderRoutes } from "./routes/recorders";
 import { signalRoutes } from "./routes/signals";
@@ -96,6 +98,8 @@ export function createApp(s: Services): Hono<Env> {
   api.route("/executions", executionRoutes(s));
   api.route("/status", statusRoutes(s));
   api.route("/paper", paperRoutes(s));
+  api.route("/emergency", emergencyRoutes(s, s.lossMonitor));
+  api.route("/loss-monitor", lossMonitorRoutes(s, s.lossMonitor));
   app.route("/api", api);
 
   return app;

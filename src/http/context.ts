@@ -7,6 +7,8 @@ import type { Dispatcher } from "../dispatch/dispatcher";
 import type { Intake } from "../intake/intake";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
+import type { LossMonitor } from "../monitor/index";
+import type { Notifications } from "../notify/index";
 import type { CredentialSealer } from "../secrets/sealer";
 import type { SessionPool } from "../sessions/pool";
 import type { AdminAuth } from "./auth";
@@ -24,6 +26,8 @@ export interface Services {
   auth: AdminAuth;
   counters: Map<string, number>;
   metrics: Metrics;
+  lossMonitor: LossMonitor;
+  notifications: Notifications;
   startedAt: Date;
   /** Remote address of the socket behind a request (absent for in-process app.request()). */
   peerAddress?: (raw: unknown) => string | undefined;

@@ -2,7 +2,10 @@
  * Reads a request body up to a byte limit without buffering more than the limit, and decodes it as UTF-8
  * (invalid bytes become U+FFFD) so even hostile bodies can be logged and answered.
  */
-export type BodyRead = { ok: true; text: string; bytes: number } | { ok: false; bytes: number };
+export type BodyRead =
+  | { ok: true; text: string; bytes: number }
+  /** Over the limit, or `cut`: the sender stopped before the body was complete. */
+  | { ok: false; bytes: number; cut?: boolean };
 
 export async function readBody(request: Request, limit: number): Promise<BodyRead> {
   const declared = Number(request.headers.get("content-length") ?? "");
@@ -15,7 +18,13 @@ export async function readBody(request: Request, limit: number): Promise<BodyRea
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      next = await reader.read();
+    } catch {
+      return { ok: false, bytes, cut: true };
+    }
+    const { done, value } = next;
     if (done) break;
     bytes += value.byteLength;
     if (bytes > limit) {

@@ -45,6 +45,33 @@ export interface IntakeDeps {
 
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
 
+/**
+ * A busy database may need a moment for a new connection: a raw-log write is retried briefly (the whole
+ * budget stays inside TradingView's 3 s) before the relay gives up on logging that request.
+ */
+async function withRetry<T>(work: () => Promise<T>, delays = [100, 400, 1200]): Promise<T> {
+  for (const delay of delays) {
+    try {
+      return await work();
+    } catch {
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return work();
+}
+
+/** How long a rejection's reply waits for its raw-log row. */
+const REJECTION_LOG_WAIT_MS = 2_000;
+
+/** A sender's clock may run a little ahead of ours; beyond this, the time is wrong (usually not UTC). */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+function describeDuration(ms: number): string {
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} minutes`;
+  if (ms < 172_800_000) return `${Math.round(ms / 3_600_000)} hours`;
+  return `${Math.round(ms / 86_400_000)} days`;
+}
+
 export class Intake {
   /**
    * Per-recorder arrival order: commits run concurrently (so Postgres can group them), but the signals'
@@ -71,6 +98,9 @@ export class Intake {
 
     const body = await readBody(request, this.d.maxBytes);
     raw.bodyBytes = body.bytes;
+    if (!body.ok && body.cut) {
+      return this.reject(raw, "incomplete", 400, "The request ended before its body was complete.");
+    }
     if (!body.ok) {
       return this.reject(raw, "too_large", 413, `The alert message is larger than ${this.d.maxBytes} bytes.`);
     }
@@ -117,6 +147,14 @@ export class Intake {
     const signal = normalized.signal;
 
     const ageMs = signalAgeMs(signal, receivedAt);
+    if (ageMs !== undefined && ageMs < -FUTURE_TOLERANCE_MS) {
+      return this.reject(
+        raw,
+        "invalid",
+        422,
+        `The alert's "time" is ${describeDuration(-ageMs)} in the future: it must be UTC (TradingView's {{timenow}} is).`,
+      );
+    }
     const maxAgeMs = recorder.settings.maxSignalAgeSeconds * 1000;
     if (ageMs !== undefined && ageMs > maxAgeMs) {
       return this.reject(
@@ -250,22 +288,24 @@ export class Intake {
     ageMs?: number,
   ): Promise<IntakeReply> {
     this.count(outcome);
-    try {
-      await recordRejectedWebhook(
+    // The reply waits for the log write up to a bound; the write itself keeps trying after we answer.
+    const write = withRetry(() =>
+      recordRejectedWebhook(
         this.d.sql,
         raw,
         outcome,
         status,
         message,
         ageMs === undefined ? undefined : Math.round(ageMs),
-      );
-    } catch (error) {
+      ),
+    ).catch((error) => {
       // The reply stands even if the log write fails: a rejected alert must not become a 5xx re-send.
       this.d.logger.error(
         { event: "WebhookNotLogged", outcome, error: String(error) },
         "could not write the raw webhook log",
       );
-    }
+    });
+    await Promise.race([write, new Promise((r) => setTimeout(r, REJECTION_LOG_WAIT_MS).unref())]);
     this.d.logger.info(
       { event: "WebhookRejected", outcome, recorderId: raw.recorderId, sourceIp: raw.sourceIp },
       message,

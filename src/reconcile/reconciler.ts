@@ -95,7 +95,7 @@ export class Reconciler {
 
   async account(accountId: string): Promise<void> {
     const session = this.d.pool.peek(accountId);
-    if (!session || session.status().state !== "ready") return;
+    if (session?.status().state !== "ready") return;
     const traders = this.d.directory.allTraders().filter((t) => t.accountId === accountId);
     const bySub = new Map<string, typeof traders>();
     for (const t of traders) bySub.set(t.brokerAccountId, [...(bySub.get(t.brokerAccountId) ?? []), t]);

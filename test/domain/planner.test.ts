@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { dec } from "../../src/domain/decimal";
 import { withinTradingHours } from "../../src/domain/hours";
 import { plan } from "../../src/domain/planner";
-import { recorderSettingsSchema } from "../../src/domain/settings";
+import { recorderSettingsSchema, type TradingWindow } from "../../src/domain/settings";
 import type { Signal } from "../../src/domain/signal";
 
 const now = new Date("2026-11-20T15:00:00Z"); // Friday 09:00 in Chicago
@@ -23,10 +23,12 @@ describe("trading hours", () => {
     expect(withinTradingHours(new Date("2026-11-20T14:31:00Z"), w, "America/Chicago")).toBe(true); // 08:31 CST
     expect(withinTradingHours(new Date("2026-11-20T14:29:00Z"), w, "America/Chicago")).toBe(false);
     expect(withinTradingHours(new Date("2026-07-20T13:31:00Z"), w, "America/Chicago")).toBe(true); // 08:31 CDT
-    const night = [{ start: "18:00", end: "09:30", days: ["sun", "mon", "tue", "wed", "thu"] as const }];
-    expect(withinTradingHours(new Date("2026-11-23T01:00:00Z"), [...night], "America/New_York")).toBe(true); // Sun 20:00
-    expect(withinTradingHours(new Date("2026-11-21T01:00:00Z"), [...night], "America/New_York")).toBe(false); // Fri 20:00
-    expect(withinTradingHours(new Date("2026-11-20T14:00:00Z"), [...night], "America/New_York")).toBe(true); // Fri 09:00, Thu's night
+    const night: TradingWindow[] = [
+      { start: "18:00", end: "09:30", days: ["sun", "mon", "tue", "wed", "thu"] },
+    ];
+    expect(withinTradingHours(new Date("2026-11-23T01:00:00Z"), night, "America/New_York")).toBe(true); // Sun 20:00
+    expect(withinTradingHours(new Date("2026-11-21T01:00:00Z"), night, "America/New_York")).toBe(false); // Fri 20:00
+    expect(withinTradingHours(new Date("2026-11-20T14:00:00Z"), night, "America/New_York")).toBe(true); // Fri 09:00, Thu's night
   });
 
   it("outside the window entries are skipped with the reason, exits still go through", () => {

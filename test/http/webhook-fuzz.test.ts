@@ -97,6 +97,17 @@ const nearlyValid = fc
       { nil: undefined },
     ),
     extra: fieldValue,
+    // Now, a little off, or wildly off in either direction (wrong time zones, garbage dates).
+    time: fc.option(
+      fc.oneof(
+        fc.integer({ min: -120_000, max: 120_000 }).map((d) => new Date(Date.now() + d).toISOString()),
+        fc
+          .date({ min: new Date("1970-01-02"), max: new Date("2199-12-31"), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+        fc.integer({ min: 0, max: 9_999_999_999_999 }),
+      ),
+      { nil: undefined },
+    ),
   })
   .map((o) => new TextEncoder().encode(JSON.stringify(o)));
 

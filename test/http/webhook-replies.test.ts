@@ -87,7 +87,7 @@ describe("webhook replies", () => {
     expect(String((res.body.error as { message: string }).message)).toMatch(/9\d\.\d s old/);
     expect(await logged("stale")).toBe(before + 1);
     const [row] = await db.sql`select age_ms from webhooks where outcome = 'stale' order by id desc limit 1`;
-    expect(row?.age_ms as number).toBeGreaterThanOrEqual(95_000);
+    expect(Number(row?.age_ms)).toBeGreaterThanOrEqual(95_000);
   });
 
   it("R05 refuses invalid alerts with 422 and a message naming the problem", async () => {
@@ -98,6 +98,10 @@ describe("webhook replies", () => {
       ['{"ticker":"MNQ1!","action":"buy","quantity":"abc"}', /quantity.*not a number/],
       ['{"ticker":"{{ticker}}","action":"buy"}', /placeholder \{\{ticker\}\}/],
       ['{"ticker":"MNQ1!","action":"buy","time":"yesterday"}', /"time" is not/],
+      [
+        '{"ticker":"MNQ1!","action":"buy","time":"2099-01-01T00:00:00Z"}',
+        /"time" is \d+ days in the future: it must be UTC/,
+      ],
       ["[1,2,3]", /JSON object/],
     ];
     for (const [body, message] of cases) {

@@ -7,7 +7,7 @@ import type { PaperExchange } from "../../src/brokers/registry";
 import { loadConfig } from "../../src/config";
 import { connect, type Sql } from "../../src/db/client";
 import { createLogger } from "../../src/log";
-import { buildRelay, type Relay } from "../../src/runtime";
+import { buildRelay, type Relay, type RelayOptions } from "../../src/runtime";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 export const CREDENTIALS_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -39,6 +39,7 @@ export interface TestRelayOptions {
   peer?: string;
   settleDelaysMs?: number[];
   logLevel?: string;
+  lossMonitor?: RelayOptions["lossMonitor"];
 }
 
 export async function startTestRelay(o: TestRelayOptions): Promise<TestRelay> {
@@ -68,6 +69,13 @@ export async function startTestRelay(o: TestRelayOptions): Promise<TestRelay> {
     settleDelaysMs: o.settleDelaysMs ?? [50, 100, 200],
     warmTimeoutMs: 5_000,
     processMetrics: false,
+    // Short pauses so flatten retries happen within a test's time.
+    lossMonitor: {
+      retryDelaysMs: [50, 100, 200, 400],
+      verifyMs: 3_000,
+      settleDelaysMs: [50, 100, 200],
+      ...o.lossMonitor,
+    },
   });
   await relay.start();
   const ownSql = !o.sql;

@@ -23,6 +23,8 @@ interface Book {
   saving: Promise<void>;
   /** Version of the saved book this venue reflects. */
   version: number;
+  /** The trading day whose realized P&L the book holds. */
+  tradingDay: string | null;
 }
 
 export class PaperExchange {
@@ -33,6 +35,8 @@ export class PaperExchange {
     private readonly sql: Sql,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** The trading day at an instant (futures days roll at 17:00 Chicago by default, not midnight). */
+    private readonly dayOf: (at: Date) => string = (at) => at.toISOString().slice(0, 10),
   ) {}
 
   /** The account's venue, loaded from its saved book or opened with the starting balance. */
@@ -65,13 +69,27 @@ export class PaperExchange {
    */
   async sync(book: Book): Promise<void> {
     await book.saving;
-    if ((await paperVersion(this.sql, book.accountId)) === book.version) return;
+    if ((await paperVersion(this.sql, book.accountId)) === book.version) {
+      this.rollDay(book);
+      return;
+    }
     const saved = await loadPaperState(this.sql, book.accountId);
     if (!saved) return;
     book.venue.restore(decodeSnapshot(saved.state));
     book.version = saved.version;
+    book.tradingDay = saved.tradingDay;
     for (const [contract, price] of this.prices) book.venue.setPrice(contract, price);
     book.dirty = false;
+    this.rollDay(book);
+  }
+
+  /** A book first touched in a new trading day starts it with today's realized P&L at zero. */
+  private rollDay(book: Book): void {
+    const today = this.dayOf(this.now());
+    if (book.tradingDay === today) return;
+    if (book.tradingDay !== null) book.venue.resetDay();
+    book.tradingDay = today;
+    book.dirty = true;
   }
 
   /** Writes the book if it changed since the last save; saves of one book never overlap. */
@@ -84,6 +102,7 @@ export class PaperExchange {
         book.accountId,
         encodeSnapshot(book.venue.snapshot()),
         book.version,
+        book.tradingDay ?? this.dayOf(this.now()),
       );
       if (version === undefined) {
         this.logger.error(
@@ -107,7 +126,9 @@ export class PaperExchange {
       dirty: !saved,
       saving: Promise.resolve(),
       version: saved?.version ?? 0,
+      tradingDay: saved?.tradingDay ?? null,
     };
+    this.rollDay(book);
     venue.on((e) => {
       if (e.type !== "price") book.dirty = true;
     });

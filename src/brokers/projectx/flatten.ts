@@ -12,6 +12,7 @@ import { dec, isPositive } from "../../domain/decimal";
 import { asBrokerOrderId, type BrokerAccountId, type ClientOrderId } from "../../domain/ids";
 import type { Logger } from "../../log";
 import type { OrderOutcome } from "../port";
+import type { CloseBook } from "./closes";
 import type { ProjectXHttp } from "./http";
 import { type OrderOps, outcomeOf } from "./orders";
 import { accountNumber, parseTime, WireType } from "./parse";
@@ -20,6 +21,8 @@ import { envelopeSchema } from "./wire";
 export interface FlattenDeps {
   http: ProjectXHttp;
   ops: OrderOps;
+  /** Remembers the close under the flatten's client order id, for `findOrder`. */
+  closes: CloseBook;
   logger: Logger;
   /** How long to wait for the position to read flat before the outcome is `unknown`. */
   settleMs: number;
@@ -48,22 +51,29 @@ export async function flattenContract(
       "working orders unknown",
     );
   }
+  deps.closes.requested(clientOrderId, accountId, contractId);
   const result = await deps.http.post(
     "/api/Position/closeContract",
     { accountId, contractId },
     envelopeSchema,
   );
   if (result.kind === "failed" && result.errorCode === 2) {
+    deps.closes.forget(clientOrderId);
     deps.logger.info({ event: "PositionAlreadyFlat", ...log });
     return { kind: "accepted", brokerOrderId: asBrokerOrderId("flat"), raw: { alreadyFlat: true } };
   }
   if (result.kind !== "ok") {
     const outcome = outcomeOf(result, "closeContract");
+    // Refused: no close was placed. No answer: the close may exist; findOrder looks for it.
+    if (outcome.kind === "rejected") deps.closes.forget(clientOrderId);
     deps.logger.warn({ event: "FlattenFailed", ...log, outcome }, "ProjectX closeContract failed");
     return outcome;
   }
   deps.logger.info({ event: "PositionCloseRequested", ...log });
-  return settleClose(deps, accountId, contractId, started);
+  const outcome = await settleClose(deps, accountId, contractId, started);
+  const closeId = outcome.kind === "accepted" ? Number(outcome.brokerOrderId) : Number.NaN;
+  if (Number.isSafeInteger(closeId)) deps.closes.settled(clientOrderId, closeId);
+  return outcome;
 }
 
 async function settleClose(

@@ -33,6 +33,7 @@ import type {
 } from "../port";
 import { TokenKeeper } from "./auth";
 import { type BracketOutcome, placeWithBrackets } from "./brackets";
+import { CloseBook } from "./closes";
 import type { BracketMode, ProjectXCredentials, ResolvedConfig } from "./config";
 import { ContractDirectory } from "./contracts";
 import { EventRouter } from "./events";
@@ -69,6 +70,7 @@ export class ProjectXSession implements BrokerSession {
   private readonly oco: OcoLinks;
   private readonly listeners = new Set<BrokerListener>();
   private readonly modes = new Map<string, BracketMode>();
+  private readonly closes = new CloseBook();
   private readonly fills: FillWatch;
   private readonly sync: AccountSync;
   private current: SessionStatus = { state: "idle", since: new Date(), warm: false };
@@ -225,8 +227,11 @@ export class ProjectXSession implements BrokerSession {
     return (await this.ops.working(account)).map(orderOf);
   }
 
-  findOrder(account: BrokerAccountId, clientOrderId: ClientOrderId): Promise<BrokerOrder | null> {
-    return this.ops.find(account, clientOrderId);
+  async findOrder(account: BrokerAccountId, clientOrderId: ClientOrderId): Promise<BrokerOrder | null> {
+    // A flatten's close carries no customTag: it is found through what the session remembers of it.
+    const from = this.closes.searchFrom(account, clientOrderId);
+    if (from === undefined) return this.ops.find(account, clientOrderId);
+    return this.closes.find(clientOrderId, await this.ops.search(account, from));
   }
 
   // ---- orders ----
@@ -284,7 +289,13 @@ export class ProjectXSession implements BrokerSession {
     clientOrderId: ClientOrderId,
   ): Promise<OrderOutcome> {
     return flattenContract(
-      { http: this.http, ops: this.ops, logger: this.logger, settleMs: this.config.fillWaitMs },
+      {
+        http: this.http,
+        ops: this.ops,
+        closes: this.closes,
+        logger: this.logger,
+        settleMs: this.config.fillWaitMs,
+      },
       account,
       contract,
       clientOrderId,

@@ -135,6 +135,11 @@ export class EventPump {
     }
     const clOrdId = this.mirror.commandOf(order.id)?.clOrdId;
     const contractId = fill.contractId ?? order.contractId;
+    // Cumulative through this fill, so the relay can tell a new fill from one it booked from the reply.
+    const earlier = this.mirror.fillsOf(order.id).filter((f) => f.id <= fill.id);
+    const cumQty = earlier.some((f) => f.id === fill.id)
+      ? earlier.reduce((n, f) => n + f.qty, 0)
+      : earlier.reduce((n, f) => n + f.qty, 0) + fill.qty;
     const contract = contractId != null ? await this.contracts.nameOf(contractId) : "";
     this.emit({
       type: "OrderFilled",
@@ -146,6 +151,8 @@ export class EventPump {
       fill: {
         price: dec(fill.price),
         qty: fill.qty,
+        id: String(fill.id),
+        cumQty,
         at: fill.timestamp ? new Date(fill.timestamp) : new Date(),
       },
       raw,

@@ -9,6 +9,7 @@ import { asBrokerAccountId } from "../../domain/ids";
 import type { BrokerAccountInfo, BrokerOrder, BrokerPosition } from "../port";
 import type { Caller, CallResult } from "./calls";
 import type { ContractBook } from "./contracts";
+import { Liquidations } from "./liquidations";
 import type { Mirror } from "./mirror";
 import { cashFields, isTerminal, toBrokerOrder, toBrokerPosition } from "./parse";
 import { Account, type Order, Order as OrderSchema } from "./wire";
@@ -21,18 +22,35 @@ function expectOk(r: CallResult, what: string): unknown {
 
 export class Lookups {
   /** Liquidation orders carry no clOrdId at Tradovate; remember which client id asked for them. */
-  readonly liquidations = new Map<string, number>();
+  readonly liquidations: Liquidations;
 
   constructor(
     private readonly caller: Caller,
     private readonly mirror: Mirror,
     private readonly contracts: ContractBook,
     private readonly live: () => boolean,
-  ) {}
+  ) {
+    this.liquidations = new Liquidations(mirror);
+  }
 
   async findOrder(brokerAccountId: string, clientOrderId: ClientOrderId): Promise<BrokerOrder | null> {
     let orderId =
-      this.mirror.commandByClOrdId(clientOrderId)?.orderId ?? this.liquidations.get(clientOrderId);
+      this.mirror.commandByClOrdId(clientOrderId)?.orderId ?? this.liquidations.orderOf(clientOrderId);
+    const liquidationAccount = this.liquidations.accountOf(clientOrderId);
+    if (orderId === undefined && liquidationAccount !== undefined) {
+      // A liquidation whose reply never came: look among the account's orders as the broker lists them.
+      if (!this.live()) {
+        const [orders, commands] = await Promise.all([
+          this.caller.call("order/deps", undefined, { query: `masterid=${liquidationAccount}` }),
+          this.caller.call("command/list"),
+        ]);
+        this.mirror.merge("order", expectOk(orders, `orders of account ${liquidationAccount}`));
+        this.mirror.merge("command", expectOk(commands, `order ${clientOrderId}`));
+      }
+      orderId = this.liquidations.orderOf(clientOrderId);
+      // Not placed (yet): nothing to report, and no clOrdId to look for either.
+      if (orderId === undefined) return null;
+    }
     if (orderId === undefined) {
       const body = expectOk(await this.caller.call("command/list"), `order ${clientOrderId}`);
       this.mirror.merge("command", body);

@@ -190,6 +190,7 @@ export class OrderDesk {
     const accountId = Number(brokerAccountId);
     if (!Number.isInteger(accountId)) return invalid(`${brokerAccountId} is not a Tradovate account id`);
     // liquidateposition wants the integer contractId; its schema has no clOrdId or isAutomated.
+    const request = this.lookups.liquidations.sending(accountId, contractId);
     const outcome = await this.send(
       "order/liquidateposition",
       { accountId, contractId, admin: false },
@@ -198,7 +199,8 @@ export class OrderDesk {
       true,
     );
     if (outcome.kind === "accepted" && outcome.brokerOrderId !== "0")
-      this.lookups.liquidations.set(clientOrderId, Number(outcome.brokerOrderId));
+      this.lookups.liquidations.placed(clientOrderId, Number(outcome.brokerOrderId));
+    else if (outcome.kind === "unknown") this.lookups.liquidations.unanswered(clientOrderId, request);
     return outcome;
   }
 
@@ -265,7 +267,7 @@ export class OrderDesk {
       kind: "accepted",
       brokerOrderId: asBrokerOrderId(String(orderId)),
       ...(price !== undefined && qty > 0
-        ? { fill: { price, qty, at: last ? new Date(last) : new Date() } }
+        ? { fill: { price, qty, cumQty: qty, at: last ? new Date(last) : new Date() } }
         : {}),
       raw,
     };

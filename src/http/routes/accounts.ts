@@ -6,7 +6,9 @@ import { BROKER_KINDS } from "../../brokers/port";
 import { getAccount, insertAccount, listAccounts, softDeleteAccount, updateAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
 import { countActiveTraders } from "../../db/traders";
+import { dec, tryDec } from "../../domain/decimal";
 import { RelayError } from "../../errors";
+import { setAccountLossSettings, validRule } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { presentAccount } from "../present";
 import { idParam, jsonBody, parse } from "../validate";
@@ -17,10 +19,26 @@ const create = z.strictObject({
   environment: z.enum(["demo", "live"]).default("demo"),
   credentials: z.record(z.string(), z.unknown()).default({}),
 });
+const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const d = tryDec(v);
+  if (d === undefined || d <= 0n)
+    ctx.addIssue({ code: "custom", message: "must be a number greater than 0" });
+  return d ?? dec(0);
+});
+
 const patch = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),
   environment: z.enum(["demo", "live"]).optional(),
   credentials: z.record(z.string(), z.unknown()).optional(),
+  /** Daily loss limit of the whole login; null removes it. */
+  maxDailyLoss: money.nullable().optional(),
+  /** "HH:MM" local time the trading day rolls at for this account; null = the relay's default. */
+  tradingDayRoll: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM")
+    .nullable()
+    .optional(),
+  tradingDayTimeZone: z.string().min(1).nullable().optional(),
 });
 
 /** Logging in can take a while at a real broker; the API answers after this, session still starting. */
@@ -85,6 +103,25 @@ export function accountRoutes(s: Services) {
     if (body.credentials) {
       const valid = s.pool.factory(existing.broker)?.validateCredentials(body.credentials);
       if (valid && !valid.ok) throw new RelayError("invalid_request", `credentials: ${valid.message}`);
+    }
+    const roll = body.tradingDayRoll ?? existing.tradingDayRoll ?? s.config.TRADING_DAY_ROLL;
+    const zone = body.tradingDayTimeZone ?? existing.tradingDayTimeZone ?? s.config.TRADING_DAY_TIME_ZONE;
+    if (!validRule({ roll, timeZone: zone })) {
+      throw new RelayError(
+        "invalid_request",
+        "tradingDayTimeZone: is not a known time zone (e.g. America/Chicago)",
+      );
+    }
+    if (
+      body.maxDailyLoss !== undefined ||
+      body.tradingDayRoll !== undefined ||
+      body.tradingDayTimeZone !== undefined
+    ) {
+      await setAccountLossSettings(s.sql, id, {
+        ...(body.maxDailyLoss !== undefined ? { maxDailyLoss: body.maxDailyLoss } : {}),
+        ...(body.tradingDayRoll !== undefined ? { tradingDayRoll: body.tradingDayRoll } : {}),
+        ...(body.tradingDayTimeZone !== undefined ? { tradingDayTimeZone: body.tradingDayTimeZone } : {}),
+      });
     }
     await updateAccount(s.sql, id, {
       ...(body.name ? { name: body.name } : {}),

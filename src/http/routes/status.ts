@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { listDrift } from "../../db/drift";
 import { countOpenExecutions } from "../../db/executions";
+import { monitorStatus } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { presentSession } from "../present";
 
@@ -19,6 +20,8 @@ export function statusRoutes(s: Services) {
       openExecutions: await countOpenExecutions(s.sql),
       counters: { webhooks: Object.fromEntries(s.counters), executions: s.dispatcher.counters },
       drift: await listDrift(s.sql, { open: true, limit: 100 }),
+      ...monitorStatus(s.lossMonitor),
+      notifications: { enabled: s.notifications.enabled, ...(await s.notifications.counts()) },
     });
   });
   return app;

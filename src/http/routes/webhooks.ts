@@ -15,6 +15,7 @@ const OUTCOMES = [
   "rate_limited",
   "forbidden",
   "disabled",
+  "incomplete",
 ];
 
 export function webhookLogRoutes(s: Services) {

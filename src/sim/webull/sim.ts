@@ -48,6 +48,8 @@ export interface RecordedRequest {
   /** HTTP status sent; undefined while pending or when the reply was swallowed. */
   status?: number;
   swallowed: boolean;
+  /** Reached the handler; false for requests refused before processing (signature, 429, injected rejection). */
+  processed: boolean;
 }
 
 export interface SimOrderRecord {
@@ -192,13 +194,14 @@ export class WebullSim {
   }
 
   /**
-   * Client order ids sent in more than one authenticated place request for the same account: a client
-   * that re-sent an order. Must be empty in every test.
+   * Client order ids in more than one processed place request for the same account: a client that re-sent
+   * an order. A request answered 429 or refused by an injected rejection was never processed, so sending
+   * it again is not a re-send. Must be empty in every test.
    */
   duplicateClientOrderIds(): string[] {
     const counts = new Map<string, number>();
     for (const r of this.log) {
-      if (r.path !== "/openapi/trade/order/place" || !r.signatureValid) continue;
+      if (r.path !== "/openapi/trade/order/place" || !r.processed) continue;
       const body = r.body as { account_id?: unknown; new_orders?: { client_order_id?: unknown }[] };
       for (const o of Array.isArray(body?.new_orders) ? body.new_orders : []) {
         const key = `${String(body.account_id)}/${String(o?.client_order_id)}`;
@@ -223,6 +226,7 @@ export class WebullSim {
       signatureValid: false,
       at: this.now(),
       swallowed: false,
+      processed: false,
     };
     this.log.push(entry);
     const reply = (status: number, body: unknown) => {
@@ -247,6 +251,7 @@ export class WebullSim {
     if (entry.method === "POST" && (typeof entry.body !== "object" || entry.body === null)) {
       return reply(400, err("INVALID_PARAMETER", "body must be a JSON object"));
     }
+    entry.processed = true;
     const result = route(auth.appKey, entry.body, url.searchParams);
     const after = this.faults.after(path);
     if (after.kind === "swallow") {
