@@ -254,6 +254,19 @@ describe("ProjectX adapter against the simulator", () => {
     expect(again).toMatchObject({ kind: "accepted", raw: { alreadyFlat: true } });
   });
 
+  it("S07b a close the gateway refuses leaves the stop working: exits are cancelled only after the close", async () => {
+    h = await harness();
+    await h.session.placeOrder(h.order({ clientOrderId: "s07b-a", qty: 1 }));
+    await h.session.placeOrder(
+      h.order({ clientOrderId: "s07b-stop", side: "sell", qty: 1, type: "stop", stopPrice: dec("20900") }),
+    );
+    h.sim.rejectNext("/api/Position/closeContract", { errorCode: 5, errorMessage: "Order rejected by risk" });
+    const outcome = await h.session.flatten(h.auto, h.mnq, asClientOrderId("s07b-flat"));
+    expect(outcome.kind).toBe("rejected");
+    expect(h.sim.orders(Number(h.auto)).find((o) => o.customTag === "s07b-stop")?.status).toBe(1);
+    expect(h.sim.positions(Number(h.auto))).toHaveLength(1);
+  });
+
   it("S08 a reply that never comes is unknown; findOrder settles it; exactly one order at the sim", async () => {
     h = await harness({ adapter: { requestTimeoutMs: 400 } });
     h.sim.swallowReplies("Order/place", 1);

@@ -1,6 +1,7 @@
 /**
- * Flatten one contract on one account: cancel its working orders (suspended bracket children included),
- * then Position/closeContract. The close executes as a market order that carries no customTag and whose
+ * Flatten one contract on one account: Position/closeContract first, then cancel the contract's working
+ * orders (suspended bracket children included). Never the other way round: if the close fails, the stops
+ * are still there protecting the position. The close executes as a market order that carries no customTag and whose
  * id the gateway does not return, so the outcome is settled by polling positions until flat and taking
  * the newest untagged market order on the contract from Order/search.
  *
@@ -41,16 +42,18 @@ export async function flattenContract(
   if (typeof contractId !== "string") return contractId;
   const started = Date.now();
   const log = { brokerAccountId: account, contractId, clientOrderId };
-  try {
-    const working = (await deps.ops.working(accountId)).filter((o) => o.contractId === contractId);
-    await Promise.all(working.map((o) => deps.ops.cancel(account, asBrokerOrderId(String(o.id)))));
-  } catch (error) {
-    // Closing matters more than tidying: go on, the exits are re-checked by reconciliation.
-    deps.logger.warn(
-      { event: "FlattenCancelSkipped", ...log, reason: String(error) },
-      "working orders unknown",
-    );
-  }
+  const cancelWorking = async () => {
+    try {
+      const working = (await deps.ops.working(accountId)).filter((o) => o.contractId === contractId);
+      await Promise.all(working.map((o) => deps.ops.cancel(account, asBrokerOrderId(String(o.id)))));
+    } catch (error) {
+      // The position is closed or closing; leftovers are found and cancelled by reconciliation.
+      deps.logger.warn(
+        { event: "FlattenCancelSkipped", ...log, reason: String(error) },
+        "working orders unknown",
+      );
+    }
+  };
   deps.closes.requested(clientOrderId, accountId, contractId);
   const result = await deps.http.post(
     "/api/Position/closeContract",
@@ -60,6 +63,7 @@ export async function flattenContract(
   if (result.kind === "failed" && result.errorCode === 2) {
     deps.closes.forget(clientOrderId);
     deps.logger.info({ event: "PositionAlreadyFlat", ...log });
+    await cancelWorking();
     return { kind: "accepted", brokerOrderId: asBrokerOrderId("flat"), raw: { alreadyFlat: true } };
   }
   if (result.kind !== "ok") {
@@ -70,6 +74,8 @@ export async function flattenContract(
     return outcome;
   }
   deps.logger.info({ event: "PositionCloseRequested", ...log });
+  // The close is accepted: now the exits would only re-open a position if they triggered.
+  await cancelWorking();
   const outcome = await settleClose(deps, accountId, contractId, started);
   const closeId = outcome.kind === "accepted" ? Number(outcome.brokerOrderId) : Number.NaN;
   if (Number.isSafeInteger(closeId)) deps.closes.settled(clientOrderId, closeId);
