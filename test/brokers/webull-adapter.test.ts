@@ -233,6 +233,20 @@ describe("Webull adapter against the simulator", () => {
     expect(again).toMatchObject({ kind: "accepted", raw: { alreadyFlat: true } });
   });
 
+  it("S06b a close Webull refuses leaves the stop working: exits are cancelled only after the close", async () => {
+    const s = await open();
+    await s.placeOrder(order("entry", { qty: 1 }));
+    await s.placeOrder(order("sl", { side: "sell", qty: 1, type: "stop", stopPrice: dec("20980") }));
+    sim.rejectNext("/openapi/trade/order/place", {
+      error_code: "ORDER_REJECTED",
+      message: "rejected by risk",
+    });
+    const outcome = await s.flatten(ACCOUNT, MNQ, cid("flat"));
+    expect(outcome.kind).toBe("rejected");
+    expect(simStatus(cid("sl"))).toBe("working");
+    expect(simPosition()).toBe(1);
+  });
+
   it("S07 cancels are paced to the documented limit: no 429 surfaces as a rejection", async () => {
     const s = await open();
     const ids = ["a", "b", "c"];

@@ -177,25 +177,16 @@ export class WebullOrders {
     clientOrderId: ClientOrderId,
   ): Promise<OrderOutcome> {
     const log = this.deps.logger;
-    const open = await this.deps.api.openOrders(account);
-    if (!open.ok) return { kind: "unknown", reason: describeFailure(open.failure) };
-    for (const view of open.value.filter((o) => o.symbol === contract.name)) {
-      const outcome = await this.cancel(account, view.client_order_id);
-      if (outcome.kind !== "cancelled" && outcome.kind !== "gone") {
-        log.error(
-          { event: "FlattenCancelFailed", clientOrderId: view.client_order_id, reason: outcome.reason },
-          "a working order could not be cancelled before the flatten",
-        );
-      }
-    }
     const positions = await this.deps.api.positions(account);
     if (!positions.ok) return { kind: "unknown", reason: describeFailure(positions.failure) };
     const held = positions.value.map((v) => toPosition(v, account)).find((p) => p.contract === contract.name);
     if (!held || held.netPos === 0) {
       log.info({ event: "FlattenNothingToClose", contract: contract.name }, "already flat at Webull");
+      await this.cancelContract(account, contract);
       return { kind: "accepted", brokerOrderId: asBrokerOrderId(""), raw: { alreadyFlat: true } };
     }
-    return this.place({
+    // Close first: if the close is refused or unanswered, the stops stay and keep protecting the position.
+    const closed = await this.place({
       clientOrderId,
       brokerAccountId: account,
       contract,
@@ -203,6 +194,29 @@ export class WebullOrders {
       qty: Math.abs(held.netPos),
       type: "market",
     });
+    if (closed.kind === "accepted") await this.cancelContract(account, contract);
+    return closed;
+  }
+
+  /** Cancels the contract's working orders; one that cannot be cancelled is logged and left to reconciliation. */
+  private async cancelContract(account: BrokerAccountId, contract: ContractSpec): Promise<void> {
+    const open = await this.deps.api.openOrders(account);
+    if (!open.ok) {
+      this.deps.logger.warn(
+        { event: "FlattenCancelSkipped", reason: describeFailure(open.failure) },
+        "working orders unknown",
+      );
+      return;
+    }
+    for (const view of open.value.filter((o) => o.symbol === contract.name)) {
+      const outcome = await this.cancel(account, view.client_order_id);
+      if (outcome.kind !== "cancelled" && outcome.kind !== "gone") {
+        this.deps.logger.error(
+          { event: "FlattenCancelFailed", clientOrderId: view.client_order_id, reason: outcome.reason },
+          "a working order could not be cancelled after the flatten",
+        );
+      }
+    }
   }
 
   /** The client_order_id behind a BrokerOrderId (Webull order_id); the id itself when none is known. */
