@@ -94,7 +94,6 @@ export class EventRouter {
     const filled = o.fillVolume ?? 0;
     const price = o.filledPrice === null || o.filledPrice === undefined ? undefined : dec(o.filledPrice);
     if (filled > memo.reported && price !== undefined && isPositive(price)) {
-      const qty = filled - memo.reported;
       memo.reported = filled;
       this.emit({
         type: "OrderFilled",
@@ -103,7 +102,8 @@ export class EventRouter {
         ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
         contract: order.contract,
         side: order.side,
-        fill: { price, qty, at: parseTime(o.updateTimestamp, this.now()) },
+        // Everything filled so far at the order's average price: the relay books only the new part, exactly.
+        fill: { price, qty: filled, cumQty: filled, at: parseTime(o.updateTimestamp, this.now()) },
         raw: o,
       });
     }
@@ -126,7 +126,13 @@ export class EventRouter {
         ...(memo.customTag ? { clientOrderId: asClientOrderId(memo.customTag) } : {}),
         contract: contractNameOf(t.contractId),
         side: sideOf(t.side),
-        fill: { price: dec(t.price), qty: t.size, at: parseTime(t.creationTimestamp, this.now()) },
+        fill: {
+          price: dec(t.price),
+          qty: t.size,
+          id: `trade:${t.id}`,
+          cumQty: memo.reported,
+          at: parseTime(t.creationTimestamp, this.now()),
+        },
         raw: t,
       });
     }

@@ -108,6 +108,7 @@ async function settleClose(
               fill: {
                 price,
                 qty: close.fillVolume ?? close.size,
+                cumQty: close.fillVolume ?? close.size,
                 at: parseTime(close.updateTimestamp, Date.now()),
               },
             }
