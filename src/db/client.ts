@@ -13,6 +13,9 @@ export function connect(url: string, logger: Logger, options: { max?: number; ap
     max: options.max ?? 20,
     idle_timeout: 60,
     connect_timeout: 5,
+    // The driver's default back-off grows to 20 s per connection after an outage; a relay must be back
+    // within TradingView's 3 s window, so reconnects are tried again after at most half a second.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
     prepare: true,
     transform: { undefined: null },
     connection: { application_name: options.appName ?? "relay" },

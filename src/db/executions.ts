@@ -71,44 +71,13 @@ export async function renewLeases(
   leaseMs: number,
 ): Promise<void> {
   if (ids.length === 0) return;
+  // Rows are locked in id order, as every other multi-row update of executions does: no deadlocks.
   await sql`
-    update executions set lease_until = clock_timestamp() + make_interval(secs => ${leaseMs} / 1000.0)
-     where id = any(${ids}::uuid[]) and claimed_by = ${instanceId} and status in ('pending', 'running')`;
-}
-
-/** Stores the plan before the first order leaves, so a restart resumes the same plan. */
-export async function startExecution(
-  sql: Sql,
-  id: string,
-  s: { plan: unknown; decision: string; reason: string; contract: string | null },
-): Promise<void> {
-  await sql`
-    update executions set status = 'running', started_at = coalesce(started_at, clock_timestamp()),
-           attempts = attempts + 1, plan = ${sql.json(s.plan as never)}, decision = ${s.decision},
-           reason = ${s.reason}, contract = ${s.contract}
-      from ${sql.unsafe(ASYNC_COMMIT)}
-     where id = ${id}`;
-}
-
-export async function finishExecution(
-  sql: Sql,
-  id: string,
-  f: {
-    status: ExecutionStatus;
-    decision?: string | null;
-    reason?: string | null;
-    error?: string | null;
-    latencyMs?: number | null;
-    contract?: string | null;
-  },
-): Promise<void> {
-  await sql`
-    update executions set status = ${f.status}, decision = coalesce(${f.decision ?? null}, decision),
-           reason = coalesce(${f.reason ?? null}, reason), error = ${f.error ?? null},
-           latency_ms = ${f.latencyMs ?? null}, contract = coalesce(${f.contract ?? null}, contract),
-           finished_at = clock_timestamp(), lease_until = null
-      from ${sql.unsafe(ASYNC_COMMIT)}
-     where id = ${id}`;
+    update executions e set lease_until = clock_timestamp() + make_interval(secs => ${leaseMs} / 1000.0)
+      from (select id from executions
+             where id = any(${ids}::uuid[]) and claimed_by = ${instanceId} and status in ('pending', 'running')
+             order by id for update) l
+     where e.id = l.id`;
 }
 
 export interface ExecutionView {
@@ -212,14 +181,15 @@ export interface ExecutionStart {
   contract: string | null;
 }
 
-/** Many startExecution calls in one statement (a fan-out starts N at once). */
+/** Marks executions running with their plans, stored before the first order leaves (a restart resumes the same plan); a fan-out starts N in one statement. */
 export async function startExecutions(sql: Sql, items: ExecutionStart[]): Promise<void> {
   await sql`
     update executions e set status = 'running', started_at = coalesce(e.started_at, clock_timestamp()),
            attempts = e.attempts + 1, plan = v.plan, decision = v.decision, reason = v.reason, contract = v.contract
       from jsonb_to_recordset(${sql.json(items as never)}::jsonb) as v(id uuid, plan jsonb, decision text, reason text, contract text),
+           (select id from executions where id = any(${items.map((i) => i.id)}::uuid[]) order by id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
-     where e.id = v.id`;
+     where e.id = v.id and l.id = v.id`;
 }
 
 export interface ExecutionFinish {
@@ -232,7 +202,7 @@ export interface ExecutionFinish {
   contract?: string | null;
 }
 
-/** Many finishExecution calls in one statement. */
+/** Records how executions ended, many in one statement. */
 export async function finishExecutions(sql: Sql, items: ExecutionFinish[]): Promise<void> {
   const rows = items.map((f) => ({
     id: f.id,
@@ -249,6 +219,7 @@ export async function finishExecutions(sql: Sql, items: ExecutionFinish[]): Prom
            contract = coalesce(v.contract, e.contract), finished_at = clock_timestamp(), lease_until = null
       from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
              as v(id uuid, status text, decision text, reason text, error text, latency_ms integer, contract text),
+           (select id from executions where id = any(${rows.map((r) => r.id)}::uuid[]) order by id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
-     where e.id = v.id`;
+     where e.id = v.id and l.id = v.id`;
 }

@@ -387,6 +387,8 @@ export async function markOrders(sql: Sql, items: OrderMark[]): Promise<void> {
            updated_at = clock_timestamp()
       from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
              as v(client_order_id text, status text, broker_order_id text, reason text, raw jsonb),
+           (select client_order_id from broker_orders where client_order_id = any(${rows.map((r) => r.client_order_id)}::text[])
+             order by client_order_id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
-     where o.client_order_id = v.client_order_id`;
+     where o.client_order_id = v.client_order_id and l.client_order_id = v.client_order_id`;
 }

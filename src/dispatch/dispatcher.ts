@@ -12,6 +12,8 @@ import { signalFromJson } from "../domain/signal";
 import type { Logger } from "../log";
 import { type ExecutionJob, type Executor, planFromJson } from "./executor";
 
+const RETRY_PAUSES_MS = [250, 500, 1_000, 2_000, 4_000];
+
 export interface DispatcherOptions {
   sql: Sql;
   logger: Logger;
@@ -108,7 +110,16 @@ export class Dispatcher {
         this.queue.add(async () => {
           this.queued--;
           this.counters.dispatched++;
-          await this.o.executor.run(job);
+          // A database hiccup: run the same execution again here, keeping its place in the account's lane,
+          // with its plan and asking the broker first. Past the last try, its lease hands it on.
+          let current = job;
+          for (const pause of RETRY_PAUSES_MS) {
+            const { retry } = await this.o.executor.run(current);
+            if (!retry) return;
+            await new Promise((r) => setTimeout(r, pause));
+            current = { ...current, resume: true, ...(retry.plan ? { storedPlan: retry.plan } : {}) };
+          }
+          await this.o.executor.run(current);
         }),
       )
       .catch((error) =>

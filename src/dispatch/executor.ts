@@ -7,6 +7,7 @@
 import type { BrokerSession, OrderRequest } from "../brokers/port";
 import type { Sql } from "../db/client";
 import { liveOrders } from "../db/orders";
+import { isTransientDbError } from "../db/transient";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
 import { asBrokerOrderId, clientOrderId } from "../domain/ids";
@@ -81,7 +82,9 @@ interface Run {
 export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
 
-  async run(job: ExecutionJob): Promise<void> {
+  /** Runs one execution; a transient database failure hands it back (with its plan) to be run again. */
+  async run(job: ExecutionJob): Promise<{ retry?: { plan?: Plan } }> {
+    const state: { plan?: Plan } = {};
     const log = this.deps.logger.child({
       signalId: job.signalId,
       executionId: job.executionId,
@@ -89,8 +92,15 @@ export class Executor {
     });
     let outcome: { status: string; problems: string[]; decision?: string };
     try {
-      outcome = await this.execute(job, log);
+      outcome = await this.execute(job, log, state);
     } catch (error) {
+      if (isTransientDbError(error)) {
+        log.warn(
+          { event: "ExecutionPaused", reason: String((error as Error)?.message ?? error) },
+          "the database is not answering; the execution resumes shortly, asking the broker first",
+        );
+        return { retry: state.plan ? { plan: state.plan } : {} };
+      }
       const stopped = error instanceof ExecutionStopped;
       const unreachable = error instanceof BrokerUnreachable;
       const status = stopped ? error.status : unreachable ? "unknown" : "failed";
@@ -106,17 +116,19 @@ export class Executor {
           { event: "ExecutionNotRecorded", error: String(e) },
           "could not record the failure; the lease will resume it",
         );
-        return;
+        return {};
       }
       outcome = { status, problems: [message] };
     }
     this.deps.metrics?.executions.inc({ status: outcome.status, decision: outcome.decision ?? "none" });
     this.deps.onFinished?.(job, outcome);
+    return {};
   }
 
   private async execute(
     job: ExecutionJob,
     log: Logger,
+    state: { plan?: Plan },
   ): Promise<{ status: string; problems: string[]; decision: string }> {
     const startedAt = Date.now();
     this.deps.metrics?.stage("dispatched", job.receivedAt, startedAt);
@@ -160,6 +172,7 @@ export class Executor {
       ? undefined
       : this.deps.entryGate?.({ traderId: trader.id, accountId: job.accountId });
     const thePlan = blocked ? withoutEntries(planned, blocked) : planned;
+    state.plan = thePlan;
     if (thePlan.intents.length === 0) {
       await this.deps.journal.finish({
         id: job.executionId,
@@ -174,15 +187,13 @@ export class Executor {
       );
       return { status: "ignored", problems: [], decision: thePlan.decision };
     }
-    if (!job.storedPlan) {
-      await this.deps.journal.start({
-        id: job.executionId,
-        plan: planToJson(thePlan),
-        decision: thePlan.decision,
-        reason: thePlan.reason,
-        contract: contract.name,
-      });
-    }
+    await this.deps.journal.start({
+      id: job.executionId,
+      plan: planToJson(thePlan),
+      decision: thePlan.decision,
+      reason: thePlan.reason,
+      contract: contract.name,
+    });
 
     const run: Run = {
       job,

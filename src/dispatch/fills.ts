@@ -13,6 +13,7 @@ import {
   type OrderStatus,
   orderByBrokerId,
 } from "../db/orders";
+import { retryTransient } from "../db/transient";
 import type { ContractSpec } from "../domain/contract";
 import type { Dec } from "../domain/decimal";
 import type { Logger } from "../log";
@@ -54,7 +55,7 @@ export class FillRecorder {
     private readonly spec: SpecLookup,
     private readonly journal: Journal,
   ) {
-    this.bookings = new Batcher((fills) => applyOrderFills(sql, fills), 500, true);
+    this.bookings = new Batcher((fills) => retryTransient(() => applyOrderFills(sql, fills)), 500, true);
   }
 
   onApplied(listener: AppliedListener): () => void {

@@ -13,6 +13,7 @@ import {
 } from "../db/executions";
 import { insertIntents, markOrders, type OrderIntent, type OrderMark, type OrderRow } from "../db/orders";
 import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
+import { retryTransient } from "../db/transient";
 
 export class Journal {
   private readonly positionReads: Batcher<PositionKey, PositionRow | undefined>;
@@ -22,18 +23,18 @@ export class Journal {
   private readonly marks: Batcher<OrderMark, undefined>;
 
   constructor(readonly sql: Sql) {
-    this.positionReads = new Batcher((keys) => getPositions(sql, keys));
+    this.positionReads = new Batcher((keys) => retryTransient(() => getPositions(sql, keys)));
     this.starts = new Batcher(async (items) => {
-      await startExecutions(sql, items);
+      await retryTransient(() => startExecutions(sql, items));
       return items.map(() => undefined);
     });
     this.finishes = new Batcher(async (items) => {
-      await finishExecutions(sql, items);
+      await retryTransient(() => finishExecutions(sql, items));
       return items.map(() => undefined);
     });
-    this.intents = new Batcher((items) => insertIntents(sql, items));
+    this.intents = new Batcher((items) => retryTransient(() => insertIntents(sql, items)));
     this.marks = new Batcher(async (items) => {
-      await markOrders(sql, items);
+      await retryTransient(() => markOrders(sql, items));
       return items.map(() => undefined);
     });
   }

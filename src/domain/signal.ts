@@ -171,7 +171,8 @@ export function normalizeSignal(input: unknown): NormalizeResult {
     };
   }
   const control = findControl(input as Record<string, unknown>);
-  if (control) return { ok: false, message: `Field "${control}" contains control characters.` };
+  if (control)
+    return { ok: false, message: `Field "${control}" contains control characters or broken Unicode.` };
   const parsed = body.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -260,9 +261,12 @@ function findPlaceholder(obj: Record<string, unknown>): { key: string; value: st
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
+/** Half of a UTF-16 pair without its other half: no text encoding (nor the database) can store it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function findControl(obj: Record<string, unknown>): string | undefined {
   for (const [key, value] of Object.entries(obj))
-    if (typeof value === "string" && CONTROL.test(value)) return key;
+    if (typeof value === "string" && (CONTROL.test(value) || LONE_SURROGATE.test(value))) return key;
   return undefined;
 }
 

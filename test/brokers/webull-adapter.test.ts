@@ -295,7 +295,10 @@ describe("Webull adapter against the simulator", () => {
     sim.setPrice(MNQ.name, dec("20980"));
     expect(simPosition()).toBe(0);
     // The adapter logs the cancel after Webull's reply, which can come a moment after the sim records it.
-    await waitUntil(() => logs.lines().some((l) => l.event === "OcoSurvivorCancelled"), "the survivor cancel logged");
+    await waitUntil(
+      () => logs.lines().some((l) => l.event === "OcoSurvivorCancelled"),
+      "the survivor cancel logged",
+    );
   });
 });
 

@@ -94,6 +94,13 @@ describe("signal normalization", () => {
       /exactly one of/,
     );
     expect(refusal({ ticker: "ES\u0000", action: "buy" })).toMatch(/control characters/);
+    expect(refusal({ ticker: "ES1!", action: "buy", id: "x\ud800y" })).toMatch(
+      /"id" contains control characters or broken Unicode/,
+    );
+    expect(refusal({ ticker: "ES1!", action: "buy", comment: "\udc00" })).toMatch(/broken Unicode/);
+    expect(ok({ ticker: "ES1!", action: "buy", comment: "emoji \ud83d\ude00 ok" }).comment).toBe(
+      "emoji 😀 ok",
+    );
     expect(refusal({ ticker: "E".repeat(41), action: "buy" })).toMatch(/longer than 40/);
     expect(refusal("buy")).toMatch(/JSON object/);
     expect(refusal(null)).toMatch(/JSON object/);

@@ -90,7 +90,9 @@ const nearlyValid = fc
     action: fc.constantFrom("buy", "sell", "exit", "close", "flat", "cancel", "add", "BUY", "Long"),
     quantity: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom("1", "2", "0.5", "1e2")),
     price: fc.oneof(fc.double({ min: 1, max: 50_000, noNaN: true }), fc.constantFrom("21000.25", "0.0001")),
-    id: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+    id: fc.option(fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: "binary", maxLength: 8 })), {
+      nil: undefined,
+    }),
     sentiment: fc.option(fc.constantFrom("long", "short", "flat", "bullish"), { nil: undefined }),
     takeProfit: fc.option(
       fc.oneof(fc.integer({ min: 0, max: 100 }), fc.record({ percent: fc.constantFrom("1", "0.5") })),

@@ -99,6 +99,10 @@ describe("webhook replies", () => {
       ['{"ticker":"{{ticker}}","action":"buy"}', /placeholder \{\{ticker\}\}/],
       ['{"ticker":"MNQ1!","action":"buy","time":"yesterday"}', /"time" is not/],
       [
+        '{"ticker":"MNQ1!","action":"buy","id":"x\\ud800y"}',
+        /"id" contains control characters or broken Unicode/,
+      ],
+      [
         '{"ticker":"MNQ1!","action":"buy","time":"2099-01-01T00:00:00Z"}',
         /"time" is \d+ days in the future: it must be UTC/,
       ],

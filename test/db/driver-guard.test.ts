@@ -1,0 +1,53 @@
+/**
+ * postgres.js 3.4.x can throw from a timer when a connection dies under a pending write, killing the
+ * process (porsager/postgres#1208). scripts/patch-postgres.mjs (postinstall) guards it; this proves the
+ * installed driver carries the guard and that the failure now arrives as a catchable error.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/db/client";
+import { createLogger } from "../../src/log";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+describe("postgres.js guard", () => {
+  it("G01 the installed driver carries the nextWrite guard (both builds)", () => {
+    let root = dirname(createRequire(import.meta.url).resolve("postgres"));
+    while (!root.endsWith("postgres")) root = dirname(root);
+    for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
+      expect(readFileSync(join(root, file), "utf8")).toContain(
+        "relay: guard nextWrite against a closed socket",
+      );
+    }
+  });
+
+  it("G02 a reserved connection whose backend dies fails its queries, it does not crash the process", async () => {
+    const uncaught: unknown[] = [];
+    const record = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", record);
+    const logger = createLogger({ level: "silent" });
+    const sql = connect(db.url, logger, { max: 2 });
+    const killer = connect(db.url, logger, { max: 1 });
+    try {
+      const reserved = await sql.reserve();
+      const [row] = await reserved`select pg_backend_pid() as pid`;
+      await killer`select pg_terminate_backend(${row?.pid as number})`;
+      await expect(reserved`select 1`).rejects.toThrow();
+      await expect(reserved`select 1`).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(uncaught).toEqual([]);
+      reserved.release();
+    } finally {
+      process.off("uncaughtException", record);
+      await sql.end({ timeout: 1 });
+      await killer.end({ timeout: 1 });
+    }
+  });
+});
