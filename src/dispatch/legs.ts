@@ -72,6 +72,18 @@ async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise
     (row.status === "accepted" || row.status === "working" || row.status === "filled")
   ) {
     ctx.fills.bind(ctx.accountId, row.brokerOrderId, row.clientOrderId);
+    // Resuming with a leg not known to be wholly filled: it may have filled while we were away, so the
+    // broker's word is fresher than our row. One look: it is already there, so without an answer the row stands.
+    if (ctx.checkFirst && (row.status !== "filled" || row.filledQty < row.qty)) {
+      const found = await ctx.session.findOrder(ctx.brokerAccountId, req.clientOrderId).catch(() => null);
+      if (found) {
+        ctx.log.info(
+          { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: found.status },
+          "order already at the broker; not sent again",
+        );
+        return adopt(ctx, found);
+      }
+    }
     ctx.log.info(
       { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: row.status },
       "order already acknowledged; not sent again",

@@ -73,6 +73,71 @@ describe("restart mid-dispatch", () => {
   }
 });
 
+describe("restart after a fill the relay never heard", () => {
+  it("K10 adopts the fill from the broker at once instead of waiting for a report that already went by", async () => {
+    // Relay A hears the entry acknowledged, then dies before the fill report reaches it.
+    let dead = false;
+    const a = await startTestRelay({
+      url: db.url,
+      factories: (paper) => {
+        const inner = new PaperFactory(paper);
+        return [
+          {
+            kinds: inner.kinds,
+            validateCredentials: (c) => inner.validateCredentials(c),
+            create: (ctx) => {
+              const s = inner.create(ctx);
+              const place = s.placeOrder.bind(s);
+              s.placeOrder = async (req) => {
+                if (dead) return new Promise(() => undefined);
+                const outcome = await place(req);
+                dead = true;
+                return outcome.kind === "accepted"
+                  ? { kind: "accepted", brokerOrderId: outcome.brokerOrderId }
+                  : outcome;
+              };
+              s.findOrder = () => new Promise(() => undefined);
+              s.on = () => () => undefined;
+              return s;
+            },
+          },
+        ];
+      },
+    });
+    const { token, accountIds, traderIds } = await paperSetup(a, {
+      multipliers: [1],
+      settings: { quantity: 1, stopLossTicks: 10 },
+      recorderName: "unheard fill",
+    });
+    const res = await a.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+    const signalId = res.body.signalId as string;
+    await waitFor(async () => {
+      const [o] = await db.sql`select status from broker_orders where client_order_id like ${"%-entry"}
+                               and execution_id in (select id from executions where signal_id = ${signalId})`;
+      return o?.status === "accepted" ? o : undefined;
+    }, "the entry to be recorded as acknowledged, without its fill");
+
+    const b = await startTestRelay({ url: db.url });
+    try {
+      await waitFor(async () => {
+        const [e] = await db.sql`select status from executions where signal_id = ${signalId}`;
+        return e?.status === "done" ? e : undefined;
+      }, "the resumed execution to finish");
+      expect(b.logs.some((l) => l.includes('"event":"FillNotReported"'))).toBe(false);
+      const [p] = await db.sql`select net_qty from positions where trader_id = ${traderIds[0] as string}`;
+      expect(p?.net_qty).toBe(1);
+      const book = await b.relay.services.paper.book(accountIds[0] as string);
+      await b.relay.services.paper.sync(book);
+      const orders = book.venue.listOrders(accountIds[0] as string);
+      expect(orders.filter((o) => o.clientOrderId?.endsWith("-entry"))).toHaveLength(1);
+      expect(orders.filter((o) => o.clientOrderId?.endsWith("-sl0"))).toHaveLength(1);
+    } finally {
+      await b.stop();
+      await a.stop(200);
+    }
+  });
+});
+
 describe("restart while the broker cannot be asked", () => {
   it("K9 sends nothing it cannot rule out sending before, and says so", async () => {
     const crash = new CrashSwitch(Number.POSITIVE_INFINITY);
