@@ -27,12 +27,22 @@ export async function openPositionsOfSub(
   return rows.map((r) => positionRowOf(r as Record<string, unknown>));
 }
 
-/** Traders with an execution still open: reconciliation leaves them to the executor. */
-export async function tradersInFlight(sql: Sql, traderIds: string[]): Promise<Set<string>> {
+/**
+ * Traders with an execution open, or finished since `since` (the broker's snapshot may predate its
+ * orders): reconciliation leaves them to the executor.
+ */
+export async function tradersInFlight(sql: Sql, traderIds: string[], since: Date): Promise<Set<string>> {
   const rows = await sql`
     select distinct trader_id from executions
-     where trader_id = any(${traderIds}::uuid[]) and status in ('pending', 'running')`;
+     where trader_id = any(${traderIds}::uuid[])
+       and (status in ('pending', 'running') or finished_at >= ${since})`;
   return new Set(rows.map((r) => r.trader_id as string));
+}
+
+/** The database's clock, so "since" compares with timestamps the database wrote. */
+export async function databaseNow(sql: Sql): Promise<Date> {
+  const [row] = await sql`select now() as now`;
+  return row?.now as Date;
 }
 
 /** Orders older than `olderThanMs` only: a fresh order may simply not be visible at the broker yet. */

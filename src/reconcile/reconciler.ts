@@ -8,14 +8,17 @@
  * - a position without its exits: the exits are placed again from the trader's current settings;
  * - exits of ours left working on a position that is closed: cancelled.
  *
- * A position the book does not explain is never flattened and never touched: it is reported.
- * Traders with an execution in flight are left to the executor.
+ * A position the book does not explain is never flattened and never touched: it is reported, once a
+ * second look (after in-flight fill reports are booked) still shows it. While any trader of a sub-account
+ * has an execution in flight, or finished one during the pass, its positions are not compared at all: the
+ * broker's snapshot and the book may straddle that execution's orders.
  */
 import type { BrokerOrder, BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
 import { type DriftKey, recordDrift, resolveDrifts } from "../db/drift";
 import { liveOrders, type OrderRow } from "../db/orders";
 import {
+  databaseNow,
   exitOrdersSince,
   isOld,
   liveOrdersOfSub,
@@ -103,7 +106,10 @@ export class Reconciler {
     const skipped: string[] = [];
     for (const [sub, subTraders] of bySub) {
       try {
-        seen.push(...(await this.subAccount(accountId, session, sub, subTraders)));
+        const { found, complete } = await this.subAccount(accountId, session, sub, subTraders);
+        seen.push(...found);
+        // Positions not compared this pass: their open drifts are neither confirmed nor resolved.
+        if (!complete) skipped.push(sub);
       } catch (error) {
         skipped.push(sub);
         this.d.logger.warn(
@@ -146,7 +152,7 @@ export class Reconciler {
     session: BrokerSession,
     sub: string,
     traders: TraderRow[],
-  ): Promise<Found[]> {
+  ): Promise<{ found: Found[]; complete: boolean }> {
     const found: Found[] = [];
     const key = (contract: string, kind: string, detail: string, fixed: boolean): Found => ({
       accountId,
@@ -157,12 +163,13 @@ export class Reconciler {
       fixed,
     });
     const subId = sub as never;
+    const since = await databaseNow(this.d.sql);
     const [brokerPositions, brokerOrders] = await Promise.all([
       session.positions(subId),
       session.workingOrders(subId),
     ]);
     const traderIds = traders.map((t) => t.id);
-    const busy = await tradersInFlight(this.d.sql, traderIds);
+    const busy = await tradersInFlight(this.d.sql, traderIds, since);
     const leg = (traderId: string, contract: ContractSpec): LegContext => ({
       journal: this.d.journal,
       log: this.d.logger.child({ traderId, reconcile: true }),
@@ -186,17 +193,19 @@ export class Reconciler {
     }
 
     // 2. Positions: the broker's net per contract against the sum of our traders' books.
-    const book = await openPositionsOfSub(this.d.sql, traderIds, sub);
-    const contracts = new Set([
-      ...book.map((p) => p.contract),
-      ...brokerPositions.filter((p) => p.netPos !== 0).map((p) => p.contract),
-    ]);
-    for (const c of contracts) {
-      const brokerNet = brokerPositions.find((p) => p.contract === c)?.netPos ?? 0;
-      const ours = book.filter((p) => p.contract === c);
-      const bookNet = ours.reduce((sum, p) => sum + p.netQty, 0);
-      if (brokerNet === bookNet) continue;
-      if (ours.some((p) => busy.has(p.traderId))) continue;
+    let book = await openPositionsOfSub(this.d.sql, traderIds, sub);
+    const complete = busy.size === 0;
+    const differing = complete ? this.differences(brokerPositions, book) : [];
+    let confirmed: typeof differing = [];
+    if (differing.length > 0) {
+      // A fill report may be on its way: book what is in flight, then look again before calling it drift.
+      await this.d.fills.drain();
+      const again = await session.positions(subId);
+      book = await openPositionsOfSub(this.d.sql, traderIds, sub);
+      if ((await tradersInFlight(this.d.sql, traderIds, since)).size > 0) return { found, complete: false };
+      confirmed = this.differences(again, book);
+    }
+    for (const { contract: c, brokerNet, bookNet } of confirmed) {
       if (bookNet === 0) {
         found.push(
           key(
@@ -285,7 +294,23 @@ export class Reconciler {
         );
       }
     }
-    return found;
+    return { found, complete };
+  }
+
+  /** Contracts where the broker's net position is not the sum of the traders' books. */
+  private differences(
+    brokerPositions: { contract: string; netPos: number }[],
+    book: { contract: string; netQty: number }[],
+  ): { contract: string; brokerNet: number; bookNet: number }[] {
+    const contracts = new Set([
+      ...book.map((p) => p.contract),
+      ...brokerPositions.filter((p) => p.netPos !== 0).map((p) => p.contract),
+    ]);
+    return [...contracts].flatMap((contract) => {
+      const brokerNet = brokerPositions.find((p) => p.contract === contract)?.netPos ?? 0;
+      const bookNet = book.filter((p) => p.contract === contract).reduce((sum, p) => sum + p.netQty, 0);
+      return brokerNet === bookNet ? [] : [{ contract, brokerNet, bookNet }];
+    });
   }
 
   /** What became of our order, from the broker's record; returns a description when something changed. */

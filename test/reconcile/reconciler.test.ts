@@ -221,5 +221,27 @@ for (const broker of ["paper", "tradovate"] as const) {
       expect((await f.venue()).listOrders(f.venueAccount).filter((o) => o.status === "working")).toEqual([]);
       expect((await drifts(f.accountId)).map((d) => d.kind)).toContain("orphan_exit");
     });
+
+    it("C05 positions are not compared while a trader of the sub-account has an execution in flight", async () => {
+      const f = await follower(broker);
+      await open(f);
+      // Its entry is at the broker but, as far as the book knows, still in flight (another relay runs it).
+      await db.sql`update positions set net_qty = 0, avg_price = null where trader_id = ${f.traderId}`;
+      await db.sql`update executions set status = 'running', claimed_by = 'another-relay',
+                     lease_until = now() + interval '1 hour', finished_at = null
+                    where trader_id = ${f.traderId}`;
+      await t.relay.reconciler.account(f.accountId);
+      expect(await drifts(f.accountId)).toEqual([]);
+
+      // It finished a while ago and the book still does not explain the broker: now that is drift.
+      await db.sql`update executions set status = 'done', finished_at = now() - interval '1 minute'
+                    where trader_id = ${f.traderId}`;
+      await t.relay.reconciler.account(f.accountId);
+      const found = await drifts(f.accountId);
+      expect(found.find((d) => d.kind === "unknown_position")).toMatchObject({
+        fixed: false,
+        resolved_at: null,
+      });
+    });
   });
 }
