@@ -11,7 +11,8 @@ import { isTransientDbError } from "../db/transient";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
 import { asBrokerOrderId, clientOrderId } from "../domain/ids";
-import { type Intent, type Plan, plan, withoutEntries } from "../domain/planner";
+import { type Intent, isEntryLeg, type Plan, plan, signalAgeMs, withoutEntries } from "../domain/planner";
+import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "../domain/settings";
 import type { Signal } from "../domain/signal";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
@@ -213,6 +214,7 @@ export class Executor {
         contract,
         checkFirst: job.resume,
         ...(this.deps.settleDelaysMs ? { settleDelaysMs: this.deps.settleDelaysMs } : {}),
+        mayResend: (leg) => !isEntryLeg(leg) || this.mayStillEnter(job, recorder.settings, trader),
       },
     };
     for (const intent of thePlan.intents) await this.carryOut(run, intent);
@@ -241,6 +243,21 @@ export class Executor {
       thePlan.reason,
     );
     return { status, problems: run.problems, decision: thePlan.decision };
+  }
+
+  /**
+   * An entry the broker never received is sent again only while its signal is younger than the
+   * staleness limit and nothing (loss limit, kill switch) has closed the account to new exposure.
+   */
+  private mayStillEnter(
+    job: ExecutionJob,
+    recorder: RecorderSettings,
+    trader: { id: string; overrides: TraderOverrides },
+  ): boolean {
+    const settings = effectiveSettings(recorder, trader.overrides);
+    if (signalAgeMs(job.signal, job.receivedAt, this.now()) > settings.maxSignalAgeSeconds * 1000)
+      return false;
+    return !this.deps.entryGate?.({ traderId: trader.id, accountId: job.accountId });
   }
 
   private async carryOut(run: Run, intent: Intent): Promise<void> {

@@ -4,8 +4,9 @@
  * 1. The leg is written to broker_orders under its deterministic client order id before it leaves.
  * 2. If that id was written before (a restart, a retry) or we are resuming, the broker is asked for the id
  *    first and an existing order is adopted instead of sending a second one.
- * 3. A reply that never comes is an unknown outcome: it is settled by asking the broker, with backoff,
- *    never by re-sending.
+ * 3. A reply that never comes is an unknown outcome: it is settled by asking the broker, with backoff.
+ *    Only when the broker twice answers that it has no order under our id (the request died with the
+ *    socket) is the order sent again, once, under the same id; an entry only while its signal is fresh.
  */
 import type { BrokerOrder, BrokerSession, OrderOutcome, OrderRequest } from "../brokers/port";
 import type { OrderIntent, OrderStatus } from "../db/orders";
@@ -25,7 +26,12 @@ export type LegResult =
       ackAt?: number;
     }
   | { kind: "rejected"; reason: string }
-  | { kind: "unknown"; reason: string };
+  | {
+      kind: "unknown";
+      reason: string;
+      /** The broker answered, twice, that it has no order under this id: it never arrived. */
+      absent?: boolean;
+    };
 
 export interface LegContext {
   journal: Journal;
@@ -42,6 +48,8 @@ export interface LegContext {
   checkFirst: boolean;
   /** Delays between broker look-ups when settling an unknown outcome. */
   settleDelaysMs?: number[];
+  /** Whether a leg the broker never received may still be sent again (a stale entry may not). */
+  mayResend?: (leg: string) => boolean;
 }
 
 const DEFAULT_SETTLE_DELAYS = [250, 1000, 2000, 4000];
@@ -118,7 +126,22 @@ export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): 
   const outcome = await ctx.session.placeOrder(req);
   const ackAt = Date.now();
   logOutcome(ctx, leg, req, outcome, performance.now() - sentAt);
-  return conclude(ctx, req, outcome, ackAt);
+  const result = await conclude(ctx, req, outcome, ackAt, () => resendable(ctx, leg));
+  if (!isAbsent(result)) return result;
+  logResend(ctx, leg, req);
+  const again = await ctx.session.placeOrder(req);
+  logOutcome(ctx, leg, req, again, performance.now() - sentAt);
+  return conclude(ctx, req, again, Date.now());
+}
+
+const resendable = (ctx: LegContext, leg: string) => ctx.mayResend?.(leg) ?? false;
+const isAbsent = (r: LegResult) => r.kind === "unknown" && r.absent === true;
+
+function logResend(ctx: LegContext, leg: string, req: OrderRequest): void {
+  ctx.log.warn(
+    { event: "OrderResent", leg, clientOrderId: req.clientOrderId },
+    "the broker never received the order; sending it again under the same id",
+  );
 }
 
 /** Two exits linked one-cancels-other at the broker. */
@@ -142,7 +165,30 @@ export async function sendOco(
   const ms = performance.now() - sentAt;
   logOutcome(ctx, first.leg, first.req, oa, ms);
   logOutcome(ctx, second.leg, second.req, ob, ms);
-  return Promise.all([conclude(ctx, first.req, oa, ackAt), conclude(ctx, second.req, ob, ackAt)]);
+  const mayResend = () => resendable(ctx, first.leg) && resendable(ctx, second.leg);
+  const results: [LegResult, LegResult] = await Promise.all([
+    conclude(ctx, first.req, oa, ackAt, mayResend),
+    conclude(ctx, second.req, ob, ackAt, mayResend),
+  ]);
+  const [ra, rb] = results;
+  if (!isAbsent(ra) && !isAbsent(rb)) return results;
+  if (isAbsent(ra) && isAbsent(rb)) {
+    // The pair never arrived: send the pair again, still linked.
+    logResend(ctx, first.leg, first.req);
+    logResend(ctx, second.leg, second.req);
+    const [xa, xb] = await ctx.session.placeOco(first.req, second.req);
+    logOutcome(ctx, first.leg, first.req, xa, performance.now() - sentAt);
+    logOutcome(ctx, second.leg, second.req, xb, performance.now() - sentAt);
+    const at = Date.now();
+    return Promise.all([conclude(ctx, first.req, xa, at), conclude(ctx, second.req, xb, at)]);
+  }
+  // One half arrived and one did not: as after a crash between the two, the missing half goes alone.
+  const missing = isAbsent(ra) ? first : second;
+  logResend(ctx, missing.leg, missing.req);
+  const again = await ctx.session.placeOrder(missing.req);
+  logOutcome(ctx, missing.leg, missing.req, again, performance.now() - sentAt);
+  const result = await conclude(ctx, missing.req, again, Date.now());
+  return isAbsent(ra) ? [result, rb] : [ra, result];
 }
 
 function logOutcome(
@@ -179,6 +225,7 @@ async function conclude(
   req: OrderRequest,
   outcome: OrderOutcome,
   ackAt: number,
+  mayResend: () => boolean = () => false,
 ): Promise<LegResult> {
   if (outcome.kind === "accepted") {
     await ctx.journal.mark({
@@ -214,7 +261,7 @@ async function conclude(
     });
     return { kind: "rejected", reason: outcome.reason };
   }
-  return settle(ctx, req.clientOrderId, outcome.reason);
+  return settle(ctx, req.clientOrderId, outcome.reason, mayResend);
 }
 
 /** Thrown when the broker cannot tell whether an order id was already sent: sending could double it. */
@@ -239,17 +286,31 @@ async function askBroker(ctx: LegContext, clientOrderId: ClientOrderId): Promise
   );
 }
 
-/** An unknown outcome: ask the broker for our id until it answers; never re-send. */
-async function settle(ctx: LegContext, clientOrderId: ClientOrderId, why: string): Promise<LegResult> {
+/**
+ * An unknown outcome: ask the broker for our id until it answers. When its last two answers both say it
+ * has no such order, and the caller may send again, the result says so instead of giving up.
+ */
+async function settle(
+  ctx: LegContext,
+  clientOrderId: ClientOrderId,
+  why: string,
+  /** Asked after settling: a signal may have gone stale meanwhile. */
+  mayResend: () => boolean,
+): Promise<LegResult> {
+  let absentInARow = 0;
   for (const delay of ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS) {
     await new Promise((r) => setTimeout(r, delay));
     try {
       const found = await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);
       if (found) return adopt(ctx, found);
+      absentInARow++;
     } catch {
       // The broker is still unreachable; try again after the next delay.
+      absentInARow = 0;
     }
   }
+  if (absentInARow >= 2 && mayResend())
+    return { kind: "unknown", reason: `the broker never received it (${why})`, absent: true };
   const reason = `no answer from the broker (${why}); the order's fate is unknown and will be settled by reconciliation`;
   await ctx.journal.mark({
     clientOrderId: clientOrderId,

@@ -81,13 +81,21 @@ const opposite = (s: Side): Side => (s === "buy" ? "sell" : "buy");
 const sideOf = (netQty: number): Side => (netQty > 0 ? "buy" : "sell");
 const describe = (netQty: number) => `${netQty > 0 ? "long" : "short"} ${Math.abs(netQty)}`;
 
+/** How old a signal is: from the alert's own time when it is earlier than its arrival. */
+export function signalAgeMs(signal: Signal, receivedAt: Date, now: Date): number {
+  const born = signal.time && signal.time < receivedAt ? signal.time : receivedAt;
+  return now.getTime() - born.getTime();
+}
+
+/** Legs that add exposure, as opposed to closes and exits. */
+export const isEntryLeg = (leg: string): boolean => leg === "entry" || leg === "add";
+
 export function plan(ctx: PlanContext): Plan {
   const settings = effectiveSettings(ctx.recorder, ctx.overrides);
   const exits = exitSpec(ctx);
   const base = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
   // A signal resumed long after it arrived (a restart) still closes and protects, but never opens.
-  const born = ctx.signal.time && ctx.signal.time < ctx.receivedAt ? ctx.signal.time : ctx.receivedAt;
-  const ageMs = ctx.now.getTime() - born.getTime();
+  const ageMs = signalAgeMs(ctx.signal, ctx.receivedAt, ctx.now);
   if (ageMs > settings.maxSignalAgeSeconds * 1000) {
     return withoutEntries(
       base,

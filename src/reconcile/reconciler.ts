@@ -181,6 +181,8 @@ export class Reconciler {
       brokerAccountId: subId,
       contract,
       checkFirst: true,
+      // Only exits are placed here: one the broker never received is sent again.
+      mayResend: () => true,
     });
 
     // 1. Our live orders that the broker no longer shows working: learn what became of them.

@@ -1,0 +1,204 @@
+/**
+ * A request that dies with its socket never reaches the broker, and no reply comes. The relay asks the
+ * broker for the order's id; when the broker twice answers that it has no such order, the order is sent
+ * again once under the same id (an exit always, an entry only while its signal is fresh), so a dropped
+ * socket loses nothing and doubles nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PaperFactory } from "../../src/brokers/paper/index";
+import type { BrokerFactory, BrokerSession, OrderOutcome } from "../../src/brokers/port";
+import type { PaperExchange } from "../../src/brokers/registry";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { paperSetup, startTestRelay } from "../support/relay";
+import { waitFor } from "../support/wait";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+const lost: OrderOutcome = { kind: "unknown", reason: "socket closed before the reply" };
+
+/** Paper sessions whose chosen requests vanish on the way: the broker never sees them. */
+function losing(drop: { orders: number; pairs: number }): (paper: PaperExchange) => BrokerFactory[] {
+  return (paper) => {
+    const inner = new PaperFactory(paper);
+    return [
+      {
+        kinds: inner.kinds,
+        validateCredentials: (c) => inner.validateCredentials(c),
+        create: (ctx): BrokerSession => {
+          const s = inner.create(ctx);
+          const place = s.placeOrder.bind(s);
+          const placeOco = s.placeOco.bind(s);
+          s.placeOrder = async (req) => {
+            if (drop.orders > 0) {
+              drop.orders--;
+              return lost;
+            }
+            return place(req);
+          };
+          s.placeOco = async (a, b) => {
+            if (drop.pairs > 0) {
+              drop.pairs--;
+              return [lost, lost];
+            }
+            return placeOco(a, b);
+          };
+          return s;
+        },
+      },
+    ];
+  };
+}
+
+async function finished(signalId: string) {
+  return waitFor(async () => {
+    const [e] = await db.sql`select status, decision, error from executions where signal_id = ${signalId}`;
+    return e && e.status !== "pending" && e.status !== "running" ? e : undefined;
+  }, "the execution to finish");
+}
+
+describe("a request lost with its socket", () => {
+  it("L01 an entry and its OCO exits that never arrived are each sent again once, under the same ids", async () => {
+    const drop = { orders: 0, pairs: 0 };
+    const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [20, 40, 80] });
+    try {
+      const { token, accountIds, traderIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1, takeProfit: [{ ticks: 10, trimPercent: 100 }], stopLossTicks: 10 },
+        recorderName: "lost entry",
+      });
+      drop.orders = 1;
+      drop.pairs = 1;
+      const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      const e = await finished(res.body.signalId as string);
+      expect(e).toMatchObject({ status: "done", decision: "opened", error: null });
+      expect(drop).toEqual({ orders: 0, pairs: 0 });
+      expect(t.logs.filter((l) => l.includes('"event":"OrderResent"'))).toHaveLength(3);
+
+      const book = await t.relay.services.paper.book(accountIds[0] as string);
+      await t.relay.services.paper.sync(book);
+      const ids = book.venue.listOrders(accountIds[0] as string).map((o) => o.clientOrderId ?? "");
+      expect(ids.filter((i) => i.endsWith("-entry"))).toHaveLength(1);
+      expect(ids.filter((i) => i.endsWith("-tp1"))).toHaveLength(1);
+      expect(ids.filter((i) => i.endsWith("-sl1"))).toHaveLength(1);
+      expect(new Set(ids).size).toBe(ids.length);
+      const [p] = await db.sql`select net_qty from positions where trader_id = ${traderIds[0] as string}`;
+      expect(p?.net_qty).toBe(1);
+      const orders =
+        await db.sql`select leg, status from broker_orders where trader_id = ${traderIds[0] as string} order by leg`;
+      expect(orders.map((o) => `${o.leg}:${o.status}`)).toEqual([
+        "entry:filled",
+        "sl1:accepted",
+        "tp1:accepted",
+      ]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("L02 an entry whose signal went stale while it was being settled is not sent again", async () => {
+    const drop = { orders: 0, pairs: 0 };
+    const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [700, 700] });
+    try {
+      const { token, accountIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1, maxSignalAgeSeconds: 1 },
+        recorderName: "stale entry",
+      });
+      drop.orders = 1;
+      const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      const e = await finished(res.body.signalId as string);
+      expect(e?.status).toBe("unknown");
+      expect(t.logs.some((l) => l.includes('"event":"OrderResent"'))).toBe(false);
+      const book = await t.relay.services.paper.book(accountIds[0] as string);
+      await t.relay.services.paper.sync(book);
+      expect(book.venue.listOrders(accountIds[0] as string)).toHaveLength(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("L04 a reply lost while the broker's look-up lags once is adopted, never sent twice", async () => {
+    const t = await startTestRelay({
+      url: db.url,
+      settleDelaysMs: [20, 40, 80],
+      factories: (paper) => {
+        const inner = new PaperFactory(paper);
+        return [
+          {
+            kinds: inner.kinds,
+            validateCredentials: (c) => inner.validateCredentials(c),
+            create: (ctx): BrokerSession => {
+              const s = inner.create(ctx);
+              const place = s.placeOrder.bind(s);
+              const find = s.findOrder.bind(s);
+              let lagging = false;
+              s.placeOrder = async (req) => {
+                await place(req); // it reaches the broker, its reply does not reach us
+                lagging = true;
+                return lost;
+              };
+              s.findOrder = async (sub, id) => {
+                if (lagging) {
+                  lagging = false;
+                  return null;
+                }
+                return find(sub, id);
+              };
+              return s;
+            },
+          },
+        ];
+      },
+    });
+    try {
+      const { token, accountIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1 },
+        recorderName: "lagging look-up",
+      });
+      const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      expect((await finished(res.body.signalId as string))?.status).toBe("done");
+      expect(t.logs.some((l) => l.includes('"event":"OrderResent"'))).toBe(false);
+      const book = await t.relay.services.paper.book(accountIds[0] as string);
+      await t.relay.services.paper.sync(book);
+      expect(book.venue.listOrders(accountIds[0] as string)).toHaveLength(1);
+      expect(
+        book.venue.position(
+          accountIds[0] as string,
+          book.venue.listOrders(accountIds[0] as string)[0]?.contract ?? "",
+        )?.netPos,
+      ).toBe(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("L03 a close that never arrived is sent again: the position does not stay open", async () => {
+    const drop = { orders: 0, pairs: 0 };
+    const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [20, 40, 80] });
+    try {
+      const { token, traderIds } = await paperSetup(t, {
+        multipliers: [2],
+        settings: { quantity: 1 },
+        recorderName: "lost close",
+      });
+      const open = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      expect((await finished(open.body.signalId as string))?.status).toBe("done");
+      drop.orders = 1;
+      const exit = await t.webhook(
+        token,
+        JSON.stringify({ ticker: "MNQ1!", action: "exit", price: "21001" }),
+      );
+      const e = await finished(exit.body.signalId as string);
+      expect(e).toMatchObject({ status: "done", decision: "closed" });
+      const [p] = await db.sql`select net_qty from positions where trader_id = ${traderIds[0] as string}`;
+      expect(p?.net_qty).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+});
