@@ -4,13 +4,13 @@
  * cancels (scoped to this trader's own orders), closes and entries at market, then exits computed from the
  * real fill price. Every decision and failure is stored with its reason.
  */
-import type { BrokerSession, OrderRequest } from "../brokers/port";
+import type { BrokerOrder, BrokerSession, OrderRequest } from "../brokers/port";
 import type { Sql } from "../db/client";
 import { liveOrders } from "../db/orders";
 import { isTransientDbError } from "../db/transient";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
-import { asBrokerOrderId, clientOrderId } from "../domain/ids";
+import { asBrokerOrderId, type ClientOrderId, clientOrderId } from "../domain/ids";
 import { type Intent, isEntryLeg, type Plan, plan, signalAgeMs, withoutEntries } from "../domain/planner";
 import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "../domain/settings";
 import type { Signal } from "../domain/signal";
@@ -359,9 +359,11 @@ export class Executor {
     for (const row of rows) {
       let brokerOrderId = row.brokerOrderId;
       if (!brokerOrderId) {
-        const found = await run.leg.session
-          .findOrder(run.leg.brokerAccountId, row.clientOrderId as never)
-          .catch(() => null);
+        const found = await this.lookUp(run, row.clientOrderId);
+        if (found === "unreachable") {
+          run.problems.push(`could not ask the broker about ${row.leg}; left to reconciliation`);
+          continue;
+        }
         if (!found) {
           await this.deps.journal.mark({
             clientOrderId: row.clientOrderId,
@@ -380,25 +382,56 @@ export class Executor {
         await this.deps.journal.mark({ clientOrderId: row.clientOrderId, status: "cancelled" });
       } else if (outcome.kind === "gone") {
         await this.settleGone(run, row.clientOrderId, brokerOrderId, outcome.reason);
+      } else if (outcome.kind === "unknown") {
+        // No answer to the cancel: the broker's record says whether it took effect.
+        await this.settleCancel(run, row, brokerOrderId, outcome.reason);
       } else {
         run.problems.push(`could not cancel ${row.leg} (${outcome.reason})`);
       }
     }
   }
 
+  private async lookUp(run: Run, clientOrderId: string): Promise<BrokerOrder | null | "unreachable"> {
+    return run.leg.session
+      .findOrder(run.leg.brokerAccountId, clientOrderId as ClientOrderId)
+      .catch(() => "unreachable" as const);
+  }
+
+  /** A cancel whose reply never came: cancelled, filled or still working, as the broker records it. */
+  private async settleCancel(
+    run: Run,
+    row: { clientOrderId: string; leg: string },
+    brokerOrderId: string,
+    why: string,
+  ): Promise<void> {
+    const found = await this.lookUp(run, row.clientOrderId);
+    if (found === "unreachable" || found?.status === "working" || found?.status === "pending") {
+      run.problems.push(`could not cancel ${row.leg} (${why}); left to reconciliation`);
+      return;
+    }
+    await this.settleGone(run, row.clientOrderId, brokerOrderId, why, found);
+  }
+
   /**
    * An exit we meant to cancel is already gone at the broker. If it was filled (a stop hit a moment ago),
-   * book that fill now, so the close that follows sees the position as it really is.
+   * book that fill now, so the close that follows sees the position as it really is. When the broker
+   * cannot be asked, the order is left 'unknown' for reconciliation rather than assumed cancelled.
    */
   private async settleGone(
     run: Run,
     clientOrderId: string,
     brokerOrderId: string,
     why: string,
+    known?: BrokerOrder | null,
   ): Promise<void> {
-    const found = await run.leg.session
-      .findOrder(run.leg.brokerAccountId, clientOrderId as never)
-      .catch(() => null);
+    const found = known !== undefined ? known : await this.lookUp(run, clientOrderId);
+    if (found === "unreachable") {
+      await this.deps.journal.mark({ clientOrderId, status: "unknown", brokerOrderId, reason: why });
+      run.problems.push(
+        `could not learn whether a cancelled exit had filled (${why}); left to reconciliation`,
+      );
+      return;
+    }
     if (found && found.filledQty > 0 && found.avgFillPrice !== undefined) {
       await this.deps.fills.record(run.job.accountId, clientOrderId, run.leg.contract.name, brokerOrderId, {
         price: found.avgFillPrice,
@@ -406,7 +439,11 @@ export class Executor {
         cumQty: found.filledQty,
         at: new Date(),
       });
-      await this.deps.journal.mark({ clientOrderId, status: "filled", brokerOrderId });
+      await this.deps.journal.mark({
+        clientOrderId,
+        status: found.filledQty >= found.qty ? "filled" : "cancelled",
+        brokerOrderId,
+      });
       return;
     }
     await this.deps.journal.mark({ clientOrderId, status: "cancelled", reason: why });

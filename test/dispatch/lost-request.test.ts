@@ -177,6 +177,53 @@ describe("a request lost with its socket", () => {
     }
   });
 
+  it("L05 a cancel whose reply was lost is settled from the broker's record, not reported as failed", async () => {
+    const t = await startTestRelay({
+      url: db.url,
+      settleDelaysMs: [20, 40, 80],
+      factories: (paper) => {
+        const inner = new PaperFactory(paper);
+        return [
+          {
+            kinds: inner.kinds,
+            validateCredentials: (c) => inner.validateCredentials(c),
+            create: (ctx): BrokerSession => {
+              const s = inner.create(ctx);
+              const cancel = s.cancelOrder.bind(s);
+              s.cancelOrder = async (sub, id) => {
+                await cancel(sub, id); // the cancel takes effect; its reply is lost
+                return { kind: "unknown", reason: "socket closed before the reply" };
+              };
+              return s;
+            },
+          },
+        ];
+      },
+    });
+    try {
+      const { token, traderIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1, takeProfit: [{ ticks: 10, trimPercent: 100 }], stopLossTicks: 10 },
+        recorderName: "lost cancel reply",
+      });
+      const open = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      expect((await finished(open.body.signalId as string))?.status).toBe("done");
+      const exit = await t.webhook(
+        token,
+        JSON.stringify({ ticker: "MNQ1!", action: "exit", price: "21001" }),
+      );
+      const e = await finished(exit.body.signalId as string);
+      expect(e).toMatchObject({ status: "done", decision: "closed", error: null });
+      const rows = await db.sql`select leg, status from broker_orders
+                                 where trader_id = ${traderIds[0] as string} and leg ~ '^(tp|sl)' order by leg`;
+      expect(rows.map((r) => `${r.leg}:${r.status}`)).toEqual(["sl1:cancelled", "tp1:cancelled"]);
+      const [p] = await db.sql`select net_qty from positions where trader_id = ${traderIds[0] as string}`;
+      expect(p?.net_qty).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it("L03 a close that never arrived is sent again: the position does not stay open", async () => {
     const drop = { orders: 0, pairs: 0 };
     const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [20, 40, 80] });
