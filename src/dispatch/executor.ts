@@ -20,7 +20,7 @@ import type { SessionPool } from "../sessions/pool";
 import type { ContractBook } from "./contracts";
 import type { FillRecorder } from "./fills";
 import type { Journal } from "./journal";
-import { BrokerUnreachable, type LegContext, type LegResult, sendLeg } from "./legs";
+import { BrokerUnreachable, type LegContext, type LegResult, lookUpOrder, sendLeg } from "./legs";
 import { protectPosition } from "./protect";
 
 export interface ExecutionJob {
@@ -391,13 +391,14 @@ export class Executor {
     }
   }
 
-  private async lookUp(run: Run, clientOrderId: string): Promise<BrokerOrder | null | "unreachable"> {
-    return run.leg.session
-      .findOrder(run.leg.brokerAccountId, clientOrderId as ClientOrderId)
-      .catch(() => "unreachable" as const);
+  private lookUp(run: Run, clientOrderId: string): Promise<BrokerOrder | null | "unreachable"> {
+    return lookUpOrder(run.leg, clientOrderId as ClientOrderId);
   }
 
-  /** A cancel whose reply never came: cancelled, filled or still working, as the broker records it. */
+  /**
+   * A cancel whose reply never came: cancelled or filled as the broker records it, or, still working,
+   * cancelled once more.
+   */
   private async settleCancel(
     run: Run,
     row: { clientOrderId: string; leg: string },
@@ -405,8 +406,23 @@ export class Executor {
     why: string,
   ): Promise<void> {
     const found = await this.lookUp(run, row.clientOrderId);
-    if (found === "unreachable" || found?.status === "working" || found?.status === "pending") {
+    if (found === "unreachable") {
       run.problems.push(`could not cancel ${row.leg} (${why}); left to reconciliation`);
+      return;
+    }
+    if (found?.status === "working" || found?.status === "pending") {
+      // The cancel never took effect (it died with the socket); cancelling is safe to repeat.
+      const again = await run.leg.session.cancelOrder(
+        run.leg.brokerAccountId,
+        asBrokerOrderId(brokerOrderId),
+      );
+      if (again.kind === "cancelled") {
+        await this.deps.journal.mark({ clientOrderId: row.clientOrderId, status: "cancelled" });
+      } else if (again.kind === "gone") {
+        await this.settleGone(run, row.clientOrderId, brokerOrderId, again.reason);
+      } else {
+        run.problems.push(`could not cancel ${row.leg} (${again.reason}); left to reconciliation`);
+      }
       return;
     }
     await this.settleGone(run, row.clientOrderId, brokerOrderId, why, found);

@@ -287,6 +287,21 @@ async function askBroker(ctx: LegContext, clientOrderId: ClientOrderId): Promise
 }
 
 /**
+ * The broker's record of our id, asked again after each settle delay while the broker cannot be reached
+ * (a socket coming back); "unreachable" when it never answered.
+ */
+export async function lookUpOrder(
+  ctx: LegContext,
+  clientOrderId: ClientOrderId,
+): Promise<BrokerOrder | null | "unreachable"> {
+  try {
+    return await askBroker(ctx, clientOrderId);
+  } catch {
+    return "unreachable";
+  }
+}
+
+/**
  * An unknown outcome: ask the broker for our id until it answers. When its last two answers both say it
  * has no such order, and the caller may send again, the result says so instead of giving up.
  */
