@@ -39,7 +39,7 @@ const schema = z
     WEBHOOK_RATE_BURST: int(1, 1_000_000_000).default(30),
     WEBHOOK_IP_ALLOWLIST: z.string().default(""),
     TRUSTED_PROXIES: z.string().default(""),
-    DISPATCH_CONCURRENCY: int(1, 10_000).default(64),
+    DISPATCH_CONCURRENCY: int(1, 100_000).default(1_000),
     EXECUTION_LEASE_MS: int(5_000, 3_600_000).default(60_000),
     FILL_WAIT_MS: int(100, 120_000).default(10_000),
     DEMO_SETUP: bool.default(true),

@@ -95,7 +95,13 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     databaseUrl,
     logLevel: "info",
     logLines: lines,
-    env: { TRADOVATE_DEMO_URL: urls.restUrl, TRADOVATE_LIVE_URL: urls.restUrl, TRADOVATE_MD_URL: urls.mdUrl },
+    env: {
+      TRADOVATE_DEMO_URL: urls.restUrl,
+      TRADOVATE_LIVE_URL: urls.restUrl,
+      TRADOVATE_MD_URL: urls.mdUrl,
+      // The relay's own knob, passed through so its effect can be measured.
+      ...(process.env.DISPATCH_CONCURRENCY ? { DISPATCH_CONCURRENCY: process.env.DISPATCH_CONCURRENCY } : {}),
+    },
   });
   try {
     const front = (await sim.call("front", { root: "MNQ" })) as string;
@@ -140,11 +146,18 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
 
       const relayMs: number[] = [];
       lines.length = 0;
+      (globalThis as unknown as { qc?: Map<string, number> }).qc?.clear();
       const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
       for (let r = 0; r < o.rounds; r++) {
         relayMs.push(await signal(relay, fan.webhookToken, r % 2 === 0 ? "buy" : "exit", n));
       }
       if (profile) await profile.stop(`fanout-${n}.cpuprofile`);
+      const qc = (globalThis as unknown as { qc?: Map<string, number> }).qc;
+      if (qc)
+        for (const [k, v] of [...qc].sort((a, b) => b[1] - a[1]).slice(0, 25))
+          log(`${String(v).padStart(7)} ${k}`);
+      // Every size starts flat: an odd number of rounds ends long, so close it, unmeasured.
+      if (o.rounds % 2 === 1) await signal(relay, fan.webhookToken, "exit", n);
       const done = lines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((l) => l.event === "ExecutionDone");

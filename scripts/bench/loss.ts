@@ -10,7 +10,6 @@
  */
 import { dec } from "../../src/domain/decimal";
 import type { RelayEvent } from "../../src/events";
-import { createLossMonitor, type LossMonitor } from "../../src/monitor/index";
 import { TradovateSim } from "../../src/sim/tradovate/index";
 import { api, median, percentile, startRelay } from "./harness";
 
@@ -42,26 +41,12 @@ export async function lossBench(databaseUrl: string, o: { runs?: number } = {}):
   await sim.start();
   const relay = await startRelay({
     databaseUrl,
+    // Every run breaches on purpose: the monitor's warnings are the measured path, not news.
+    logLevel: "error",
     env: { TRADOVATE_DEMO_URL: sim.restUrl, TRADOVATE_LIVE_URL: sim.restUrl, TRADOVATE_MD_URL: sim.mdUrl },
   });
   const s = relay.relay.services;
-  // Once src/runtime.ts wires the monitor in, measure that one: two monitors would flatten twice.
-  const wired = (relay.relay as unknown as { monitor?: LossMonitor }).monitor;
-  const monitor =
-    wired ??
-    createLossMonitor({
-      sql: relay.sql,
-      logger: s.logger,
-      bus: relay.relay.bus,
-      pool: s.pool,
-      directory: s.directory,
-      fills: relay.relay.fills,
-      config: s.config,
-    });
-  if (!wired) {
-    await monitor.start();
-    relay.relay.entryGates.push(monitor.gate);
-  }
+  const monitor = relay.relay.monitor;
   const flattened = new Set<string>();
   relay.relay.bus.on((e: RelayEvent) => {
     if (e.type === "BreachFlattened" && e.traderId) flattened.add(e.traderId);
@@ -136,7 +121,6 @@ export async function lossBench(databaseUrl: string, o: { runs?: number } = {}):
       await until(() => flattened.has(trader.id), "the breach to be flat");
     }
   } finally {
-    if (!wired) await monitor.stop();
     await relay.stop();
     await sim.stop();
   }

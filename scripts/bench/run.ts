@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only ack,fanout] [--quick]`: runs the benchmarks on this machine, each against a
+ * `npm run bench [-- --only ack,fanout] [--quick] [--sizes 100,1000]`: runs the benchmarks on this machine, each against a
  * floor measured in the same run, prints a table and writes bench-results.json (numeric keys).
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -32,7 +32,11 @@ async function main(): Promise<void> {
       results.lossRuns = r.runs;
     }
     if (want("fanout")) {
-      const sizes = quick ? [100] : [100, 500, 1000, 5000];
+      const sizes = args.includes("--sizes")
+        ? (args[args.indexOf("--sizes") + 1] ?? "").split(",").map(Number)
+        : quick
+          ? [100]
+          : [100, 500, 1000, 5000];
       Object.assign(
         results,
         await fanoutBench(db.url, { sizes, rounds: quick ? 3 : 7, warmColdRounds: quick ? 3 : 7 }),

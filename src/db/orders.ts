@@ -119,13 +119,30 @@ export async function liveOrders(
   key: { traderId: string; brokerAccountId: string; contract: string },
   kind: "exits" | "entries",
 ): Promise<OrderRow[]> {
+  const [rows = []] = await liveOrdersMany(sql, [{ ...key, kind }]);
+  return rows;
+}
+
+export interface LiveOrdersQuery {
+  traderId: string;
+  brokerAccountId: string;
+  contract: string;
+  kind: "exits" | "entries";
+}
+
+/** Many liveOrders look-ups in one statement (an exit fan-out asks once per trader), answers in order. */
+export async function liveOrdersMany(sql: Sql, queries: LiveOrdersQuery[]): Promise<OrderRow[][]> {
   const rows = await sql`
-    select * from broker_orders
-     where trader_id = ${key.traderId} and broker_account_id = ${key.brokerAccountId} and contract = ${key.contract}
-       and status in ('sending', 'accepted', 'working', 'unknown')
-       and (case when ${kind} = 'exits' then leg ~ '^(tp|sl)[0-9]+$' else leg in ('entry', 'add') and order_type <> 'market' end)
-     order by id`;
-  return rows.map((r) => orderRowOf(r as Record<string, unknown>));
+    select v.i, o.* from jsonb_to_recordset(${sql.json(queries.map((q, i) => ({ i, ...q })) as never)}::jsonb)
+           as v(i int, "traderId" uuid, "brokerAccountId" text, contract text, kind text)
+      join broker_orders o
+        on o.trader_id = v."traderId" and o.broker_account_id = v."brokerAccountId" and o.contract = v.contract
+       and o.status in ('sending', 'accepted', 'working', 'unknown')
+       and (case when v.kind = 'exits' then o.leg ~ '^(tp|sl)[0-9]+$' else o.leg in ('entry', 'add') and o.order_type <> 'market' end)
+     order by v.i, o.id`;
+  const out: OrderRow[][] = queries.map(() => []);
+  for (const r of rows) out[r.i as number]?.push(orderRowOf(r as Record<string, unknown>));
+  return out;
 }
 
 export interface FillReport {

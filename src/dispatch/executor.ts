@@ -6,7 +6,6 @@
  */
 import type { BrokerOrder, BrokerSession, OrderRequest } from "../brokers/port";
 import type { Sql } from "../db/client";
-import { liveOrders } from "../db/orders";
 import { isTransientDbError } from "../db/transient";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
@@ -347,15 +346,12 @@ export class Executor {
    * that is already gone never stops the next step, which is usually placing the new protection.
    */
   private async cancelOwn(run: Run, kind: "exits" | "entries"): Promise<void> {
-    const rows = await liveOrders(
-      this.deps.sql,
-      {
-        traderId: run.job.traderId,
-        brokerAccountId: run.leg.brokerAccountId,
-        contract: run.leg.contract.name,
-      },
+    const rows = await this.deps.journal.liveOrders({
+      traderId: run.job.traderId,
+      brokerAccountId: run.leg.brokerAccountId,
+      contract: run.leg.contract.name,
       kind,
-    );
+    });
     for (const row of rows) {
       let brokerOrderId = row.brokerOrderId;
       if (!brokerOrderId) {

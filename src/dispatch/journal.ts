@@ -11,7 +11,15 @@ import {
   finishExecutions,
   startExecutions,
 } from "../db/executions";
-import { insertIntents, markOrders, type OrderIntent, type OrderMark, type OrderRow } from "../db/orders";
+import {
+  insertIntents,
+  type LiveOrdersQuery,
+  liveOrdersMany,
+  markOrders,
+  type OrderIntent,
+  type OrderMark,
+  type OrderRow,
+} from "../db/orders";
 import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
 import { retryTransient } from "../db/transient";
 
@@ -21,6 +29,7 @@ export class Journal {
   private readonly finishes: Batcher<ExecutionFinish, undefined>;
   private readonly intents: Batcher<OrderIntent, { row: OrderRow; existed: boolean }>;
   private readonly marks: Batcher<OrderMark, undefined>;
+  private readonly liveReads: Batcher<LiveOrdersQuery, OrderRow[]>;
 
   constructor(readonly sql: Sql) {
     this.positionReads = new Batcher((keys) => retryTransient(() => getPositions(sql, keys)));
@@ -37,6 +46,12 @@ export class Journal {
       await retryTransient(() => markOrders(sql, items));
       return items.map(() => undefined);
     });
+    this.liveReads = new Batcher((queries) => retryTransient(() => liveOrdersMany(sql, queries)));
+  }
+
+  /** The trader's own live exits or resting entries in one contract, oldest first. */
+  liveOrders(q: LiveOrdersQuery): Promise<OrderRow[]> {
+    return this.liveReads.add(q);
   }
 
   position(key: PositionKey): Promise<PositionRow | undefined> {

@@ -255,7 +255,7 @@ describe("admin API", () => {
     expect(
       status.body.sessions.every((s) => s.state === "ready" && s.broker === "paper" && s.lastHeartbeatAt),
     ).toBe(true);
-    expect(status.body.queue.concurrency).toBe(64);
+    expect(status.body.queue.concurrency).toBe(1000);
   });
 
   it("A08 exposes Prometheus metrics without a token: stage latencies, outcomes, sessions", async () => {
