@@ -16,6 +16,7 @@ import { Dispatcher } from "./dispatch/dispatcher";
 import { type EntryGate, Executor } from "./dispatch/executor";
 import { FillRecorder } from "./dispatch/fills";
 import { Journal } from "./dispatch/journal";
+import { OcoGuard } from "./dispatch/oco-guard";
 import { SignalReporter } from "./dispatch/reporter";
 import { tradingDay } from "./domain/trading-day";
 import { EventBus } from "./events";
@@ -108,6 +109,7 @@ export function buildRelay(o: RelayOptions): Relay {
     journal,
   );
   pool.onEvent((accountId, event) => fills.handle(accountId, event));
+  const ocoGuard = new OcoGuard({ sql, logger, fills, journal, session: (id) => pool.session(id) });
   const reporter = new SignalReporter(sql, bus, logger);
   const entryGates: EntryGate[] = [];
   const executor = new Executor({
@@ -202,6 +204,8 @@ export function buildRelay(o: RelayOptions): Relay {
     async start() {
       await directory.start();
       await services.auth.reload();
+      // Before any fill is booked: an exit filled while the relay was away still has its partner cancelled.
+      ocoGuard.start();
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();
@@ -224,7 +228,9 @@ export function buildRelay(o: RelayOptions): Relay {
           { event: "DrainTimedOut" },
           "executions still running at shutdown; their leases will resume them",
         );
+      await intake.flush(5_000);
       await monitor.stop();
+      await ocoGuard.stop();
       await pool.stopAll();
       await fills.drain();
       // After the drain: executions that finished while stopping are still announced (from the outbox).

@@ -113,6 +113,29 @@ export async function orderByBrokerId(
   return row ? orderRowOf(row as Record<string, unknown>) : undefined;
 }
 
+/**
+ * The other half of an exit pair (tp<n> with sl<n>): placed by the same execution (or, both without one,
+ * by the same reconciliation) for the same trader, account and contract. Every candidate still open, so
+ * the caller can refuse to guess when there is more than one; with the signal it belongs to, for logs.
+ */
+export async function exitPartners(
+  sql: Sql,
+  exit: Pick<OrderRow, "traderId" | "accountId" | "brokerAccountId" | "contract" | "executionId">,
+  partnerLeg: string,
+): Promise<(OrderRow & { signalId: string | null })[]> {
+  const rows = await sql`
+    select o.*, e.signal_id from broker_orders o left join executions e on e.id = o.execution_id
+     where o.trader_id = ${exit.traderId} and o.account_id = ${exit.accountId}
+       and o.broker_account_id = ${exit.brokerAccountId} and o.contract = ${exit.contract}
+       and o.leg = ${partnerLeg} and o.execution_id is not distinct from ${exit.executionId}::uuid
+       and o.status in ('sending', 'accepted', 'working', 'unknown')
+     order by o.id`;
+  return rows.map((r) => ({
+    ...orderRowOf(r as Record<string, unknown>),
+    signalId: (r.signal_id as string | null) ?? null,
+  }));
+}
+
 /** The trader's live exit orders (take-profits and stops) in a contract: only ones the relay placed. */
 export async function liveOrders(
   sql: Sql,

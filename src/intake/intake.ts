@@ -46,14 +46,21 @@ export interface IntakeDeps {
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
 
 /**
- * A busy database may need a moment for a new connection: a raw-log write is retried briefly (the whole
- * budget stays inside TradingView's 3 s) before the relay gives up on logging that request.
+ * A busy or blinking database may need a moment: a rejection's raw-log write is retried with growing
+ * pauses for about ten seconds, long after its reply (which waits for it only REJECTION_LOG_WAIT_MS).
  */
-async function withRetry<T>(work: () => Promise<T>, delays = [100, 400, 1200]): Promise<T> {
-  for (const delay of delays) {
+const REJECTION_LOG_RETRY_MS = [100, 400, 1_200, 3_000, 6_000];
+
+async function withRetry<T>(
+  work: () => Promise<T>,
+  delays: number[],
+  onFailure: (error: unknown, attempt: number) => void,
+): Promise<T> {
+  for (const [attempt, delay] of delays.entries()) {
     try {
       return await work();
-    } catch {
+    } catch (error) {
+      onFailure(error, attempt + 1);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -79,7 +86,19 @@ export class Intake {
    */
   private readonly gates = new Map<string, Promise<void>>();
 
+  /** Raw-log writes of rejections still being tried after their reply went out. */
+  private readonly logWrites = new Set<Promise<void>>();
+
   constructor(private readonly d: IntakeDeps) {}
+
+  /** Waits (bounded) for rejections' raw-log writes still in progress: shutdown, before the pool closes. */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.logWrites.size === 0) return;
+    await Promise.race([
+      Promise.allSettled([...this.logWrites]),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
+  }
 
   async handle(token: string, request: Request, peer: string | undefined): Promise<IntakeReply> {
     const receivedAt = this.d.now?.() ?? new Date();
@@ -289,22 +308,33 @@ export class Intake {
   ): Promise<IntakeReply> {
     this.count(outcome);
     // The reply waits for the log write up to a bound; the write itself keeps trying after we answer.
-    const write = withRetry(() =>
-      recordRejectedWebhook(
-        this.d.sql,
-        raw,
-        outcome,
-        status,
-        message,
-        ageMs === undefined ? undefined : Math.round(ageMs),
-      ),
-    ).catch((error) => {
-      // The reply stands even if the log write fails: a rejected alert must not become a 5xx re-send.
-      this.d.logger.error(
-        { event: "WebhookNotLogged", outcome, error: String(error) },
-        "could not write the raw webhook log",
-      );
-    });
+    const write: Promise<void> = withRetry(
+      () =>
+        recordRejectedWebhook(
+          this.d.sql,
+          raw,
+          outcome,
+          status,
+          message,
+          ageMs === undefined ? undefined : Math.round(ageMs),
+        ),
+      REJECTION_LOG_RETRY_MS,
+      (error, attempt) =>
+        this.d.logger.warn(
+          { event: "WebhookLogRetried", outcome, attempt, error: String(error) },
+          "the raw webhook log write failed; trying again",
+        ),
+    )
+      .then(() => undefined)
+      .catch((error) => {
+        // The reply stands even if the log write fails: a rejected alert must not become a 5xx re-send.
+        this.d.logger.error(
+          { event: "WebhookNotLogged", outcome, error: String(error) },
+          "could not write the raw webhook log",
+        );
+      })
+      .finally(() => this.logWrites.delete(write));
+    this.logWrites.add(write);
     await Promise.race([write, new Promise((r) => setTimeout(r, REJECTION_LOG_WAIT_MS).unref())]);
     this.d.logger.info(
       { event: "WebhookRejected", outcome, recorderId: raw.recorderId, sourceIp: raw.sourceIp },

@@ -103,12 +103,22 @@ export async function hostileScenario(ctx: ScenarioContext, o: HostileOptions): 
   run.fault("rawAbuse", raw.length);
   run.note(`generated bodies sent in ${rawAt - bodiesAt} ms, raw abuse in ${Date.now() - rawAt} ms`);
 
-  // 3. Every request the relay answered must be in its raw log; never a 5xx.
-  const rows = (await h.sql`
-    select headers ->> 'user-agent' as ua from webhooks where headers ->> 'user-agent' like 'fault/hostile-%'`) as unknown as {
-    ua: string;
-  }[];
-  const logged = new Set(rows.map((r) => tagOf(r.ua)));
+  // 3. Every request the relay answered must be in its raw log; never a 5xx. A rejection's reply waits
+  // for its log row only 2 s; the write goes on being tried for about 10 s more, so a busy machine gets
+  // that long before a missing row counts as lost.
+  const loggedTags = async () => {
+    const rows = (await h.sql`
+      select headers ->> 'user-agent' as ua from webhooks where headers ->> 'user-agent' like 'fault/hostile-%'`) as unknown as {
+      ua: string;
+    }[];
+    return new Set(rows.map((r) => tagOf(r.ua)));
+  };
+  let logged = await loggedTags();
+  for (const deadline = Date.now() + 12_000; Date.now() < deadline; ) {
+    if (sent.every((s) => !s.fromRelay || logged.has(s.tag))) break;
+    await new Promise((r) => setTimeout(r, 250));
+    logged = await loggedTags();
+  }
   let refused = 0;
   let unanswered = 0;
   let unansweredLogged = 0;

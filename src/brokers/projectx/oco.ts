@@ -5,8 +5,8 @@
  *
  * Fills are seen through the user hub; after a hub reconnect (and every few seconds while the hub is
  * down) the links are checked against Order/search, because missed events are not replayed.
- * Limits: links live in memory, so a restart forgets them (startup reconciliation must re-link or
- * cancel orphans); in a fast market both exits can fill before the cancel lands.
+ * Limits: links live in memory, so a restart forgets them (the relay's OCO guard, src/dispatch/oco-guard.ts,
+ * cancels a forgotten partner from the book); in a fast market both exits can fill before the cancel lands.
  */
 import {
   asBrokerOrderId,

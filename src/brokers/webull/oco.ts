@@ -6,7 +6,7 @@
  *   - a leg is cancelled or fails -> the pair dissolves and the other leg stays working on its own.
  * The reaction comes one poll after the fill, so a fast market can fill both legs; that is logged as
  * OcoBothFilled (error) for the reconciliation to see. Pairs live in memory only: after a restart the
- * legs are plain orders until re-armed.
+ * relay's OCO guard (src/dispatch/oco-guard.ts) cancels a survivor from the book instead.
  */
 import type { Logger } from "pino";
 import type { BrokerAccountId } from "../../domain/ids";
