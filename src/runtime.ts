@@ -43,6 +43,8 @@ export interface RelayOptions {
   factories?: (paper: PaperExchange) => BrokerFactory[];
   now?: () => Date;
   settleDelaysMs?: number[];
+  /** Look-ups made only while a broker cannot be reached, after the settle delays (see legs.ts). */
+  unreachableDelaysMs?: number[];
   peerAddress?: Services["peerAddress"];
   /** Loss monitor knobs for tests (clock, retry pauses); production uses the defaults. */
   lossMonitor?: Partial<LossMonitorDeps>;
@@ -123,6 +125,7 @@ export function buildRelay(o: RelayOptions): Relay {
     fillWaitMs: config.FILL_WAIT_MS,
     ...(o.now ? { now: o.now } : {}),
     ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
+    ...(o.unreachableDelaysMs ? { unreachableDelaysMs: o.unreachableDelaysMs } : {}),
     entryGate: (who) => {
       for (const gate of entryGates) {
         const reason = gate(who);

@@ -50,6 +50,7 @@ export interface ExecutorDeps {
   fillWaitMs: number;
   now?: () => Date;
   settleDelaysMs?: number[];
+  unreachableDelaysMs?: number[];
   /** Consulted before every plan that would add exposure. */
   entryGate?: EntryGate;
   metrics?: Metrics;
@@ -213,6 +214,7 @@ export class Executor {
         contract,
         checkFirst: job.resume,
         ...(this.deps.settleDelaysMs ? { settleDelaysMs: this.deps.settleDelaysMs } : {}),
+        ...(this.deps.unreachableDelaysMs ? { unreachableDelaysMs: this.deps.unreachableDelaysMs } : {}),
         mayResend: (leg) => !isEntryLeg(leg) || this.mayStillEnter(job, recorder.settings, trader),
       },
     };

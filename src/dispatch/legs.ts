@@ -48,11 +48,25 @@ export interface LegContext {
   checkFirst: boolean;
   /** Delays between broker look-ups when settling an unknown outcome. */
   settleDelaysMs?: number[];
+  /**
+   * Further look-ups, made only while the broker still cannot be reached (its socket coming back after a
+   * drop takes longer than the settle delays when many reconnect at once). Default: 6 x 4 s with the
+   * default settle delays, none with custom ones.
+   */
+  unreachableDelaysMs?: number[];
   /** Whether a leg the broker never received may still be sent again (a stale entry may not). */
   mayResend?: (leg: string) => boolean;
 }
 
 const DEFAULT_SETTLE_DELAYS = [250, 1000, 2000, 4000];
+const DEFAULT_UNREACHABLE_DELAYS = [4000, 4000, 4000, 4000, 4000, 4000];
+
+/** The settle delays, then the ones used only while the broker cannot be reached. */
+function lookUpDelays(ctx: LegContext): { base: number[]; extra: number[] } {
+  const base = ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS;
+  const extra = ctx.unreachableDelaysMs ?? (ctx.settleDelaysMs ? [] : DEFAULT_UNREACHABLE_DELAYS);
+  return { base, extra };
+}
 
 export function intentOf(ctx: LegContext, leg: string, req: OrderRequest): OrderIntent {
   return {
@@ -273,7 +287,9 @@ export class BrokerUnreachable extends Error {}
  */
 async function askBroker(ctx: LegContext, clientOrderId: ClientOrderId): Promise<BrokerOrder | null> {
   let last: unknown;
-  for (const delay of [0, ...(ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS)]) {
+  const { base, extra } = lookUpDelays(ctx);
+  // Every pass after the first follows a failure to reach the broker, so the extra delays apply.
+  for (const delay of [0, ...base, ...extra]) {
     if (delay) await new Promise((r) => setTimeout(r, delay));
     try {
       return await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);
@@ -313,7 +329,10 @@ async function settle(
   mayResend: () => boolean,
 ): Promise<LegResult> {
   let absentInARow = 0;
-  for (const delay of ctx.settleDelaysMs ?? DEFAULT_SETTLE_DELAYS) {
+  const { base, extra } = lookUpDelays(ctx);
+  for (const [i, delay] of [...base, ...extra].entries()) {
+    // Past the settle delays, only a broker that has not yet answered twice is asked again.
+    if (i >= base.length && absentInARow >= 2) break;
     await new Promise((r) => setTimeout(r, delay));
     try {
       const found = await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);

@@ -122,6 +122,66 @@ describe("a request lost with its socket", () => {
     }
   });
 
+  it("L06 a socket that stays down past the settle delays is waited for: the lost entry is sent once it is back", async () => {
+    // The entry dies with its socket, and the broker cannot be asked at all for longer than the settle
+    // delays last (many sockets reconnecting at once). The relay keeps asking while it is unreachable.
+    const down = { orders: 0, lookUps: 0 };
+    const factories = (paper: PaperExchange): BrokerFactory[] => {
+      const inner = new PaperFactory(paper);
+      return [
+        {
+          kinds: inner.kinds,
+          validateCredentials: (c) => inner.validateCredentials(c),
+          create: (ctx): BrokerSession => {
+            const s = inner.create(ctx);
+            const place = s.placeOrder.bind(s);
+            const find = s.findOrder.bind(s);
+            s.placeOrder = async (req) => {
+              if (down.orders > 0) {
+                down.orders--;
+                return lost;
+              }
+              return place(req);
+            };
+            s.findOrder = async (account, id) => {
+              if (down.lookUps > 0) {
+                down.lookUps--;
+                throw new Error("trading socket is reconnecting");
+              }
+              return find(account, id);
+            };
+            return s;
+          },
+        },
+      ];
+    };
+    const t = await startTestRelay({
+      url: db.url,
+      factories,
+      settleDelaysMs: [20, 40, 80],
+      unreachableDelaysMs: [50, 50, 50, 50, 50, 50],
+    });
+    try {
+      const { token, accountIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1 },
+        recorderName: "socket down a while",
+      });
+      down.orders = 1;
+      down.lookUps = 5; // more than the three settle delays
+      const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      const e = await finished(res.body.signalId as string);
+      expect(e).toMatchObject({ status: "done", decision: "opened", error: null });
+      expect(down).toEqual({ orders: 0, lookUps: 0 });
+      expect(t.logs.filter((l) => l.includes('"event":"OrderResent"'))).toHaveLength(1);
+      const book = await t.relay.services.paper.book(accountIds[0] as string);
+      await t.relay.services.paper.sync(book);
+      expect(book.venue.listOrders(accountIds[0] as string)).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it("L04 a reply lost while the broker's look-up lags once is adopted, never sent twice", async () => {
     const t = await startTestRelay({
       url: db.url,

@@ -38,6 +38,7 @@ export interface TestRelayOptions {
   now?: () => Date;
   peer?: string;
   settleDelaysMs?: number[];
+  unreachableDelaysMs?: number[];
   logLevel?: string;
   lossMonitor?: RelayOptions["lossMonitor"];
 }
@@ -67,6 +68,7 @@ export async function startTestRelay(o: TestRelayOptions): Promise<TestRelay> {
     ...(o.now ? { now: o.now } : {}),
     peerAddress: () => o.peer ?? "127.0.0.1",
     settleDelaysMs: o.settleDelaysMs ?? [50, 100, 200],
+    ...(o.unreachableDelaysMs ? { unreachableDelaysMs: o.unreachableDelaysMs } : {}),
     warmTimeoutMs: 5_000,
     processMetrics: false,
     // Short pauses so flatten retries happen within a test's time.
