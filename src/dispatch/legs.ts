@@ -6,7 +6,8 @@
  *    first and an existing order is adopted instead of sending a second one.
  * 3. A reply that never comes is an unknown outcome: it is settled by asking the broker, with backoff.
  *    Only when the broker twice answers that it has no order under our id (the request died with the
- *    socket) is the order sent again, once, under the same id; an entry only while its signal is fresh.
+ *    socket) is the order sent again under the same id (a lone order up to twice, an OCO pair once); an
+ *    entry only while its signal is fresh.
  */
 import type { BrokerOrder, BrokerSession, OrderOutcome, OrderRequest } from "../brokers/port";
 import type { OrderIntent, OrderStatus } from "../db/orders";
@@ -140,13 +141,21 @@ export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): 
   const outcome = await ctx.session.placeOrder(req);
   const ackAt = Date.now();
   logOutcome(ctx, leg, req, outcome, performance.now() - sentAt);
-  const result = await conclude(ctx, req, outcome, ackAt, () => resendable(ctx, leg));
-  if (!isAbsent(result)) return result;
-  logResend(ctx, leg, req);
-  const again = await ctx.session.placeOrder(req);
-  logOutcome(ctx, leg, req, again, performance.now() - sentAt);
-  return conclude(ctx, req, again, Date.now());
+  let result = await conclude(ctx, req, outcome, ackAt, () => resendable(ctx, leg));
+  for (let resends = 1; isAbsent(result); resends++) {
+    logResend(ctx, leg, req);
+    const again = await ctx.session.placeOrder(req);
+    logOutcome(ctx, leg, req, again, performance.now() - sentAt);
+    result = await conclude(ctx, req, again, Date.now(), () => resends < MAX_RESENDS && resendable(ctx, leg));
+  }
+  return result;
 }
+
+/**
+ * How many times a lone order the broker confirms it never received is sent again (sockets can drop
+ * twice in a row); each time only after two "no such order" answers, an entry only while fresh.
+ */
+const MAX_RESENDS = 2;
 
 const resendable = (ctx: LegContext, leg: string) => ctx.mayResend?.(leg) ?? false;
 const isAbsent = (r: LegResult) => r.kind === "unknown" && r.absent === true;

@@ -1,8 +1,8 @@
 /**
  * A request that dies with its socket never reaches the broker, and no reply comes. The relay asks the
  * broker for the order's id; when the broker twice answers that it has no such order, the order is sent
- * again once under the same id (an exit always, an entry only while its signal is fresh), so a dropped
- * socket loses nothing and doubles nothing.
+ * again under the same id (a lone order up to twice, an OCO pair once; an exit always, an entry only
+ * while its signal is fresh), so a dropped socket loses nothing and doubles nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaperFactory } from "../../src/brokers/paper/index";
@@ -177,6 +177,50 @@ describe("a request lost with its socket", () => {
       const book = await t.relay.services.paper.book(accountIds[0] as string);
       await t.relay.services.paper.sync(book);
       expect(book.venue.listOrders(accountIds[0] as string)).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("L07 an entry lost with its socket twice is sent a second time; a third loss is reported, not chased", async () => {
+    const drop = { orders: 0, pairs: 0 };
+    const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [20, 40, 80] });
+    try {
+      const { token, accountIds } = await paperSetup(t, {
+        multipliers: [1],
+        settings: { quantity: 1 },
+        recorderName: "lost twice",
+      });
+      const book = await t.relay.services.paper.book(accountIds[0] as string);
+      const entries = async () => {
+        await t.relay.services.paper.sync(book);
+        return book.venue
+          .listOrders(accountIds[0] as string)
+          .filter((o) => o.clientOrderId?.endsWith("-entry"));
+      };
+      const resent = () => t.logs.filter((l) => l.includes('"event":"OrderResent"')).length;
+
+      drop.orders = 2;
+      const first = await t.webhook(
+        token,
+        JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }),
+      );
+      expect(await finished(first.body.signalId as string)).toMatchObject({
+        status: "done",
+        decision: "opened",
+      });
+      expect(resent()).toBe(2);
+      expect(await entries()).toHaveLength(1);
+
+      drop.orders = 3;
+      const second = await t.webhook(
+        token,
+        JSON.stringify({ ticker: "MNQ1!", action: "exit", price: "21000" }),
+      );
+      const e = await finished(second.body.signalId as string);
+      expect(e?.status).toBe("unknown");
+      expect(resent()).toBe(4); // two more, never a third for one order
+      expect(drop.orders).toBe(0);
     } finally {
       await t.stop();
     }
