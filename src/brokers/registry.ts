@@ -33,6 +33,8 @@ export function brokerFactories(d: RegistryDeps): BrokerFactory[] {
       apiUrl: config.PROJECTX_API_URL,
       rtcUrl: config.PROJECTX_RTC_URL,
       fillWaitMs: config.FILL_WAIT_MS,
+      // Realized P&L per day on the same boundary as the loss monitor's.
+      tradingDay: { roll: config.TRADING_DAY_ROLL, timeZone: config.TRADING_DAY_TIME_ZONE },
     }),
     new WebullFactory({
       logger: logger.child({ broker: "webull" }),

@@ -7,6 +7,7 @@
  * `firmHost` / `firmRtcHost` (other prop firms run `api.<firm>.projectx.com` / `rtc.<firm>.projectx.com`).
  */
 import { z } from "zod";
+import type { DayRule } from "../../domain/trading-day";
 import type { Logger } from "../../log";
 
 export const DEFAULT_API_URL = "https://api.topstepx.com";
@@ -69,8 +70,8 @@ export interface ProjectXFactoryOptions {
   fillWaitMs?: number;
   /** Order/search window for findOrder and reconciliation. Default 3 days. */
   orderLookbackMs?: number;
-  /** Trading day boundary for realized P&L; default 17:00 America/Chicago. */
-  tradingDay?: { timeZone: string; startHour: number };
+  /** Trading day boundary for realized P&L: the relay's rule; default 17:00 America/Chicago. */
+  tradingDay?: DayRule;
   env?: Record<string, string | undefined>;
 }
 
@@ -89,7 +90,7 @@ export interface ResolvedConfig {
   bracketMode: BracketMode;
   fillWaitMs: number;
   orderLookbackMs: number;
-  tradingDay: { timeZone: string; startHour: number };
+  tradingDay: DayRule;
 }
 
 function asUrl(value: string, scheme: "https" | "wss"): string {
@@ -124,7 +125,7 @@ export function resolveConfig(
     bracketMode: credentials.bracketMode ?? options.bracketMode ?? "positionBrackets",
     fillWaitMs: options.fillWaitMs ?? 10_000,
     orderLookbackMs: options.orderLookbackMs ?? 3 * 86_400_000,
-    tradingDay: options.tradingDay ?? { timeZone: "America/Chicago", startHour: 17 },
+    tradingDay: options.tradingDay ?? { roll: "17:00", timeZone: "America/Chicago" },
   };
 }
 

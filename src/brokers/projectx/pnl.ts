@@ -1,44 +1,16 @@
 /**
  * Realized P&L of the trading day per account, from half-turn trades: the sum of `profitAndLoss` (gross,
  * null on opening fills) minus fees and commissions, voided trades left out, each trade counted once
- * whether it came from the hub or from a REST reconciliation. The day starts at 17:00 America/Chicago.
+ * whether it came from the hub or from a REST reconciliation. The day is the relay's trading day
+ * (TRADING_DAY_ROLL in TRADING_DAY_TIME_ZONE, 17:00 America/Chicago by default).
  */
 import { add, type Dec, dec, sub, ZERO } from "../../domain/decimal";
+import { type DayRule, dayStart, tradingDay } from "../../domain/trading-day";
 import type { TradeWire } from "./wire";
 
-/** Offset of a time zone from UTC at a moment, in ms (local = utc + offset). */
-function zoneOffset(at: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(at));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? "0");
-  const local = Date.UTC(
-    get("year"),
-    get("month") - 1,
-    get("day"),
-    get("hour"),
-    get("minute"),
-    get("second"),
-  );
-  return local - Math.floor(at / 1000) * 1000;
-}
-
-/** Start of the trading day containing `now`: the latest `startHour`:00 local time at or before it. */
-export function tradingDayStart(now: number, timeZone = "America/Chicago", startHour = 17): number {
-  const offset = zoneOffset(now, timeZone);
-  const local = new Date(now + offset);
-  let start = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), startHour);
-  if (start > now + offset) start -= 86_400_000;
-  // Convert local wall time back to UTC with the offset in force at that moment (DST-safe).
-  const guess = start - offset;
-  return start - zoneOffset(guess, timeZone);
+/** Start of the trading day containing `now` (ms), by the relay's trading-day rule. */
+export function tradingDayStart(now: number, rule: DayRule): number {
+  return dayStart(tradingDay(new Date(now), rule), rule).getTime();
 }
 
 interface AccountDay {

@@ -103,10 +103,10 @@ export class ProjectXSession implements BrokerSession {
       config: this.config,
       contractId: (spec) => this.contracts.idOf(spec),
     });
-    const { timeZone, startHour } = this.config.tradingDay;
+    const day = this.config.tradingDay;
     this.router = new EventRouter(
       (e) => this.dispatch(e),
-      new DailyPnl((now) => tradingDayStart(now, timeZone, startHour)),
+      new DailyPnl((now) => tradingDayStart(now, day)),
       this.logger,
     );
     this.oco = new OcoLinks(

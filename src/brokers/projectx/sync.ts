@@ -107,8 +107,7 @@ export class AccountSync {
   }
 
   private async trades(accountId: number) {
-    const { timeZone, startHour } = this.deps.config.tradingDay;
-    const since = new Date(tradingDayStart(Date.now(), timeZone, startHour)).toISOString();
+    const since = new Date(tradingDayStart(Date.now(), this.deps.config.tradingDay)).toISOString();
     const body = { accountId, startTimestamp: since, endTimestamp: null };
     const reply = await this.deps.http.post("/api/Trade/search", body, tradesReplySchema);
     if (reply.kind !== "ok") throw new ProjectXUnavailable("ProjectX trade search failed");
