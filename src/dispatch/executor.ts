@@ -309,17 +309,11 @@ export class Executor {
         .catch(() => null);
       if (found && found.filledQty >= qty && found.avgFillPrice !== undefined) {
         // The broker has it filled though the report never reached us: book it from the broker's answer.
-        await this.deps.fills.record(
+        await this.deps.fills.recordFromBroker(
           run.job.accountId,
           req.clientOrderId,
           run.leg.contract.name,
-          found.brokerOrderId,
-          {
-            price: found.avgFillPrice,
-            qty: found.filledQty,
-            cumQty: found.filledQty,
-            at: new Date(),
-          },
+          found,
         );
         return;
       }
@@ -446,13 +440,10 @@ export class Executor {
       );
       return;
     }
-    if (found && found.filledQty > 0 && found.avgFillPrice !== undefined) {
-      await this.deps.fills.record(run.job.accountId, clientOrderId, run.leg.contract.name, brokerOrderId, {
-        price: found.avgFillPrice,
-        qty: found.filledQty,
-        cumQty: found.filledQty,
-        at: new Date(),
-      });
+    if (
+      found &&
+      (await this.deps.fills.recordFromBroker(run.job.accountId, clientOrderId, run.leg.contract.name, found))
+    ) {
       await this.deps.journal.mark({
         clientOrderId,
         status: found.filledQty >= found.qty ? "filled" : "cancelled",

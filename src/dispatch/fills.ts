@@ -3,7 +3,7 @@
  * exactly once per fill, and wakes executions waiting for a fill. Fills of orders we did not place
  * (a trader's manual orders) are left to reconciliation.
  */
-import type { BrokerEvent, BrokerOrderStatus, Fill } from "../brokers/port";
+import type { BrokerEvent, BrokerOrder, BrokerOrderStatus, Fill } from "../brokers/port";
 import { Batcher } from "../db/batch";
 import type { Sql } from "../db/client";
 import {
@@ -114,6 +114,26 @@ export class FillRecorder {
       valuePerPoint: spec.valuePerPoint,
     });
     if (applied) this.booked(accountId, applied);
+  }
+
+  /**
+   * Books what the broker's own record of our order (a findOrder answer) says has filled: the fill a
+   * report never brought us. False when the record shows no fill.
+   */
+  async recordFromBroker(
+    accountId: string,
+    clientOrderId: string,
+    contract: string,
+    found: BrokerOrder,
+  ): Promise<boolean> {
+    if (found.filledQty <= 0 || found.avgFillPrice === undefined) return false;
+    await this.record(accountId, clientOrderId, contract, found.brokerOrderId, {
+      price: found.avgFillPrice,
+      qty: found.filledQty,
+      cumQty: found.filledQty,
+      at: new Date(),
+    });
+    return true;
   }
 
   /**

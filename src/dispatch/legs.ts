@@ -375,13 +375,10 @@ async function adopt(ctx: LegContext, found: BrokerOrder): Promise<LegResult> {
   ctx.fills.bind(ctx.accountId, found.brokerOrderId, clientOrderId);
   if (found.status === "rejected")
     return { kind: "rejected", reason: found.reason ?? "rejected by the broker" };
-  if (found.filledQty > 0 && found.avgFillPrice !== undefined) {
-    await ctx.fills.record(ctx.accountId, clientOrderId, ctx.contract.name, found.brokerOrderId, {
-      price: found.avgFillPrice,
-      qty: found.filledQty,
-      cumQty: found.filledQty,
-      at: new Date(),
-    });
+  if (
+    found.avgFillPrice !== undefined &&
+    (await ctx.fills.recordFromBroker(ctx.accountId, clientOrderId, ctx.contract.name, found))
+  ) {
     return {
       kind: "accepted",
       brokerOrderId: found.brokerOrderId,

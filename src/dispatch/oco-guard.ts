@@ -141,13 +141,10 @@ export class OcoGuard {
     const found: BrokerOrder | null = await session
       .findOrder(account, partner.clientOrderId as ClientOrderId)
       .catch(() => null);
-    if (found && found.filledQty > 0 && found.avgFillPrice !== undefined) {
-      await this.d.fills.record(accountId, partner.clientOrderId, partner.contract, brokerOrderId, {
-        price: found.avgFillPrice,
-        qty: found.filledQty,
-        cumQty: found.filledQty,
-        at: new Date(),
-      });
+    if (
+      found &&
+      (await this.d.fills.recordFromBroker(accountId, partner.clientOrderId, partner.contract, found))
+    ) {
       log.error(
         { event: "OcoBothFilled", filled: filled.clientOrderId, alsoFilled: partner.clientOrderId },
         `${filled.leg} and ${partner.leg} both filled: the position is reversed`,

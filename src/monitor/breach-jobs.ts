@@ -5,7 +5,7 @@
  */
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
-import { type Dec, toStr } from "../domain/decimal";
+import { toStr } from "../domain/decimal";
 import type { EventBus } from "../events";
 import type { Logger } from "../log";
 import { type Breach, breachReason, persistBreach, subjectKey } from "./breaches";
@@ -13,7 +13,7 @@ import { flattenAccount } from "./flatten-account";
 import type { FlattenContext } from "./flatten-context";
 import { flattenTrader } from "./flatten-trader";
 import { FlattenJob } from "./job";
-import type { BreachRow } from "./repo";
+import type { BreachRow, Detection } from "./repo";
 import { updateBreach } from "./repo";
 
 export interface BreachJobsDeps {
@@ -28,14 +28,7 @@ export interface BreachJobsDeps {
   retryDelaysMs?: number[];
 }
 
-export interface Detection {
-  scope: "trader" | "account";
-  traderId: string | null;
-  accountId: string;
-  tradingDay: string;
-  limit: Dec;
-  pnl: Dec;
-}
+export type { Detection };
 
 export class BreachJobs {
   constructor(private readonly d: BreachJobsDeps) {}

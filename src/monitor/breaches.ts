@@ -7,15 +7,9 @@ import type { Sql } from "../db/client";
 import { type Dec, dec, roundToStep, toStr } from "../domain/decimal";
 import { localClock } from "../domain/trading-day";
 import type { FlattenJob } from "./job";
-import { insertBreach } from "./repo";
+import { type Detection, insertBreach } from "./repo";
 
-export interface Breach {
-  scope: "trader" | "account";
-  traderId: string | null;
-  accountId: string;
-  tradingDay: string;
-  limit: Dec;
-  pnl: Dec;
+export interface Breach extends Detection {
   at: Date;
   /** Zone of the subject's trading day, for the time shown in messages. */
   timeZone: string;

@@ -7,6 +7,7 @@ import { toStr } from "../domain/decimal";
 import { type Breach, breachReason, subjectKey } from "./breaches";
 import type { KillSwitchState } from "./kill-switch";
 import type { LossMonitor } from "./monitor";
+import type { Holding } from "./pnl-book";
 
 const s = (d: Dec | undefined | null) => (d === undefined || d === null ? null : toStr(d));
 
@@ -23,6 +24,18 @@ function breachView(b: Breach | undefined, day: string) {
       flattenedAt: b.flattenedAt?.toISOString() ?? null,
       reason: breachReason(b),
     },
+  };
+}
+
+/** One open position as marked by the monitor. */
+function holdingView(m: LossMonitor, h: Holding) {
+  return {
+    contract: h.contract,
+    brokerAccountId: h.brokerAccountId,
+    netQty: h.netQty,
+    avgPrice: s(h.avgPrice),
+    lastPrice: s(m.book.lastPrice(h.accountId, h.contract)),
+    unrealized: s(m.book.unrealizedOf(h)),
   };
 }
 
@@ -54,14 +67,7 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       peak: s(m.book.peak("trader", t.id, day)),
       priced: f.priced,
       ...breachView(m.breaches.get(subjectKey("trader", t.id)), day),
-      positions: m.book.holdingsOf(t.id).map((h) => ({
-        contract: h.contract,
-        brokerAccountId: h.brokerAccountId,
-        netQty: h.netQty,
-        avgPrice: s(h.avgPrice),
-        lastPrice: s(m.book.lastPrice(h.accountId, h.contract)),
-        unrealized: s(m.book.unrealizedOf(h)),
-      })),
+      positions: m.book.holdingsOf(t.id).map((h) => holdingView(m, h)),
     };
   });
   const accounts = d.allAccounts().map((a) => {
@@ -83,14 +89,7 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       peak: s(m.book.peak("account", a.id, day)),
       priced: f.priced,
       ...breachView(m.breaches.get(subjectKey("account", a.id)), day),
-      positions: m.book.brokerHoldingsOf(a.id).map((h) => ({
-        contract: h.contract,
-        brokerAccountId: h.brokerAccountId,
-        netQty: h.netQty,
-        avgPrice: s(h.avgPrice),
-        lastPrice: s(m.book.lastPrice(h.accountId, h.contract)),
-        unrealized: s(m.book.unrealizedOf(h)),
-      })),
+      positions: m.book.brokerHoldingsOf(a.id).map((h) => holdingView(m, h)),
     };
   });
   return { killSwitch: m.kill.current, traders, accounts };

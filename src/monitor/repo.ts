@@ -104,14 +104,18 @@ export async function saveTraderPeak(sql: Sql, traderId: string, day: string, pe
 
 export type BreachStatus = "flattening" | "waiting" | "flat" | "stuck";
 
-export interface BreachRow {
-  id: string;
+/** A limit crossed: whose, on which trading day, the limit and the P&L that crossed it. */
+export interface Detection {
   scope: "trader" | "account";
   traderId: string | null;
   accountId: string;
   tradingDay: string;
   limit: Dec;
   pnl: Dec;
+}
+
+export interface BreachRow extends Detection {
+  id: string;
   breachedAt: Date;
   flattenedAt: Date | null;
   status: BreachStatus;
@@ -142,15 +146,7 @@ const BREACH_COLUMNS =
 /** Records a breach once per subject and trading day; a second detection returns the first row. */
 export async function insertBreach(
   sql: Sql,
-  b: {
-    scope: "trader" | "account";
-    traderId: string | null;
-    accountId: string;
-    tradingDay: string;
-    limit: Dec;
-    pnl: Dec;
-    at: Date;
-  },
+  b: Detection & { at: Date },
 ): Promise<{ row: BreachRow; existed: boolean }> {
   const inserted = await sql`
     insert into breaches (scope, trader_id, account_id, trading_day, loss_limit, pnl_at_breach, breached_at, status)

@@ -323,13 +323,10 @@ export class Reconciler {
     o: OrderRow,
   ): Promise<string | undefined> {
     const found: BrokerOrder | null = await session.findOrder(sub as never, o.clientOrderId as ClientOrderId);
-    if (found?.status === "filled" && found.avgFillPrice !== undefined) {
-      await this.d.fills.record(accountId, o.clientOrderId, o.contract, found.brokerOrderId, {
-        price: found.avgFillPrice,
-        qty: found.filledQty,
-        cumQty: found.filledQty,
-        at: new Date(),
-      });
+    if (
+      found?.status === "filled" &&
+      (await this.d.fills.recordFromBroker(accountId, o.clientOrderId, o.contract, found))
+    ) {
       await this.d.journal.mark({
         clientOrderId: o.clientOrderId,
         status: "filled",

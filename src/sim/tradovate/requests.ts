@@ -39,18 +39,21 @@ const orderFields = {
 export const PlaceOrder = z.looseObject(orderFields);
 export type PlaceOrderBody = z.infer<typeof PlaceOrder>;
 
-export const RestrainedOrderVersion = z.looseObject({
-  action: z.enum(["Buy", "Sell"]),
-  clOrdId: z.string().optional(),
-  orderType: z.string(),
-  price: num.optional(),
-  stopPrice: num.optional(),
-  maxShow: num.optional(),
-  pegDifference: num.optional(),
-  timeInForce: z.enum(["Day", "FOK", "GTC", "GTD", "IOC"]).optional(),
-  expireTime: z.string().optional(),
-  text: z.string().max(64).optional(),
-});
+/** The bracket and OCO legs: an order's pricing fields without its account, symbol or quantity. */
+export const RestrainedOrderVersion = z.looseObject(
+  z.object(orderFields).pick({
+    action: true,
+    clOrdId: true,
+    orderType: true,
+    price: true,
+    stopPrice: true,
+    maxShow: true,
+    pegDifference: true,
+    timeInForce: true,
+    expireTime: true,
+    text: true,
+  }).shape,
+);
 export type RestrainedBody = z.infer<typeof RestrainedOrderVersion>;
 
 export const PlaceOso = z.looseObject({
@@ -63,19 +66,7 @@ export const PlaceOco = z.looseObject({ ...orderFields, other: RestrainedOrderVe
 
 export const ModifyOrder = z.looseObject({
   orderId: z.number().int(),
-  clOrdId: z.string().optional(),
-  orderQty: num,
-  orderType: z.string(),
-  price: num.optional(),
-  stopPrice: num.optional(),
-  maxShow: num.optional(),
-  pegDifference: num.optional(),
-  timeInForce: z.enum(["Day", "FOK", "GTC", "GTD", "IOC"]).optional(),
-  expireTime: z.string().optional(),
-  text: z.string().max(64).optional(),
-  activationTime: z.string().optional(),
-  customTag50: z.string().optional(),
-  isAutomated: z.boolean().optional(),
+  ...z.object(orderFields).omit({ accountSpec: true, accountId: true, action: true, symbol: true }).shape,
 });
 
 export const CancelOrder = z.looseObject({
