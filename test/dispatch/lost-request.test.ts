@@ -20,8 +20,15 @@ afterAll(async () => db.drop());
 
 const lost: OrderOutcome = { kind: "unknown", reason: "socket closed before the reply" };
 
-/** Paper sessions whose chosen requests vanish on the way: the broker never sees them. */
-function losing(drop: { orders: number; pairs: number }): (paper: PaperExchange) => BrokerFactory[] {
+/**
+ * Paper sessions whose chosen requests vanish on the way (the broker never sees them), and whose next
+ * `lookUps` look-ups fail as if the socket were still reconnecting.
+ */
+function losing(drop: {
+  orders: number;
+  pairs: number;
+  lookUps?: number;
+}): (paper: PaperExchange) => BrokerFactory[] {
   return (paper) => {
     const inner = new PaperFactory(paper);
     return [
@@ -45,6 +52,14 @@ function losing(drop: { orders: number; pairs: number }): (paper: PaperExchange)
               return [lost, lost];
             }
             return placeOco(a, b);
+          };
+          const find = s.findOrder.bind(s);
+          s.findOrder = async (account, id) => {
+            if (drop.lookUps && drop.lookUps > 0) {
+              drop.lookUps--;
+              throw new Error("trading socket is reconnecting");
+            }
+            return find(account, id);
           };
           return s;
         },
@@ -125,39 +140,10 @@ describe("a request lost with its socket", () => {
   it("L06 a socket that stays down past the settle delays is waited for: the lost entry is sent once it is back", async () => {
     // The entry dies with its socket, and the broker cannot be asked at all for longer than the settle
     // delays last (many sockets reconnecting at once). The relay keeps asking while it is unreachable.
-    const down = { orders: 0, lookUps: 0 };
-    const factories = (paper: PaperExchange): BrokerFactory[] => {
-      const inner = new PaperFactory(paper);
-      return [
-        {
-          kinds: inner.kinds,
-          validateCredentials: (c) => inner.validateCredentials(c),
-          create: (ctx): BrokerSession => {
-            const s = inner.create(ctx);
-            const place = s.placeOrder.bind(s);
-            const find = s.findOrder.bind(s);
-            s.placeOrder = async (req) => {
-              if (down.orders > 0) {
-                down.orders--;
-                return lost;
-              }
-              return place(req);
-            };
-            s.findOrder = async (account, id) => {
-              if (down.lookUps > 0) {
-                down.lookUps--;
-                throw new Error("trading socket is reconnecting");
-              }
-              return find(account, id);
-            };
-            return s;
-          },
-        },
-      ];
-    };
+    const down = { orders: 0, pairs: 0, lookUps: 0 };
     const t = await startTestRelay({
       url: db.url,
-      factories,
+      factories: losing(down),
       settleDelaysMs: [20, 40, 80],
       unreachableDelaysMs: [50, 50, 50, 50, 50, 50],
     });
@@ -172,7 +158,7 @@ describe("a request lost with its socket", () => {
       const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
       const e = await finished(res.body.signalId as string);
       expect(e).toMatchObject({ status: "done", decision: "opened", error: null });
-      expect(down).toEqual({ orders: 0, lookUps: 0 });
+      expect(down).toEqual({ orders: 0, pairs: 0, lookUps: 0 });
       expect(t.logs.filter((l) => l.includes('"event":"OrderResent"'))).toHaveLength(1);
       const book = await t.relay.services.paper.book(accountIds[0] as string);
       await t.relay.services.paper.sync(book);

@@ -1,20 +1,10 @@
 /** Test helpers for the ProjectX simulator and adapter: REST calls, a raw hub client, wait-until. */
 import { request } from "undici";
 import WebSocket from "ws";
+import { waitFor } from "./wait";
 
-export async function waitUntil<T>(
-  check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls until the check holds (the shared poll, under the name these tests use). */
+export const waitUntil = waitFor;
 
 export interface PxReply {
   status: number;

@@ -4,23 +4,14 @@
  */
 import { request } from "undici";
 import { WebSocket } from "ws";
+import { waitFor } from "./wait";
 
-/** Polls `condition` until it returns a truthy value or the deadline passes. */
-export async function waitUntil<T>(
+/** Polls `condition` until it returns a truthy value or the deadline passes (the shared poll). */
+export function waitUntil<T>(
   condition: () => T | Promise<T>,
-  {
-    timeoutMs = 5000,
-    intervalMs = 10,
-    what = "condition",
-  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  { timeoutMs = 5000, what = "condition" }: { timeoutMs?: number; what?: string } = {},
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return waitFor(async () => (await condition()) || undefined, what, timeoutMs) as Promise<NonNullable<T>>;
 }
 
 export interface WireMessage {

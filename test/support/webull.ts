@@ -8,19 +8,8 @@ import { request } from "undici";
 import { signatureTimestamp, signedHeaders } from "../../src/brokers/webull/sign";
 import { createLogger, type Logger } from "../../src/log";
 
-export async function waitUntil<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Polls until the probe holds (the shared poll, under the name these tests use). */
+export { waitFor as waitUntil } from "./wait";
 
 export interface RawCall {
   baseUrl: string;
