@@ -42,6 +42,11 @@ const schema = z
     DISPATCH_CONCURRENCY: int(1, 100_000).default(1_000),
     EXECUTION_LEASE_MS: int(5_000, 3_600_000).default(60_000),
     FILL_WAIT_MS: int(100, 120_000).default(10_000),
+    /**
+     * The most contracts one order may have, relay-wide: alerts asking for more are refused at intake, and
+     * recorder sizes above it by the API.
+     */
+    MAX_ORDER_CONTRACTS: int(1, 100_000).default(100),
     DEMO_SETUP: bool.default(true),
     TRADOVATE_DEMO_URL: url(["http:", "https:"]).default("https://demo.tradovateapi.com/v1"),
     TRADOVATE_LIVE_URL: url(["http:", "https:"]).default("https://live.tradovateapi.com/v1"),

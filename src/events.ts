@@ -13,7 +13,7 @@ export interface TraderOutcome {
   accountName: string;
   broker: string;
   brokerAccountId: string;
-  /** done | ignored | failed | unknown */
+  /** done | ignored | failed | unknown | waiting_for_broker */
   status: string;
   decision: string | null;
   reason: string | null;
@@ -42,6 +42,18 @@ export type RelayEvent =
   /** One trader's execution failed or ended unknown, in the broker's words. */
   | {
       type: "ExecutionFailed";
+      at: Date;
+      signalId: string;
+      recorderId: string;
+      recorderName: string;
+      trader: TraderOutcome;
+    }
+  /**
+   * An exit, close or flatten (or a still-fresh entry) cannot reach its broker: it waits and goes out
+   * when the broker is back. Urgent.
+   */
+  | {
+      type: "ExecutionWaiting";
       at: Date;
       signalId: string;
       recorderId: string;

@@ -10,14 +10,12 @@ import type { BrokerFactory } from "./brokers/port";
 import { brokerFactories, PaperExchange } from "./brokers/registry";
 import type { Config } from "./config";
 import type { Sql } from "./db/client";
+import { orderByClientId } from "./db/orders";
 import { Directory } from "./directory";
-import { ContractBook } from "./dispatch/contracts";
 import { Dispatcher } from "./dispatch/dispatcher";
-import { type EntryGate, Executor } from "./dispatch/executor";
-import { FillRecorder } from "./dispatch/fills";
-import { Journal } from "./dispatch/journal";
-import { OcoGuard } from "./dispatch/oco-guard";
+import { Executor } from "./dispatch/executor";
 import { SignalReporter } from "./dispatch/reporter";
+import type { EntryGate } from "./domain/gate";
 import { tradingDay } from "./domain/trading-day";
 import { EventBus } from "./events";
 import { createApp } from "./http/app";
@@ -30,6 +28,13 @@ import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
 import { createNotifications, type Notifications } from "./notify/index";
+import { ContractBook } from "./orders/contracts";
+import { DriftDesk } from "./orders/drift";
+import { FillRecorder } from "./orders/fills";
+import { Journal } from "./orders/journal";
+import { OrderKernel } from "./orders/kernel";
+import { OcoGuard } from "./orders/oco-guard";
+import { LastPrices } from "./orders/prices";
 import { Reconciler } from "./reconcile/reconciler";
 import { CredentialSealer } from "./secrets/sealer";
 import { SessionPool } from "./sessions/pool";
@@ -109,10 +114,77 @@ export function buildRelay(o: RelayOptions): Relay {
       return spec;
     },
     journal,
+    (accountId) => {
+      const account = directory.account(accountId);
+      return pool.peek(accountId)?.venue ?? (account ? `${account.broker}:${account.environment}` : "");
+    },
   );
-  pool.onEvent((accountId, event) => fills.handle(accountId, event));
-  const ocoGuard = new OcoGuard({ sql, logger, fills, journal, session: (id) => pool.session(id) });
+  const prices = new LastPrices();
+  pool.onEvent((accountId, event) => {
+    fills.handle(accountId, event);
+    prices.handle(accountId, event);
+  });
+  const drift = new DriftDesk(sql, logger, directory, bus);
+  fills.onConflict((accountId, clientOrderId, contract, detail, booked) => {
+    void orderByClientId(sql, clientOrderId)
+      .then((order) =>
+        drift.report({
+          accountId,
+          brokerAccountId: order?.brokerAccountId ?? "",
+          contract,
+          kind: "fill_conflict",
+          detail,
+          fixed: booked,
+        }),
+      )
+      .catch(() => undefined);
+  });
+  const kernel = new OrderKernel({
+    sql,
+    logger,
+    journal,
+    fills,
+    drift,
+    fillWaitMs: config.FILL_WAIT_MS,
+    lastPrice: (accountId, contract) => prices.get(accountId, contract),
+  });
+  const spec = async (accountId: string, name: string) => {
+    const known = contracts.known(accountId, name);
+    if (known) return known;
+    const found = await contracts.resolve(await pool.session(accountId), name);
+    return found;
+  };
+  const ocoGuard = new OcoGuard({
+    sql,
+    logger,
+    fills,
+    journal,
+    kernel,
+    session: (id) => pool.session(id),
+    spec,
+  });
   const reporter = new SignalReporter(sql, bus, logger);
+  // Executions waiting for their broker, woken when its session reports ready again.
+  const waitingFor = new Map<string, Set<() => void>>();
+  pool.onEvent((id, event) => {
+    if (event.type !== "SessionChanged" || event.status.state !== "ready") return;
+    for (const wake of waitingFor.get(id) ?? []) wake();
+  });
+  /** Resolves when the account's session reports ready again, or after `ms`. */
+  const brokerBack = (accountId: string, ms: number) =>
+    new Promise<void>((resolve) => {
+      const set = waitingFor.get(accountId) ?? new Set();
+      waitingFor.set(accountId, set);
+      const wake = () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && waitingFor.get(accountId) === set) waitingFor.delete(accountId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref();
+      set.add(wake);
+    });
   const entryGates: EntryGate[] = [];
   const executor = new Executor({
     sql,
@@ -122,7 +194,9 @@ export function buildRelay(o: RelayOptions): Relay {
     fills,
     contracts,
     journal,
+    kernel,
     fillWaitMs: config.FILL_WAIT_MS,
+    maxOrderContracts: config.MAX_ORDER_CONTRACTS,
     ...(o.now ? { now: o.now } : {}),
     ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
     ...(o.unreachableDelaysMs ? { unreachableDelaysMs: o.unreachableDelaysMs } : {}),
@@ -134,6 +208,7 @@ export function buildRelay(o: RelayOptions): Relay {
       return undefined;
     },
     onFinished: (job, outcome) => reporter.finished(job, outcome),
+    onWaiting: (job, reason) => reporter.waiting(job, reason),
     metrics,
   });
   const dispatcher = new Dispatcher({
@@ -144,6 +219,7 @@ export function buildRelay(o: RelayOptions): Relay {
     instanceId: config.instanceId,
     leaseMs: config.EXECUTION_LEASE_MS,
     onSignalDone: (signalId) => reporter.signalDone(signalId),
+    waitForBroker: (accountId, ms) => brokerBack(accountId, ms),
   });
   const counters = new Map<string, number>();
   const intake = new Intake({
@@ -154,6 +230,7 @@ export function buildRelay(o: RelayOptions): Relay {
     allowlist: parseAllowlist(config.WEBHOOK_IP_ALLOWLIST),
     trustedProxies: new AddressSet(config.TRUSTED_PROXIES.split(",").filter((x) => x.trim())),
     maxBytes: config.WEBHOOK_MAX_BYTES,
+    maxOrderContracts: config.MAX_ORDER_CONTRACTS,
     instanceId: config.instanceId,
     leaseMs: config.EXECUTION_LEASE_MS,
     dispatch: (jobs) => dispatcher.enqueue(jobs),
@@ -170,6 +247,7 @@ export function buildRelay(o: RelayOptions): Relay {
     fills,
     config,
     journal,
+    kernel,
     ...o.lossMonitor,
   });
   entryGates.push(monitor.gate);
@@ -191,7 +269,22 @@ export function buildRelay(o: RelayOptions): Relay {
     startedAt: new Date(),
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };
-  const reconciler = new Reconciler({ sql, logger, directory, pool, fills, journal, contracts, bus });
+  const reconciler = new Reconciler({
+    sql,
+    logger,
+    directory,
+    pool,
+    fills,
+    journal,
+    contracts,
+    kernel,
+    drift,
+  });
+  // A position gone flat at the broker (a trader closing by hand, or our own exit) gets a prompt look:
+  // exits of ours left working on a flat position are cancelled within seconds, not at the next pass.
+  pool.onEvent((accountId, event) => {
+    if (event.type === "PositionChanged" && event.position.netPos === 0) reconciler.soon(accountId);
+  });
   const app = createApp(services);
 
   return {

@@ -54,10 +54,23 @@ export function formatReport(r: SuiteResults): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(
         ", ",
-      )}), ${r.brokerOrders} broker orders (${r.brokerOrdersAtSimulator} at the simulator), ${r.relayRestarts} relay restarts, ${r.relayCrashes} relay crashes`,
+      )}), ${r.brokerOrders} broker orders (${r.brokerOrdersAtSimulator} at the simulators), ${r.relayRestarts} relay restarts, ${r.relayCrashes} relay crashes`,
+    `simulators: ${r.brokers
+      .filter((b) => b.orders + b.manualOrders > 0 || b.instances > 1)
+      .map(
+        (b) =>
+          `${b.slot} ${b.instances} instance(s), ${b.orders} orders, ${b.manualOrders} manual, ${b.fills} fills`,
+      )
+      .join("; ")}`,
   );
   for (const [name, s] of Object.entries(r.scenarios)) {
     lines.push("", `[${name}] ${s.title}: faults ${JSON.stringify(s.faultDetail)}`);
+    if (Object.values(s.byBroker ?? {}).some((n) => n > 0))
+      lines.push(
+        `  offending findings by broker: ${Object.entries(s.byBroker)
+          .map(([b, n]) => `${b} ${n}`)
+          .join(", ")}`,
+      );
     for (const n of s.notes.slice(0, 30)) lines.push(`  ${n}`);
     if (s.explained) {
       lines.push(

@@ -1,7 +1,7 @@
 /**
- * `npm run test:faults [-- --seed N] [--only kill,database] [--quick]`: the fault-injection suite. The relay
- * runs as a real child process against the Tradovate simulator and an embedded PostgreSQL; every scenario
- * is audited once settled. Writes fault-results.json, prints a table, and exits non-zero when anything was
+ * `npm run test:faults [-- --seed N] [--only kill,database] [--quick] [--per-broker N]`: the fault-injection
+ * suite. The relay runs as a real child process against the Tradovate, ProjectX and Webull simulators and
+ * an embedded PostgreSQL; every scenario is audited once settled. Writes fault-results.json, prints a table, and exits non-zero when anything was
  * lost, doubled, answered 5xx outside a database outage, or left the relay's book out of step with the broker.
  */
 import { writeFile } from "node:fs/promises";
@@ -44,6 +44,13 @@ async function main(): Promise<void> {
     hostileBodies: Number(arg("bodies") ?? (quick ? 1_000 : 10_000)),
     rawRepeats: quick ? 2 : 8,
     concurrency: 32,
+    truthPerBroker: Number(arg("per-broker") ?? (quick ? 1 : 3)),
+    manualSettleMs: 3_000,
+    brokerDownMs: 10_000,
+    longBrokerDownMs: 45_000,
+    staleMaxAgeSeconds: 10,
+    outageEntryMaxAgeSeconds: 5,
+    idRestarts: 2,
     quietTimeoutMs: 180_000,
     graceMs: 15_000,
   };

@@ -80,6 +80,17 @@ export class ScenarioRun {
   }
 }
 
+/** A new logical alert with any fields (ticker MNQ1! unless given); an alert id unless `withId` is false. */
+export function customAlert(
+  run: ScenarioRun,
+  fields: Record<string, unknown>,
+  o: { withId?: boolean } = {},
+): { key: string; body: string } {
+  const { key } = run.alert("buy", o);
+  const body = { ticker: "MNQ1!", ...fields, ...(o.withId === false ? {} : { id: key }) };
+  return { key, body: JSON.stringify(body) };
+}
+
 /** Traders of the recorder with an open position in the relay's book. */
 export async function openPositions(h: FaultHarness, r: RecorderHandle): Promise<number> {
   const ids = r.followers.map((f) => f.traderId);

@@ -27,7 +27,8 @@ export async function settleAndAudit(
   for (;;) {
     const report = await audit({
       sql: ctx.h.sql,
-      sim: ctx.h.sim,
+      brokers: ctx.h.brokers,
+      followers: ctx.h.followers,
       replies: ctx.h.client.records,
       outages: ctx.outages,
     });

@@ -3,9 +3,11 @@
  * settled, and sums the findings: `npm run test:faults` runs the full plan, test/faults a small one.
  */
 import { type AuditReport, type Finding, type FindingClass, findingKey } from "./auditor";
+import { BROKER_NAMES } from "./brokers";
 import { FaultHarness, type RecorderHandle } from "./harness";
 import { Rng } from "./rng";
 import type { ScenarioContext, ScenarioResult } from "./scenario";
+import { brokerDownScenario } from "./scenarios/broker-down";
 import {
   delayedReplyScenario,
   penaltyScenario,
@@ -13,12 +15,42 @@ import {
   tokenExpiryScenario,
 } from "./scenarios/brokers";
 import { databaseScenario } from "./scenarios/database";
+import { deleteOpenScenario } from "./scenarios/delete";
 import { hostileScenario } from "./scenarios/hostile";
 import { type KillPoint, killScenario } from "./scenarios/kill";
+import { manualCloseScenario, manualFlattenRestartScenario } from "./scenarios/manual";
+import { repeatedIdsScenario } from "./scenarios/repeated-ids";
+import { hostileSizesScenario } from "./scenarios/sizes";
+import { staleExitScenario } from "./scenarios/stale";
+import type { TruthOptions } from "./scenarios/truth-support";
 import { settleAndAudit, signalsOf } from "./settle";
 
-export const SCENARIOS = ["kill", "sockets", "delays", "penalties", "tokens", "database", "hostile"] as const;
+/** Issue 12, "the broker is the truth": each runs with followers on Tradovate, ProjectX and Webull. */
+export const TRUTH_SCENARIOS = [
+  "manual-close",
+  "manual-flatten-restart",
+  "broker-down-exits",
+  "stale-exit",
+  "delete-open",
+  "hostile-sizes",
+  // Last: it restarts every simulator.
+  "repeated-ids",
+] as const;
+
+export const SCENARIOS = [
+  "kill",
+  "sockets",
+  "delays",
+  "penalties",
+  "tokens",
+  "database",
+  "hostile",
+  ...TRUTH_SCENARIOS,
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+type TruthName = (typeof TRUTH_SCENARIOS)[number];
+/** Scenarios that trade on the Tradovate fan-out recorders. */
+const LEGACY_TRADING: readonly ScenarioName[] = ["sockets", "delays", "penalties", "tokens", "database"];
 
 export interface SuitePlan {
   seed: number;
@@ -39,6 +71,20 @@ export interface SuitePlan {
   hostileBodies: number;
   rawRepeats: number;
   concurrency: number;
+  /** Followers per broker of each recorder of the broker-truth scenarios. */
+  truthPerBroker: number;
+  /** Pause after a manual action at the broker (or a restart) before the next step. */
+  manualSettleMs: number;
+  /** How long every broker stays unreachable in broker-down-exits. */
+  brokerDownMs: number;
+  /** Then ProjectX alone, this long (past the 30 s reconnect cap); 0 skips it. */
+  longBrokerDownMs: number;
+  /** maxSignalAgeSeconds of the stale-exit recorder. */
+  staleMaxAgeSeconds: number;
+  /** maxSignalAgeSeconds of the recorder whose entry is sent while the brokers are down. */
+  outageEntryMaxAgeSeconds: number;
+  /** Simulator restarts in repeated-ids (each followed by a round), before the account move. */
+  idRestarts: number;
   quietTimeoutMs: number;
   graceMs: number;
   /** Use this database instead of an embedded one. */
@@ -61,6 +107,8 @@ export interface ScenarioSummary {
   settleMs: number;
   notes: string[];
   findings: Finding[];
+  /** Offending findings that name each broker (in their id or detail). */
+  byBroker: Record<string, number>;
   /** What the relay itself reported as unknown/failed or done with problems, by kind, with examples. */
   explainedByKind: Record<string, number>;
   explainedExamples: Finding[];
@@ -80,6 +128,8 @@ export interface SuiteResults {
   executions: number;
   brokerOrders: number;
   brokerOrdersAtSimulator: number;
+  /** Per simulator slot: instances started (restarts + 1), orders of ours, manual orders, fills. */
+  brokers: { slot: string; instances: number; orders: number; manualOrders: number; fills: number }[];
   relayRestarts: number;
   relayCrashes: number;
   executionStatus: Record<string, number>;
@@ -111,6 +161,7 @@ export class FaultSuite {
     readonly h: FaultHarness,
     private readonly ctx: ScenarioContext,
     private readonly recorders: { kill?: RecorderHandle; main?: RecorderHandle; hostile?: RecorderHandle },
+    private readonly truth: Partial<Record<string, RecorderHandle>>,
   ) {}
 
   static async start(plan: SuitePlan, log: (line: string) => void): Promise<FaultSuite> {
@@ -123,21 +174,47 @@ export class FaultSuite {
     });
     try {
       const ctx: ScenarioContext = { h, rng: new Rng(plan.seed), log, outages: [] };
-      const trading = SCENARIOS.filter((s) => s !== "hostile" && wants(s));
+      const trading = LEGACY_TRADING.filter(wants);
       const recorders: { kill?: RecorderHandle; main?: RecorderHandle; hostile?: RecorderHandle } = {};
       if (wants("kill") || (trading.length && plan.followers === 0)) {
         log(`setting up ${plan.killTraders} followers for the kill fan-out...`);
         recorders.kill = await h.recorder("Kill fan-out", plan.killTraders);
       }
-      if (trading.some((s) => s !== "kill")) {
+      if (trading.length > 0) {
         if (plan.followers > 0)
           log(`setting up ${plan.followers} followers for the broker and database faults...`);
         recorders.main =
           plan.followers > 0 ? await h.recorder("Broker faults", plan.followers) : recorders.kill;
       }
       if (wants("hostile")) recorders.hostile = await h.recorder("Hostile input", 0);
+      const truth: Partial<Record<string, RecorderHandle>> = {};
+      const n = plan.truthPerBroker * BROKER_NAMES.length;
+      const three = { brokers: BROKER_NAMES };
+      const make = async (key: string, name: string, settings: Record<string, unknown> = {}, count = n) => {
+        truth[key] = await h.recorder(name, count, settings, three);
+      };
+      const wanted = TRUTH_SCENARIOS.filter(wants);
+      if (wanted.length)
+        log(`setting up ${plan.truthPerBroker} follower(s) per broker for ${wanted.join(", ")}...`);
+      if (wants("manual-close")) await make("manual-close", "Manual close");
+      if (wants("manual-flatten-restart")) await make("manual-flatten-restart", "Manual flatten (MES)");
+      if (wants("broker-down-exits")) {
+        await make("broker-down-exits", "Exits while brokers are down");
+        await make("broker-down-entries", "Entry while brokers are down", {
+          maxSignalAgeSeconds: plan.outageEntryMaxAgeSeconds,
+        });
+      }
+      if (wants("stale-exit"))
+        await make("stale-exit", "Stale exits", { maxSignalAgeSeconds: plan.staleMaxAgeSeconds });
+      if (wants("delete-open")) {
+        await make("delete-traders", "Delete traders");
+        await make("delete-accounts", "Delete accounts");
+        await make("delete-spare", "Linked during delete", {}, 0);
+      }
+      if (wants("hostile-sizes")) await make("hostile-sizes", "Hostile sizes");
+      if (wants("repeated-ids")) await make("repeated-ids", "Repeated broker ids");
       log(`setup done in ${Date.now() - started} ms (relay logs: ${h.logDir})`);
-      return new FaultSuite(plan, h, ctx, recorders);
+      return new FaultSuite(plan, h, ctx, recorders, truth);
     } catch (error) {
       await h.stop().catch(() => undefined);
       throw error;
@@ -195,6 +272,8 @@ export class FaultSuite {
           concurrency: plan.concurrency,
         });
         break;
+      default:
+        result = await this.runTruth(name, ctx);
     }
     const ranMs = Date.now() - t0;
     const { report, waitedMs } = await settleAndAudit(this.ctx, {
@@ -222,6 +301,10 @@ export class FaultSuite {
       }
     }
     const count = (c: FindingClass) => fresh.filter((f) => f.class === c).length;
+    const offending = fresh.filter((f) => f.class !== "explained");
+    const byBroker: Record<string, number> = {};
+    for (const b of BROKER_NAMES)
+      byBroker[b] = offending.filter((f) => f.id.includes(b) || f.detail.includes(b)).length;
     const summary: ScenarioSummary = {
       title: result.title,
       alertsSent: result.alertsSent,
@@ -236,7 +319,8 @@ export class FaultSuite {
       durationMs: Date.now() - t0,
       settleMs: waitedMs,
       notes: result.notes,
-      findings: fresh.filter((f) => f.class !== "explained"),
+      findings: offending,
+      byBroker,
       ...explainedOf(fresh),
     };
     this.scenarios[name] = summary;
@@ -246,6 +330,47 @@ export class FaultSuite {
     for (const f of summary.findings.slice(0, 20))
       this.ctx.log(`    ${f.class} ${f.kind} ${f.id}: ${f.detail}`);
     return summary;
+  }
+
+  private async runTruth(name: TruthName, ctx: ScenarioContext): Promise<ScenarioResult> {
+    const { plan } = this;
+    const need = (key: string) => {
+      const r = this.truth[key];
+      if (!r) throw new Error(`scenario ${name} is not in this plan`);
+      return r;
+    };
+    const base: TruthOptions = { perBroker: plan.truthPerBroker, settleMs: plan.manualSettleMs };
+    switch (name) {
+      case "manual-close":
+        return manualCloseScenario(ctx, { ...base, recorder: need(name) });
+      case "manual-flatten-restart":
+        return manualFlattenRestartScenario(ctx, { ...base, recorder: need(name) });
+      case "broker-down-exits":
+        return brokerDownScenario(ctx, {
+          ...base,
+          exits: need("broker-down-exits"),
+          entries: need("broker-down-entries"),
+          outageMs: plan.brokerDownMs,
+          longOutageMs: plan.longBrokerDownMs,
+        });
+      case "stale-exit":
+        return staleExitScenario(ctx, {
+          ...base,
+          recorder: need(name),
+          maxAgeSeconds: plan.staleMaxAgeSeconds,
+        });
+      case "delete-open":
+        return deleteOpenScenario(ctx, {
+          ...base,
+          traders: need("delete-traders"),
+          accounts: need("delete-accounts"),
+          spare: need("delete-spare"),
+        });
+      case "hostile-sizes":
+        return hostileSizesScenario(ctx, { ...base, recorder: need(name) });
+      case "repeated-ids":
+        return repeatedIdsScenario(ctx, { ...base, recorder: need(name), restarts: plan.idRestarts });
+    }
   }
 
   /** Stops the relay, the simulator and the database; sums every scenario. */
@@ -279,6 +404,13 @@ export class FaultSuite {
       executions: last?.executions ?? 0,
       brokerOrders: last?.brokerOrders ?? 0,
       brokerOrdersAtSimulator: last?.simOrders ?? 0,
+      brokers: h.brokers.all().map((slot) => ({
+        slot: `${slot.broker}/${slot.slot}`,
+        instances: slot.generations.length,
+        orders: slot.generations.reduce((n, g) => n + g.orders().filter((o) => !o.manual).length, 0),
+        manualOrders: slot.generations.reduce((n, g) => n + g.orders().filter((o) => o.manual).length, 0),
+        fills: slot.generations.reduce((n, g) => n + g.tape.length, 0),
+      })),
       relayRestarts: h.relay.generation - 1,
       relayCrashes: h.relay.unexpectedExits.length,
       executionStatus: last?.executionStatus ?? {},

@@ -149,11 +149,19 @@ export type BrokerListener = (event: BrokerEvent) => void;
 
 /**
  * One live session per broker login (an `account` in our words), shared by every trader on that login.
- * `start` logs in and opens the sockets (pre-warm); the first order then needs no handshake.
+ * `start` logs in and opens the sockets (pre-warm); the first order then needs no handshake. A session
+ * that lost its broker keeps trying on its own (at most 30 s apart, forever), re-syncs its orders and
+ * positions when it is back, and says `SessionChanged` `ready` again.
  */
 export interface BrokerSession {
   readonly kind: BrokerKind;
   readonly accountId: AccountId;
+  /**
+   * Where this session's broker ids (orders, fills, sub-accounts) live: broker kind, environment and API
+   * host, e.g. `tradovate:demo:demo.tradovateapi.com`, `projectx:live:api.topstepx.com`, `paper`. Two
+   * logins on different environments or hosts differ; the same login reconnecting keeps its venue.
+   */
+  readonly venue: string;
 
   start(): Promise<void>;
   stop(): Promise<void>;

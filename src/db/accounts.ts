@@ -100,6 +100,24 @@ export async function setAccountStatus(
      where id = ${id}`;
 }
 
+/**
+ * Marks a login as being deleted: from now on no trader can be linked to it. False when it does not
+ * exist or a delete is already under way.
+ */
+export async function beginAccountDelete(sql: Sql, id: string): Promise<"begun" | "missing" | "busy"> {
+  const [row] = await sql`
+    update accounts set deleting_at = case when deleting_at is null then now() else deleting_at end
+     where id = ${id} and deleted_at is null
+    returning (deleting_at = now()) as mine`;
+  if (!row) return "missing";
+  return row.mine ? "begun" : "busy";
+}
+
+/** A delete that could not finish: the login takes traders again. */
+export async function abandonAccountDelete(sql: Sql, id: string): Promise<void> {
+  await sql`update accounts set deleting_at = null where id = ${id} and deleted_at is null`;
+}
+
 export async function softDeleteAccount(sql: Sql, id: string): Promise<boolean> {
   const rows =
     await sql`update accounts set deleted_at = now() where id = ${id} and deleted_at is null returning id`;

@@ -4,7 +4,28 @@
  */
 import { ASYNC_COMMIT, type Sql } from "./client";
 
-export type ExecutionStatus = "pending" | "running" | "done" | "ignored" | "failed" | "unknown";
+export type ExecutionStatus =
+  | "pending"
+  | "running"
+  /** An exit, close or flatten (or a still-fresh entry) whose broker cannot be reached: resumed when it is back. */
+  | "waiting_for_broker"
+  | "done"
+  | "ignored"
+  | "failed"
+  | "unknown";
+
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  "pending",
+  "running",
+  "waiting_for_broker",
+  "done",
+  "ignored",
+  "failed",
+  "unknown",
+];
+
+/** Executions not finished yet: still owned by a relay's lease. */
+export const OPEN_STATUSES = ["pending", "running", "waiting_for_broker"] as const;
 
 export interface ClaimedExecution {
   id: string;
@@ -48,7 +69,7 @@ export async function claimUnfinished(
   const rows = await sql.unsafe(
     `with claimable as (
        select id from executions
-        where status in ('pending', 'running')
+        where status in ('pending', 'running', 'waiting_for_broker')
           and (($4 and claimed_by = $1) or lease_until < clock_timestamp() or lease_until is null)
         order by created_at, id
         for update skip locked limit $3
@@ -75,7 +96,8 @@ export async function renewLeases(
   await sql`
     update executions e set lease_until = clock_timestamp() + make_interval(secs => ${leaseMs} / 1000.0)
       from (select id from executions
-             where id = any(${ids}::uuid[]) and claimed_by = ${instanceId} and status in ('pending', 'running')
+             where id = any(${ids}::uuid[]) and claimed_by = ${instanceId}
+               and status in ('pending', 'running', 'waiting_for_broker')
              order by id for update) l
      where e.id = l.id`;
 }
@@ -169,7 +191,8 @@ export async function listExecutions(
 }
 
 export async function countOpenExecutions(sql: Sql): Promise<number> {
-  const [row] = await sql`select count(*)::int as n from executions where status in ('pending', 'running')`;
+  const [row] =
+    await sql`select count(*)::int as n from executions where status = any(${OPEN_STATUSES as unknown as string[]})`;
   return (row?.n as number) ?? 0;
 }
 
@@ -222,4 +245,23 @@ export async function finishExecutions(sql: Sql, items: ExecutionFinish[]): Prom
            (select id from executions where id = any(${rows.map((r) => r.id)}::uuid[]) order by id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
      where e.id = v.id and l.id = v.id`;
+}
+
+export interface ExecutionWaiting {
+  id: string;
+  /** The plan to resume with (reduced when an entry expired while waiting). */
+  plan: unknown;
+  decision: string | null;
+  reason: string | null;
+  /** Why it waits, in words: shown as the execution's error until it goes out. */
+  waitingFor: string;
+}
+
+/** An execution whose broker cannot be reached: open work, with the plan it resumes with. */
+export async function markWaiting(sql: Sql, w: ExecutionWaiting): Promise<void> {
+  await sql`
+    update executions set status = 'waiting_for_broker', plan = coalesce(${w.plan === null ? null : sql.json(w.plan as never)}::jsonb, plan),
+           decision = coalesce(${w.decision}, decision), reason = coalesce(${w.reason}, reason), error = ${w.waitingFor},
+           started_at = coalesce(started_at, clock_timestamp())
+     where id = ${w.id} and status in ('pending', 'running', 'waiting_for_broker')`;
 }

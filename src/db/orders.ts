@@ -4,18 +4,24 @@
  * transaction, once per fill key, however many times it is reported.
  */
 import { add, type Dec, dec, div, sub, times, toStr } from "../domain/decimal";
+import { ORDER_STATUSES, ORDER_TRANSITIONS, type OrderStatus } from "../domain/order-status";
 import { applyFill, type BookPosition } from "../domain/position";
 import type { Side } from "../domain/venue/types";
 import { ASYNC_COMMIT, type Sql } from "./client";
 
-export type OrderStatus =
-  | "sending"
-  | "accepted"
-  | "working"
-  | "filled"
-  | "cancelled"
-  | "rejected"
-  | "unknown";
+export type { OrderStatus };
+
+/**
+ * The order status table of src/domain/order-status.ts as a SQL expression: `from` is the stored status,
+ * `report` the new one; exceptions come from the table, anything else takes the report.
+ */
+function transitionSql(from: string, report: string): string {
+  const cases = ORDER_STATUSES.flatMap((f) =>
+    Object.entries(ORDER_TRANSITIONS[f]).map(([r, to]) => `when '${f}>${r}' then '${to}'`),
+  );
+  return `case ${from} || '>' || ${report} ${cases.join(" ")} else ${report} end`;
+}
+const MARK_STATUS_MANY = transitionSql("o.status", "v.status");
 
 export interface OrderIntent {
   clientOrderId: string;
@@ -30,6 +36,8 @@ export interface OrderIntent {
   qty: number;
   price?: Dec;
   stopPrice?: Dec;
+  /** Where the broker's ids live (BrokerSession.venue); unset for rows never sent to a broker. */
+  venue?: string;
 }
 
 export interface OrderRow extends OrderIntent {
@@ -68,10 +76,10 @@ export function orderRowOf(r: Record<string, unknown>): OrderRow {
 export async function insertIntent(sql: Sql, i: OrderIntent): Promise<{ row: OrderRow; existed: boolean }> {
   const inserted = await sql`
     insert into broker_orders (client_order_id, execution_id, trader_id, account_id, broker_account_id, contract, leg,
-                               side, order_type, qty, price, stop_price, status)
+                               side, order_type, qty, price, stop_price, status, venue)
     select ${i.clientOrderId}, ${i.executionId}, ${i.traderId}, ${i.accountId}, ${i.brokerAccountId}, ${i.contract},
            ${i.leg}, ${i.side}, ${i.type}, ${i.qty}, ${i.price === undefined ? null : toStr(i.price)}::numeric,
-           ${i.stopPrice === undefined ? null : toStr(i.stopPrice)}::numeric, 'sending'
+           ${i.stopPrice === undefined ? null : toStr(i.stopPrice)}::numeric, 'sending', ${i.venue ?? null}
       from ${sql.unsafe(ASYNC_COMMIT)}
     on conflict (client_order_id) do nothing
     returning *`;
@@ -80,22 +88,25 @@ export async function insertIntent(sql: Sql, i: OrderIntent): Promise<{ row: Ord
   return { row: orderRowOf(existing as Record<string, unknown>), existed: true };
 }
 
+/**
+ * An order the broker confirmed it never received goes back to `sending`, with the size and prices it is
+ * sent again with (a close is resized to what the broker holds now). Never a filled one.
+ */
+export async function reopenIntent(sql: Sql, i: OrderIntent): Promise<void> {
+  await sql`
+    update broker_orders set status = 'sending', qty = ${i.qty},
+           price = ${i.price === undefined ? null : toStr(i.price)}::numeric,
+           stop_price = ${i.stopPrice === undefined ? null : toStr(i.stopPrice)}::numeric,
+           reason = null, updated_at = clock_timestamp()
+     where client_order_id = ${i.clientOrderId} and status <> 'filled' and filled_qty = 0`;
+}
+
 export async function markOrder(
   sql: Sql,
   clientOrderId: string,
   m: { status: OrderStatus; brokerOrderId?: string | null; reason?: string | null; raw?: unknown },
 ): Promise<void> {
-  // A fill can land before the acknowledgment is written; never move a filled order back.
-  await sql`
-    update broker_orders set
-           status = case when status = 'filled' and ${m.status} in ('accepted', 'working', 'sending', 'unknown')
-                         then status else ${m.status} end,
-           broker_order_id = coalesce(${m.brokerOrderId ?? null}, broker_order_id),
-           reason = coalesce(${m.reason ?? null}, reason),
-           raw = coalesce(${m.raw === undefined ? null : sql.json(m.raw as never)}::jsonb, raw),
-           updated_at = clock_timestamp()
-      from ${sql.unsafe(ASYNC_COMMIT)}
-     where client_order_id = ${clientOrderId}`;
+  await markOrders(sql, [{ clientOrderId, ...m }]);
 }
 
 export async function orderByClientId(sql: Sql, clientOrderId: string): Promise<OrderRow | undefined> {
@@ -103,13 +114,22 @@ export async function orderByClientId(sql: Sql, clientOrderId: string): Promise<
   return row ? orderRowOf(row as Record<string, unknown>) : undefined;
 }
 
+/**
+ * Our order carrying this broker id on the account's current venue. Broker ids repeat (a broker reset,
+ * another venue), so a live order wins over an ended one, and the newest over older ones.
+ */
 export async function orderByBrokerId(
   sql: Sql,
   accountId: string,
   brokerOrderId: string,
+  venue?: string,
 ): Promise<OrderRow | undefined> {
   const [row] = await sql`
-    select * from broker_orders where account_id = ${accountId} and broker_order_id = ${brokerOrderId}`;
+    select * from broker_orders
+     where account_id = ${accountId} and broker_order_id = ${brokerOrderId}
+       and (venue is null or ${venue ?? null}::text is null or venue = ${venue ?? null})
+     order by (status in ('sending', 'accepted', 'working', 'unknown')) desc, id desc
+     limit 1`;
   return row ? orderRowOf(row as Record<string, unknown>) : undefined;
 }
 
@@ -215,21 +235,114 @@ export interface AppliedFill {
   realized: Dec;
 }
 
+/**
+ * What became of one fill report: booked (`applied`), already booked (nothing), or not ours to book:
+ * `conflict` when its fill key was seen before with other contents, `stale` when it names an order of
+ * ours that had already filled completely (a broker reusing order ids: the report belongs to a newer
+ * order, or to none of ours).
+ */
+export interface FillResult {
+  applied?: AppliedFill;
+  conflict?: string;
+  stale?: boolean;
+}
+
 type PositionState = BookPosition & { opened: boolean };
+
+interface SeenFill {
+  clientOrderId: string;
+  qty: number;
+  price: Dec;
+  at: Date;
+}
+
+const SAME_FILL_MS = 2_000;
+
+/** Whether a stored fill and a report under the same key are the same fill. */
+function sameFill(seen: SeenFill, f: FillReport): boolean {
+  if (seen.clientOrderId !== f.clientOrderId || seen.qty !== f.qty || seen.price !== f.price) return false;
+  // A broker's own fill id carries the fill's time (a reply and an event may stamp it a moment apart);
+  // keys we derive (cumulative quantity) carry none.
+  return !f.fillKey.includes("id:") || Math.abs(seen.at.getTime() - f.at.getTime()) <= SAME_FILL_MS;
+}
 
 /**
  * Applies fills to their orders and to the traders' positions, each fill exactly once, all in one
- * transaction: fills already counted (however they reached us) or of orders that are not ours come back
- * undefined. Orders and positions are locked in a fixed order (positions through an advisory lock on
- * their key, which also covers positions that do not exist yet), so concurrent bookings never lose an
- * update or deadlock.
+ * transaction. A fill key is unique per account (its venue is part of it, src/orders/fills.ts): a report
+ * under a key already stored is the same fill told again, unless its contents differ, which is a
+ * conflict: a report for another of our orders is booked under its own key (the broker reused an id),
+ * anything else is reported and left to reconciliation. Orders and positions are locked in a fixed order
+ * (positions through an advisory lock on their key, which also covers positions that do not exist yet),
+ * so concurrent bookings never lose an update or deadlock.
  */
-export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(AppliedFill | undefined)[]> {
+export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<FillResult[]> {
   if (fills.length === 0) return [];
   return sql.begin(async (tx) => {
-    const keyed = fills.map((f) => ({
+    const ids = [...new Set(fills.map((f) => f.clientOrderId))].sort();
+    const orderRows = await tx`
+      select * from broker_orders where client_order_id = any(${ids}::text[]) order by client_order_id for update`;
+    const orders = new Map(
+      orderRows.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
+    );
+    const results = new Map<FillReport, FillResult>(fills.map((f) => [f, {}]));
+
+    // 1. Which keys are new; a repeated key with other contents is a conflict.
+    const keyOf = (f: FillReport) => `${f.accountId}|${f.fillKey}`;
+    const seen = await storedFills(tx as unknown as Sql, fills);
+    const keys = new Map<FillReport, string>();
+    const retry: FillReport[] = [];
+    for (const f of fills) {
+      const stored = seen.get(keyOf(f));
+      if (!stored) keys.set(f, f.fillKey);
+      else if (sameFill(stored, f)) continue;
+      else if (stored.clientOrderId !== f.clientOrderId) retry.push(f);
+      else
+        (results.get(f) as FillResult).conflict =
+          `fill ${f.fillKey} was reported again with other contents (${f.qty} @ ${toStr(f.price)}, booked as ${stored.qty} @ ${toStr(stored.price)}); not booked twice`;
+    }
+    if (retry.length) {
+      // Another of our orders under a repeated broker id: its own fill, under a key of its own.
+      const own = retry.map((f) => ({ ...f, fillKey: `${f.fillKey}#${f.clientOrderId}` }));
+      const seenOwn = await storedFills(tx as unknown as Sql, own);
+      retry.forEach((f, i) => {
+        const mine = own[i] as FillReport;
+        if (seenOwn.has(keyOf(mine))) return;
+        keys.set(f, mine.fillKey);
+        (results.get(f) as FillResult).conflict =
+          `fill ${f.fillKey} was seen before for another order: the broker reuses its ids; booked as a new fill of ${f.clientOrderId}`;
+      });
+    }
+
+    // 2. The part of each new fill not booked yet; a fill naming an order already wholly filled is stale.
+    const parts = new Map<FillReport, { qty: number; price: Dec }>();
+    const probe = new Map<string, { filledQty: number; fillPrice: Dec | null; qty: number }>();
+    for (const f of keys.keys()) {
+      const order = orders.get(f.clientOrderId);
+      if (!order) continue;
+      const state = probe.get(order.clientOrderId) ?? { ...order };
+      const part = newPart(state, f);
+      if (!part) {
+        // A fill id never seen, for an order already wholly filled: not that order's fill.
+        if (state.filledQty >= state.qty && f.fillKey.includes("id:"))
+          (results.get(f) as FillResult).stale = true;
+        continue;
+      }
+      parts.set(f, part);
+      const filled = state.filledQty + part.qty;
+      state.fillPrice =
+        state.fillPrice === null
+          ? part.price
+          : div(add(times(state.fillPrice, state.filledQty), times(part.price, part.qty)), dec(filled));
+      state.filledQty = filled;
+      probe.set(order.clientOrderId, state);
+    }
+    const todo = fills.filter((f) => parts.has(f));
+    if (todo.length === 0) return fills.map((f) => results.get(f) as FillResult);
+
+    // 3. Claim the keys; a concurrent booking that got there first wins.
+    const keyed = todo.map((f) => ({
       account_id: f.accountId,
-      fill_key: f.fillKey,
+      fill_key: keys.get(f),
       client_order_id: f.clientOrderId,
       qty: f.qty,
       price: toStr(f.price),
@@ -243,17 +356,17 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
       on conflict do nothing
       returning account_id, fill_key`;
     const fresh = new Set(freshRows.map((r) => `${r.account_id}|${r.fill_key}`));
-    const todo = fills.filter((f) => fresh.has(`${f.accountId}|${f.fillKey}`));
-    if (todo.length === 0) return fills.map(() => undefined);
+    const booked = todo.filter((f) => fresh.has(`${f.accountId}|${keys.get(f)}`));
 
-    const ids = [...new Set(todo.map((f) => f.clientOrderId))].sort();
-    const orderRows = await tx`
-      select * from broker_orders where client_order_id = any(${ids}::text[]) order by client_order_id for update`;
-    const orders = new Map(
-      orderRows.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
-    );
-    const keyOf = (o: OrderRow) => `${o.traderId}|${o.brokerAccountId}|${o.contract}`;
-    const positionKeys = [...new Set([...orders.values()].filter((o) => o.traderId).map(keyOf))].sort();
+    const posKey = (o: OrderRow) => `${o.traderId}|${o.brokerAccountId}|${o.contract}`;
+    const positionKeys = [
+      ...new Set(
+        booked
+          .map((f) => orders.get(f.clientOrderId))
+          .filter((o): o is OrderRow => !!o?.traderId)
+          .map(posKey),
+      ),
+    ].sort();
     const positions = new Map<string, PositionState>();
     if (positionKeys.length) {
       await tx`select pg_advisory_xact_lock(hashtextextended(k, 7316)) from unnest(${positionKeys}::text[]) as k order by k`;
@@ -275,11 +388,10 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
       }
     }
 
-    // Fills of one order and one position are applied in the order they were reported.
-    const results = new Map<FillReport, AppliedFill>();
+    // 4. Fills of one order and one position are applied in the order they were reported.
     const touchedOrders = new Set<OrderRow>();
     const touchedPositions = new Map<string, { order: OrderRow; at: Date }>();
-    for (const f of todo) {
+    for (const f of booked) {
       const order = orders.get(f.clientOrderId);
       if (!order) continue;
       const part = newPart(order, f);
@@ -293,16 +405,17 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
       order.filledQty = filled;
       if (filled >= order.qty) order.status = "filled";
       touchedOrders.add(order);
+      const result = results.get(f) as FillResult;
       if (!order.traderId) {
-        results.set(f, { order: { ...order }, position: { netQty: 0, realized: dec(0) }, realized: dec(0) });
+        result.applied = { order: { ...order }, position: { netQty: 0, realized: dec(0) }, realized: dec(0) };
         continue;
       }
-      const key = keyOf(order);
+      const key = posKey(order);
       const before = positions.get(key) ?? { netQty: 0, realized: dec(0), opened: false };
       const { position, realized } = applyFill(before, order.side, counted, part.price, f.valuePerPoint);
       positions.set(key, { ...position, opened: before.opened });
       touchedPositions.set(key, { order, at: f.at });
-      results.set(f, { order: { ...order }, position, realized });
+      result.applied = { order: { ...order }, position, realized };
     }
 
     if (touchedOrders.size) {
@@ -345,8 +458,28 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<(A
                            else positions.opened_at end,
           updated_at = excluded.updated_at`;
     }
-    return fills.map((f) => results.get(f));
-  }) as Promise<(AppliedFill | undefined)[]>;
+    return fills.map((f) => results.get(f) as FillResult);
+  }) as Promise<FillResult[]>;
+}
+
+/** Stored fills under the reports' keys, by `account|key`. */
+async function storedFills(sql: Sql, fills: FillReport[]): Promise<Map<string, SeenFill>> {
+  const wanted = fills.map((f) => ({ account_id: f.accountId, fill_key: f.fillKey }));
+  const rows = await sql`
+    select b.account_id, b.fill_key, b.client_order_id, b.qty, b.price::text as price, b.at from broker_fills b
+      join jsonb_to_recordset(${sql.json(wanted as never)}::jsonb) as v(account_id uuid, fill_key text)
+        on b.account_id = v.account_id and b.fill_key = v.fill_key`;
+  return new Map(
+    rows.map((r) => [
+      `${r.account_id}|${r.fill_key}`,
+      {
+        clientOrderId: r.client_order_id as string,
+        qty: r.qty as number,
+        price: dec(r.price as string),
+        at: r.at as Date,
+      },
+    ]),
+  );
 }
 
 /** Many insertIntent calls in one statement; rows already present come back with existed = true. */
@@ -367,15 +500,17 @@ export async function insertIntents(
     qty: i.qty,
     price: i.price === undefined ? null : toStr(i.price),
     stop_price: i.stopPrice === undefined ? null : toStr(i.stopPrice),
+    venue: i.venue ?? null,
   }));
   const inserted = await sql`
     insert into broker_orders (client_order_id, execution_id, trader_id, account_id, broker_account_id, contract, leg,
-                               side, order_type, qty, price, stop_price, status)
+                               side, order_type, qty, price, stop_price, status, venue)
     select v.client_order_id, v.execution_id, v.trader_id, v.account_id, v.broker_account_id, v.contract, v.leg,
-           v.side, v.order_type, v.qty, v.price, v.stop_price, 'sending'
+           v.side, v.order_type, v.qty, v.price, v.stop_price, 'sending', v.venue
       from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
              as v(client_order_id text, execution_id uuid, trader_id uuid, account_id uuid, broker_account_id text,
-                  contract text, leg text, side text, order_type text, qty integer, price numeric, stop_price numeric),
+                  contract text, leg text, side text, order_type text, qty integer, price numeric, stop_price numeric,
+                  venue text),
            ${sql.unsafe(ASYNC_COMMIT)}
     on conflict (client_order_id) do nothing
     returning *`;
@@ -419,8 +554,7 @@ export async function markOrders(sql: Sql, items: OrderMark[]): Promise<void> {
   }));
   await sql`
     update broker_orders o set
-           status = case when o.status = 'filled' and v.status in ('accepted', 'working', 'sending', 'unknown')
-                         then o.status else v.status end,
+           status = ${sql.unsafe(MARK_STATUS_MANY)},
            broker_order_id = coalesce(v.broker_order_id, o.broker_order_id),
            reason = coalesce(v.reason, o.reason),
            raw = coalesce(v.raw, o.raw),
@@ -431,4 +565,14 @@ export async function markOrders(sql: Sql, items: OrderMark[]): Promise<void> {
              order by client_order_id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
      where o.client_order_id = v.client_order_id and l.client_order_id = v.client_order_id`;
+}
+
+/** Whether an execution's entry or add may be at the broker (sent, or known there). */
+export async function entryPlaced(sql: Sql, executionId: string): Promise<boolean> {
+  const rows = await sql`
+    select 1 from broker_orders
+     where execution_id = ${executionId} and leg in ('entry', 'add')
+       and (status not in ('cancelled', 'rejected') or filled_qty > 0)
+     limit 1`;
+  return rows.length > 0;
 }

@@ -73,3 +73,16 @@ export async function getPositions(sql: Sql, keys: PositionKey[]): Promise<(Posi
   );
   return keys.map((k) => byKey.get(`${k.traderId}|${k.brokerAccountId}|${k.contract}`));
 }
+
+/** Every trader's open booked position in one contract of one sub-account. */
+export async function openInContract(
+  sql: Sql,
+  key: { accountId: string; brokerAccountId: string; contract: string },
+): Promise<PositionRow[]> {
+  const rows = await sql`
+    select * from positions
+     where account_id = ${key.accountId} and broker_account_id = ${key.brokerAccountId}
+       and contract = ${key.contract} and net_qty <> 0
+     order by trader_id`;
+  return rows.map((r) => positionRowOf(r as Record<string, unknown>));
+}

@@ -35,7 +35,7 @@ export async function tradersInFlight(sql: Sql, traderIds: string[], since: Date
   const rows = await sql`
     select distinct trader_id from executions
      where trader_id = any(${traderIds}::uuid[])
-       and (status in ('pending', 'running') or finished_at >= ${since})`;
+       and (status in ('pending', 'running', 'waiting_for_broker') or finished_at >= ${since})`;
   return new Set(rows.map((r) => r.trader_id as string));
 }
 

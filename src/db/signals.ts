@@ -140,7 +140,7 @@ export async function claimSignalSummary(sql: Sql, signalId: string): Promise<bo
   const rows = await sql`
     update signals set summarized_at = now()
      where id = ${signalId} and summarized_at is null
-       and not exists (select 1 from executions where signal_id = ${signalId} and status in ('pending', 'running'))
+       and not exists (select 1 from executions where signal_id = ${signalId} and status in ('pending', 'running', 'waiting_for_broker'))
     returning id`;
   return rows.length > 0;
 }

@@ -45,13 +45,19 @@ export interface TraderInput {
   overrides: TraderOverrides;
 }
 
-export async function insertTrader(sql: Sql, t: TraderInput): Promise<TraderRow> {
+/**
+ * Links a recorder to an account; undefined when the account is gone or being deleted (its row is read
+ * `for share`, so a delete that has begun is seen, and one that begins later sees this trader).
+ */
+export async function insertTrader(sql: Sql, t: TraderInput): Promise<TraderRow | undefined> {
   const [row] = await sql`
     insert into traders (recorder_id, account_id, broker_account_id, multiplier, enabled, max_daily_loss, overrides)
-    values (${t.recorderId}, ${t.accountId}, ${t.brokerAccountId}, ${toStr(t.multiplier)}, ${t.enabled},
-            ${t.maxDailyLoss === null ? null : toStr(t.maxDailyLoss)}, ${sql.json(t.overrides as never)})
+    select ${t.recorderId}, a.id, ${t.brokerAccountId}, ${toStr(t.multiplier)}, ${t.enabled},
+           ${t.maxDailyLoss === null ? null : toStr(t.maxDailyLoss)}, ${sql.json(t.overrides as never)}
+      from (select id from accounts where id = ${t.accountId} and deleted_at is null and deleting_at is null
+              for share) a
     returning ${sql.unsafe(COLUMNS)}`;
-  return toRow(row as Record<string, unknown>);
+  return row ? toRow(row as Record<string, unknown>) : undefined;
 }
 
 export async function listTraders(
@@ -121,3 +127,29 @@ export async function countActiveTraders(
        and (${by.accountId ?? null}::uuid is null or account_id = ${by.accountId ?? null})`;
   return (row?.n as number) ?? 0;
 }
+
+/** What a trader still has at the broker or in flight: a delete must not leave any of it unmanaged. */
+export interface Holdings {
+  positions: { contract: string; netQty: number }[];
+  /** Our working orders (exits, resting entries) and orders whose fate is open. */
+  orders: number;
+  /** Executions pending, running or waiting for the broker. */
+  executions: number;
+}
+
+export async function traderHoldings(sql: Sql, traderId: string): Promise<Holdings> {
+  const [row] = await sql`
+    select coalesce((select json_agg(json_build_object('contract', contract, 'netQty', net_qty) order by contract)
+                       from positions where trader_id = ${traderId} and net_qty <> 0), '[]') as positions,
+           (select count(*)::int from broker_orders
+             where trader_id = ${traderId} and status in ('sending', 'accepted', 'working', 'unknown')) as orders,
+           (select count(*)::int from executions
+             where trader_id = ${traderId} and status in ('pending', 'running', 'waiting_for_broker')) as executions`;
+  return {
+    positions: (row?.positions as Holdings["positions"]) ?? [],
+    orders: (row?.orders as number) ?? 0,
+    executions: (row?.executions as number) ?? 0,
+  };
+}
+
+export const holdsAnything = (h: Holdings) => h.positions.length > 0 || h.orders > 0;

@@ -13,6 +13,8 @@ import type { Logger } from "../log";
 import { type ExecutionJob, type Executor, planFromJson } from "./executor";
 
 const RETRY_PAUSES_MS = [250, 500, 1_000, 2_000, 4_000];
+/** Pauses between attempts of an execution waiting for its broker: doubling, capped at 30 s. */
+const WAIT_PAUSES_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
 export interface DispatcherOptions {
   sql: Sql;
@@ -21,6 +23,11 @@ export interface DispatcherOptions {
   concurrency: number;
   instanceId: string;
   leaseMs: number;
+  /**
+   * Resolves when the account's broker is back, or after `ms` at most (an execution waiting for it runs
+   * again then); default: after `ms`.
+   */
+  waitForBroker?: (accountId: string, ms: number) => Promise<void>;
   /** Called when the last of a signal's executions running here has finished. */
   onSignalDone?: (signalId: string) => void;
 }
@@ -31,6 +38,7 @@ export class Dispatcher {
   private readonly active = new Set<string>();
   private readonly perSignal = new Map<string, number>();
   private queued = 0;
+  private readonly wakers = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly counters = { dispatched: 0, finished: 0 };
@@ -64,7 +72,9 @@ export class Dispatcher {
           receivedAt: r.receivedAt,
           signal: signalFromJson(r.payload),
           resume: true,
-          ...(r.status === "running" && r.plan ? { storedPlan: planFromJson(r.plan) } : {}),
+          ...((r.status === "running" || r.status === "waiting_for_broker") && r.plan
+            ? { storedPlan: planFromJson(r.plan) }
+            : {}),
         });
       } catch (error) {
         this.o.logger.error(
@@ -94,6 +104,7 @@ export class Dispatcher {
   async drain(timeoutMs: number): Promise<boolean> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const wake of this.wakers) wake();
     const idle = Promise.all([...this.lanes.values()]).then(() => this.queue.onIdle());
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
     return Promise.race([idle.then(() => true as const), timeout]);
@@ -106,22 +117,7 @@ export class Dispatcher {
     this.perSignal.set(job.signalId, (this.perSignal.get(job.signalId) ?? 0) + 1);
     const lane = this.lanes.get(job.accountId) ?? Promise.resolve();
     const next = lane
-      .then(() =>
-        this.queue.add(async () => {
-          this.queued--;
-          this.counters.dispatched++;
-          // A database hiccup: run the same execution again here, keeping its place in the account's lane,
-          // with its plan and asking the broker first. Past the last try, its lease hands it on.
-          let current = job;
-          for (const pause of RETRY_PAUSES_MS) {
-            const { retry } = await this.o.executor.run(current);
-            if (!retry) return;
-            await new Promise((r) => setTimeout(r, pause));
-            current = { ...current, resume: true, ...(retry.plan ? { storedPlan: retry.plan } : {}) };
-          }
-          await this.o.executor.run(current);
-        }),
-      )
+      .then(() => this.runInLane(job))
       .catch((error) =>
         this.o.logger.error(
           { event: "LaneFailed", signalId: job.signalId, error: String(error) },
@@ -140,6 +136,73 @@ export class Dispatcher {
         if (this.lanes.get(job.accountId) === next) this.lanes.delete(job.accountId);
       });
     this.lanes.set(job.accountId, next);
+  }
+
+  /**
+   * Runs an execution until it finishes, keeping its place in the account's lane (later signals of the
+   * account wait behind it). A database blink runs it again after a short pause; a broker that cannot be
+   * reached runs it again when the broker is back (or after a back-off capped at 30 s), for as long as it
+   * takes: exits are never abandoned. Each run takes a slot of the global concurrency limit; waiting
+   * does not.
+   */
+  private async runInLane(job: ExecutionJob): Promise<void> {
+    let current = job;
+    let first = true;
+    let blinks = 0;
+    for (;;) {
+      const result = await this.queue.add(() => {
+        if (first) {
+          this.queued--;
+          this.counters.dispatched++;
+          first = false;
+        }
+        return this.o.executor.run(current);
+      });
+      if (result?.retry) {
+        // Past the last pause, its lease hands it on.
+        const pause = RETRY_PAUSES_MS[blinks++];
+        if (pause === undefined || this.stopped) return;
+        await new Promise((r) => setTimeout(r, pause));
+        current = {
+          ...current,
+          resume: true,
+          ...(result.retry.plan ? { storedPlan: result.retry.plan } : {}),
+        };
+        continue;
+      }
+      if (result?.wait) {
+        if (this.stopped) return; // still `waiting_for_broker`: resumed after the restart
+        const waits = (current.waits ?? 0) + 1;
+        const delay = WAIT_PAUSES_MS[Math.min(waits - 1, WAIT_PAUSES_MS.length - 1)] ?? 30_000;
+        await this.pause(current.accountId, delay);
+        if (this.stopped) return;
+        current = {
+          ...current,
+          resume: true,
+          waits,
+          ...(result.wait.plan ? { storedPlan: result.wait.plan } : {}),
+        };
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Waits for the broker to be back (or `ms`), or for the relay to stop. */
+  private async pause(accountId: string, ms: number): Promise<void> {
+    let wake: () => void = () => undefined;
+    const stopped = new Promise<void>((r) => {
+      wake = r;
+    });
+    this.wakers.add(wake);
+    try {
+      await Promise.race([
+        stopped,
+        this.o.waitForBroker?.(accountId, ms) ?? new Promise((r) => setTimeout(r, ms).unref()),
+      ]);
+    } finally {
+      this.wakers.delete(wake);
+    }
   }
 
   private async tick(): Promise<void> {

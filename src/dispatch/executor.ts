@@ -1,26 +1,37 @@
 /**
  * Runs one execution: what one signal does on one trader. Loads the trader's context, plans with the pure
- * copy planner, stores the plan before the first order leaves, then carries the intents out in order:
- * cancels (scoped to this trader's own orders), closes and entries at market, then exits computed from the
- * real fill price. Every decision and failure is stored with its reason.
+ * copy planner, stores the plan before the first order leaves, then carries the intents out in order
+ * through the order kernel (src/orders/): cancels of this trader's own orders, closes capped by what the
+ * broker really holds, entries at market, then exits for the position the broker confirms.
+ *
+ * A broker that cannot be reached never ends an exit: the execution waits (`waiting_for_broker`) and the
+ * dispatcher runs it again, with its stored plan and the same client order ids, once the broker is back.
+ * An entry waits only while its signal is younger than the recorder's age limit.
  */
-import type { BrokerOrder, BrokerSession, OrderRequest } from "../brokers/port";
+import type { BrokerSession, OrderRequest } from "../brokers/port";
 import type { Sql } from "../db/client";
+import { markWaiting } from "../db/executions";
+import { entryPlaced } from "../db/orders";
 import { isTransientDbError } from "../db/transient";
 import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
-import { asBrokerOrderId, type ClientOrderId, clientOrderId } from "../domain/ids";
+import type { EntryGate } from "../domain/gate";
+import { clientOrderId } from "../domain/ids";
 import { type Intent, isEntryLeg, type Plan, plan, signalAgeMs, withoutEntries } from "../domain/planner";
 import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "../domain/settings";
-import type { Signal } from "../domain/signal";
+import { runsWhateverItsAge, type Signal } from "../domain/signal";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
+import type { ContractBook } from "../orders/contracts";
+import { awaitFill } from "../orders/fill-wait";
+import type { FillRecorder } from "../orders/fills";
+import type { Journal } from "../orders/journal";
+import type { OrderKernel } from "../orders/kernel";
+import { type LegContext, type LegResult, sendLeg } from "../orders/legs";
+import { BrokerUnreachable, why } from "../orders/unreachable";
 import type { SessionPool } from "../sessions/pool";
-import type { ContractBook } from "./contracts";
-import type { FillRecorder } from "./fills";
-import type { Journal } from "./journal";
-import { BrokerUnreachable, type LegContext, type LegResult, lookUpOrder, sendLeg } from "./legs";
-import { protectPosition } from "./protect";
+
+export type { EntryGate };
 
 export interface ExecutionJob {
   executionId: string;
@@ -30,24 +41,26 @@ export interface ExecutionJob {
   recorderId: string;
   receivedAt: Date;
   signal: Signal;
-  /** True when resuming after a restart: ask the broker before sending anything. */
+  /** True when resuming after a restart or a wait: ask the broker before sending anything. */
   resume: boolean;
-  /** The plan stored before a crash, reused as is on resume. */
+  /** The plan stored before a crash or a wait, reused as is. */
   storedPlan?: Plan;
+  /** How many times it has waited for its broker so far. */
+  waits?: number;
 }
-
-/** Refuses new exposure for a trader (breached loss limit, kill switch); undefined lets it through. */
-export type EntryGate = (who: { traderId: string; accountId: string }) => string | undefined;
 
 export interface ExecutorDeps {
   sql: Sql;
   logger: Logger;
   directory: Directory;
   pool: SessionPool;
+  kernel: OrderKernel;
   fills: FillRecorder;
   contracts: ContractBook;
   journal: Journal;
   fillWaitMs: number;
+  /** MAX_ORDER_CONTRACTS: no entry above it is ever sent. */
+  maxOrderContracts?: number;
   now?: () => Date;
   settleDelaysMs?: number[];
   unreachableDelaysMs?: number[];
@@ -56,6 +69,16 @@ export interface ExecutorDeps {
   metrics?: Metrics;
   /** Told about every execution that ends, to summarize signals and raise alerts. */
   onFinished?: (job: ExecutionJob, outcome: { status: string; problems: string[] }) => void;
+  /** Told when an execution starts waiting for its broker (once per execution). */
+  onWaiting?: (job: ExecutionJob, reason: string) => void;
+}
+
+/** What the dispatcher does next with an execution that did not finish. */
+export interface RunResult {
+  /** A database blink: run it again shortly, in place. */
+  retry?: { plan?: Plan };
+  /** The broker cannot be reached: run it again when it is back, with this plan. */
+  wait?: { plan?: Plan; reason: string };
 }
 
 class ExecutionStopped extends Error {
@@ -66,6 +89,9 @@ class ExecutionStopped extends Error {
     super(message);
   }
 }
+
+/** The broker cannot be reached now; nothing was decided. */
+class BrokerAway extends BrokerUnreachable {}
 
 interface Run {
   job: ExecutionJob;
@@ -83,8 +109,8 @@ interface Run {
 export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
 
-  /** Runs one execution; a transient database failure hands it back (with its plan) to be run again. */
-  async run(job: ExecutionJob): Promise<{ retry?: { plan?: Plan } }> {
+  /** Runs one execution; returns what the dispatcher should do when it did not finish. */
+  async run(job: ExecutionJob): Promise<RunResult> {
     const state: { plan?: Plan } = {};
     const log = this.deps.logger.child({
       signalId: job.signalId,
@@ -97,33 +123,92 @@ export class Executor {
     } catch (error) {
       if (isTransientDbError(error)) {
         log.warn(
-          { event: "ExecutionPaused", reason: String((error as Error)?.message ?? error) },
+          { event: "ExecutionPaused", reason: why(error) },
           "the database is not answering; the execution resumes shortly, asking the broker first",
         );
         return { retry: state.plan ? { plan: state.plan } : {} };
       }
-      const stopped = error instanceof ExecutionStopped;
-      const unreachable = error instanceof BrokerUnreachable;
-      const status = stopped ? error.status : unreachable ? "unknown" : "failed";
-      const message =
-        stopped || unreachable
-          ? (error as Error).message
-          : `internal error: ${String((error as Error)?.message ?? error)}`;
-      log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
-      try {
-        await this.deps.journal.finish({ id: job.executionId, status, error: message });
-      } catch (e) {
-        log.error(
-          { event: "ExecutionNotRecorded", error: String(e) },
-          "could not record the failure; the lease will resume it",
-        );
-        return {};
+      if (error instanceof BrokerUnreachable) {
+        try {
+          const waiting = await this.waitOrExpire(job, log, state.plan, why(error));
+          if (waiting) return waiting;
+          outcome = { status: "failed", problems: [this.expiredText(job, why(error))] };
+        } catch (e) {
+          if (isTransientDbError(e)) return { retry: state.plan ? { plan: state.plan } : {} };
+          throw e;
+        }
+      } else {
+        const stopped = error instanceof ExecutionStopped;
+        const status = stopped ? error.status : "failed";
+        const message = stopped ? error.message : `internal error: ${why(error)}`;
+        log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
+        try {
+          await this.deps.journal.finish({ id: job.executionId, status, error: message });
+        } catch (e) {
+          log.error(
+            { event: "ExecutionNotRecorded", error: String(e) },
+            "could not record the failure; the lease will resume it",
+          );
+          return {};
+        }
+        outcome = { status, problems: [message] };
       }
-      outcome = { status, problems: [message] };
     }
     this.deps.metrics?.executions.inc({ status: outcome.status, decision: outcome.decision ?? "none" });
     this.deps.onFinished?.(job, outcome);
     return {};
+  }
+
+  /**
+   * The broker cannot be reached. Exits, closes and cancels wait for it, whatever their age; an entry
+   * waits only while its signal is fresh, and a reversal that went stale keeps only its close. Returns
+   * undefined when the execution ends here (an entry that expired, recorded as failed).
+   */
+  private async waitOrExpire(
+    job: ExecutionJob,
+    log: Logger,
+    planned: Plan | undefined,
+    reason: string,
+  ): Promise<RunResult | undefined> {
+    let thePlan = planned;
+    const opens = thePlan ? thePlan.intents.some((i) => i.kind === "entry") : !runsWhateverItsAge(job.signal);
+    if (opens && this.stale(job) && !(await entryPlaced(this.deps.sql, job.executionId))) {
+      const closes = thePlan?.intents.some((i) => i.kind === "close" || i.kind === "cancelExits");
+      if (!thePlan || !closes) {
+        const text = this.expiredText(job, reason);
+        await this.deps.journal.finish({ id: job.executionId, status: "failed", error: text });
+        log.warn({ event: "ExecutionExpired", reason }, text);
+        return undefined;
+      }
+      thePlan = withoutEntries(thePlan, `the broker could not be reached until the signal was stale`);
+    }
+    const waits = (job.waits ?? 0) + 1;
+    const text = `waiting for the broker: ${reason}; it goes out as soon as the broker is back, under the same order ids`;
+    await markWaiting(this.deps.sql, {
+      id: job.executionId,
+      plan: thePlan ? planToJson(thePlan) : null,
+      decision: thePlan?.decision ?? null,
+      reason: thePlan?.reason ?? null,
+      waitingFor: text,
+    });
+    if (waits === 1) {
+      log.warn({ event: "ExecutionWaiting", reason }, text);
+      this.deps.onWaiting?.(job, text);
+    }
+    return { wait: { ...(thePlan ? { plan: thePlan } : {}), reason: text } };
+  }
+
+  private stale(job: ExecutionJob): boolean {
+    const recorder = this.deps.directory.recorder(job.recorderId);
+    const trader = this.deps.directory.trader(job.traderId);
+    if (!recorder) return true;
+    const settings = effectiveSettings(recorder.settings, trader?.overrides ?? {});
+    return signalAgeMs(job.signal, job.receivedAt, this.now()) > settings.maxSignalAgeSeconds * 1000;
+  }
+
+  private expiredText(job: ExecutionJob, reason: string): string {
+    const age = Math.round(signalAgeMs(job.signal, job.receivedAt, this.now()) / 1000);
+    return `not entered: the broker could not be reached (${reason}) until the signal was ${age} s old, past its age limit; nothing was sent`;
   }
 
   private async execute(
@@ -145,6 +230,9 @@ export class Executor {
       });
       return { status: "ignored", problems: [], decision: "ignored_trader_disabled" };
     }
+    state.plan = job.storedPlan;
+    // Planning needs only the book and the contract; sending needs a ready broker (checked below), so a
+    // plan exists even while the broker is away (a stale reversal can then keep its close).
     const session = await this.session(job.accountId);
     const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
     const contract = await this.contract(session, symbol);
@@ -168,6 +256,9 @@ export class Executor {
         },
         now: this.now(),
         receivedAt: job.receivedAt,
+        ...(this.deps.maxOrderContracts !== undefined
+          ? { maxOrderContracts: this.deps.maxOrderContracts }
+          : {}),
       });
     const blocked = job.storedPlan
       ? undefined
@@ -195,6 +286,11 @@ export class Executor {
       reason: thePlan.reason,
       contract: contract.name,
     });
+    const state0 = session.status();
+    if (state0.state !== "ready")
+      throw new BrokerAway(
+        `the ${session.kind} session is ${state0.state}${state0.error ? ` (${state0.error})` : ""}`,
+      );
 
     const run: Run = {
       job,
@@ -218,6 +314,8 @@ export class Executor {
         mayResend: (leg) => !isEntryLeg(leg) || this.mayStillEnter(job, recorder.settings, trader),
       },
     };
+    const late = this.lateNote(job, recorder.settings, trader.overrides, thePlan);
+    if (late) run.notes.push(late);
     for (const intent of thePlan.intents) await this.carryOut(run, intent);
 
     const latencyMs = run.lastAckAt ? run.lastAckAt - job.receivedAt.getTime() : null;
@@ -240,10 +338,24 @@ export class Executor {
         startedAfterMs: run.startedAfterMs,
         firstSendAfterMs: run.firstSendAfterMs,
         problems: run.problems,
+        notes: run.notes,
       },
       thePlan.reason,
     );
     return { status, problems: run.problems, decision: thePlan.decision };
+  }
+
+  /** An exit carried out past the signal's age limit says so: exits run whatever their age. */
+  private lateNote(
+    job: ExecutionJob,
+    recorder: RecorderSettings,
+    overrides: TraderOverrides,
+    p: Plan,
+  ): string | undefined {
+    const ageMs = signalAgeMs(job.signal, job.receivedAt, this.now());
+    const limit = effectiveSettings(recorder, overrides).maxSignalAgeSeconds;
+    if (ageMs <= limit * 1000 || p.intents.some((i) => i.kind === "entry")) return undefined;
+    return `carried out ${Math.round(ageMs / 1000)} s after the alert (past the ${limit} s age limit for entries; exits run whatever their age)`;
   }
 
   /**
@@ -269,14 +381,14 @@ export class Executor {
       case "close":
         return this.close(run, intent.side, intent.qty);
       case "entry":
-        return this.market(run, intent.leg, intent.side, intent.qty);
+        return this.entry(run, intent.leg, intent.side, intent.qty);
       case "protect":
         return this.protect(run);
     }
   }
 
-  /** A market order (entry, add or close), then a bounded wait for its fill. */
-  private async market(run: Run, leg: string, side: "buy" | "sell", qty: number): Promise<void> {
+  /** A market entry or add, then a bounded wait for its fill. */
+  private async entry(run: Run, leg: string, side: "buy" | "sell", qty: number): Promise<void> {
     const req: OrderRequest = {
       clientOrderId: clientOrderId(run.job.signalId, run.job.traderId, leg),
       brokerAccountId: run.leg.brokerAccountId,
@@ -286,59 +398,65 @@ export class Executor {
       type: "market",
       ...(run.job.signal.price !== undefined ? { referencePrice: run.job.signal.price } : {}),
     };
-    if (run.firstSendAfterMs === undefined) {
-      run.firstSendAfterMs = Date.now() - run.job.receivedAt.getTime();
-      this.deps.metrics?.stage("sent", run.job.receivedAt);
-    }
+    this.sending(run);
     const result = await sendLeg(run.leg, leg, req);
     this.acked(run, result, leg);
-    // Filled in the reply, or found filled at the broker when resuming: nothing to wait for.
-    if (result.kind === "accepted" && result.filled && result.filled.qty >= qty) {
+    if (result.kind !== "accepted") return;
+    const fill = await awaitFill(run.leg, req, result, this.deps.fillWaitMs);
+    if (fill.filled) {
       this.deps.metrics?.stage("filled", run.job.receivedAt);
       return;
     }
-    const fill = await this.deps.fills.waitForFill(req.clientOrderId, qty, this.deps.fillWaitMs);
-    if (fill) this.deps.metrics?.stage("filled", run.job.receivedAt);
-    if (!fill) {
-      this.deps.logger.warn(
-        { event: "FillNotReported", signalId: run.job.signalId, leg, clientOrderId: req.clientOrderId },
-        "no fill report in time; asking the broker",
-      );
-      const found = await run.leg.session
-        .findOrder(run.leg.brokerAccountId, req.clientOrderId)
-        .catch(() => null);
-      if (found && found.filledQty >= qty && found.avgFillPrice !== undefined) {
-        // The broker has it filled though the report never reached us: book it from the broker's answer.
-        await this.deps.fills.recordFromBroker(
-          run.job.accountId,
-          req.clientOrderId,
-          run.leg.contract.name,
-          found,
-        );
-        return;
-      }
-      run.problems.push(
-        `no fill report for the ${leg} order within ${this.deps.fillWaitMs} ms; position unprotected until reconciliation`,
-      );
-      throw new ExecutionStopped("unknown", run.problems.join("; "));
-    }
+    run.problems.push(`${fill.reason} (${leg}); position unprotected until reconciliation`);
+    throw new ExecutionStopped("unknown", run.problems.join("; "));
   }
 
-  /** Exits for the trader's whole position from its average price, after the entry's real fill. */
+  /**
+   * The trader's close through the kernel: never more than the broker holds in that direction, so a
+   * position closed by hand at the broker is not "closed" again into the opposite one.
+   */
+  private async close(run: Run, side: "buy" | "sell", planned: number): Promise<void> {
+    this.sending(run);
+    const report = await this.deps.kernel.close(run.leg, {
+      traderId: run.job.traderId,
+      leg: "close",
+      clientOrderId: clientOrderId(run.job.signalId, run.job.traderId, "close"),
+      side,
+      planned,
+      ...(run.job.signal.price !== undefined ? { referencePrice: run.job.signal.price } : {}),
+    });
+    run.notes.push(...report.notes);
+    if (report.kind === "closed") {
+      this.acked(run, report.result, "close");
+      this.deps.metrics?.stage("filled", run.job.receivedAt);
+      return;
+    }
+    if (report.kind === "nothing") return;
+    if (report.kind === "rejected")
+      throw new ExecutionStopped("failed", `close rejected by the broker: ${report.reason}`);
+    run.problems.push(`${report.reason} (close); the position is settled by reconciliation`);
+    throw new ExecutionStopped("unknown", run.problems.join("; "));
+  }
+
+  /** Exits for the position the broker confirms, from its average (real fill) price. */
   private async protect(run: Run): Promise<void> {
-    const p = await protectPosition(
-      run.leg,
-      this.deps.journal,
-      run.job.signalId,
-      run.job.traderId,
-      run.plan.exits,
+    const p = await this.deps.kernel.protect(run.leg, run.job.signalId, run.job.traderId, run.plan.exits);
+    run.notes.push(...p.notes);
+    // An exit the broker could not take now is waited for, not given up: the position needs it.
+    const away = p.results.find(
+      ({ result }) =>
+        (result.kind === "rejected" && result.notSent) || (result.kind === "unknown" && result.unreachable),
     );
+    if (away)
+      throw new BrokerAway(
+        `${away.leg} not placed: ${away.result.kind === "accepted" ? "" : away.result.reason}`,
+      );
     run.problems.push(...p.problems);
     for (const { leg, result } of p.results) this.acked(run, result, leg, true);
   }
 
   /**
-   * Cancels only this trader's orders of that kind in this contract. Each cancel stands alone: an order
+   * Cancels only this trader's orders of that kind in this contract, through the one cancel. An order
    * that is already gone never stops the next step, which is usually placing the new protection.
    */
   private async cancelOwn(run: Run, kind: "exits" | "entries"): Promise<void> {
@@ -348,131 +466,16 @@ export class Executor {
       contract: run.leg.contract.name,
       kind,
     });
-    for (const row of rows) {
-      let brokerOrderId = row.brokerOrderId;
-      if (!brokerOrderId) {
-        const found = await this.lookUp(run, row.clientOrderId);
-        if (found === "unreachable") {
-          run.problems.push(`could not ask the broker about ${row.leg}; left to reconciliation`);
-          continue;
-        }
-        if (!found) {
-          await this.deps.journal.mark({
-            clientOrderId: row.clientOrderId,
-            status: "cancelled",
-            reason: "never reached the broker",
-          });
-          continue;
-        }
-        brokerOrderId = found.brokerOrderId;
-      }
-      const outcome = await run.leg.session.cancelOrder(
-        run.leg.brokerAccountId,
-        asBrokerOrderId(brokerOrderId),
-      );
-      if (outcome.kind === "cancelled") {
-        await this.deps.journal.mark({ clientOrderId: row.clientOrderId, status: "cancelled" });
-      } else if (outcome.kind === "gone") {
-        await this.settleGone(run, row.clientOrderId, brokerOrderId, outcome.reason);
-      } else if (outcome.kind === "unknown") {
-        // No answer to the cancel: the broker's record says whether it took effect.
-        await this.settleCancel(run, row, brokerOrderId, outcome.reason);
-      } else {
-        run.problems.push(`could not cancel ${row.leg} (${outcome.reason})`);
-      }
-    }
+    if (rows.length === 0) return;
+    const report = await this.deps.kernel.cancel(run.leg, rows, "cancelled by a later signal");
+    if (report.unreachable) throw new BrokerAway(report.problems.join("; "));
+    run.problems.push(...report.problems);
   }
 
-  private lookUp(run: Run, clientOrderId: string): Promise<BrokerOrder | null | "unreachable"> {
-    return lookUpOrder(run.leg, clientOrderId as ClientOrderId);
-  }
-
-  /**
-   * A cancel whose reply never came: cancelled or filled as the broker records it, or, still working,
-   * cancelled once more.
-   */
-  private async settleCancel(
-    run: Run,
-    row: { clientOrderId: string; leg: string },
-    brokerOrderId: string,
-    why: string,
-  ): Promise<void> {
-    const found = await this.lookUp(run, row.clientOrderId);
-    if (found === "unreachable") {
-      run.problems.push(`could not cancel ${row.leg} (${why}); left to reconciliation`);
-      return;
-    }
-    if (found?.status === "working" || found?.status === "pending") {
-      // The cancel never took effect (it died with the socket); cancelling is safe to repeat.
-      const again = await run.leg.session.cancelOrder(
-        run.leg.brokerAccountId,
-        asBrokerOrderId(brokerOrderId),
-      );
-      if (again.kind === "cancelled") {
-        await this.deps.journal.mark({ clientOrderId: row.clientOrderId, status: "cancelled" });
-      } else if (again.kind === "gone") {
-        await this.settleGone(run, row.clientOrderId, brokerOrderId, again.reason);
-      } else {
-        run.problems.push(`could not cancel ${row.leg} (${again.reason}); left to reconciliation`);
-      }
-      return;
-    }
-    await this.settleGone(run, row.clientOrderId, brokerOrderId, why, found);
-  }
-
-  /**
-   * An exit we meant to cancel is already gone at the broker. If it was filled (a stop hit a moment ago),
-   * book that fill now, so the close that follows sees the position as it really is. When the broker
-   * cannot be asked, the order is left 'unknown' for reconciliation rather than assumed cancelled.
-   */
-  private async settleGone(
-    run: Run,
-    clientOrderId: string,
-    brokerOrderId: string,
-    why: string,
-    known?: BrokerOrder | null,
-  ): Promise<void> {
-    const found = known !== undefined ? known : await this.lookUp(run, clientOrderId);
-    if (found === "unreachable") {
-      await this.deps.journal.mark({ clientOrderId, status: "unknown", brokerOrderId, reason: why });
-      run.problems.push(
-        `could not learn whether a cancelled exit had filled (${why}); left to reconciliation`,
-      );
-      return;
-    }
-    if (
-      found &&
-      (await this.deps.fills.recordFromBroker(run.job.accountId, clientOrderId, run.leg.contract.name, found))
-    ) {
-      await this.deps.journal.mark({
-        clientOrderId,
-        status: found.filledQty >= found.qty ? "filled" : "cancelled",
-        brokerOrderId,
-      });
-      return;
-    }
-    await this.deps.journal.mark({ clientOrderId, status: "cancelled", reason: why });
-  }
-
-  /**
-   * A close sends only what the trader really still holds: an exit may have filled between planning and
-   * now (its fill was booked by the cancel step), and closing more would open the other way.
-   */
-  private async close(run: Run, side: "buy" | "sell", planned: number): Promise<void> {
-    const position = await this.deps.journal.position({
-      traderId: run.job.traderId,
-      brokerAccountId: run.leg.brokerAccountId,
-      contract: run.leg.contract.name,
-    });
-    const net = position?.netQty ?? 0;
-    const holding = side === "sell" ? Math.max(net, 0) : Math.max(-net, 0);
-    const qty = Math.min(planned, holding);
-    if (qty <= 0) {
-      run.notes.push(`nothing left to close (an exit already closed it)`);
-      return;
-    }
-    if (qty < planned) run.notes.push(`closed ${qty} instead of ${planned}: an exit already closed the rest`);
-    await this.market(run, "close", side, qty);
+  private sending(run: Run): void {
+    if (run.firstSendAfterMs !== undefined) return;
+    run.firstSendAfterMs = Date.now() - run.job.receivedAt.getTime();
+    this.deps.metrics?.stage("sent", run.job.receivedAt);
   }
 
   private acked(run: Run, result: LegResult, leg: string, exit = false): void {
@@ -485,6 +488,10 @@ export class Executor {
       }
       return;
     }
+    if ((result.kind === "rejected" && result.notSent) || (result.kind === "unknown" && result.unreachable))
+      throw new BrokerAway(
+        `${leg} ${result.kind === "rejected" ? "not sent" : "unanswered"}: ${result.reason}`,
+      );
     if (exit) {
       // The position exists; a refused exit leaves it unprotected, which is reported, not hidden.
       run.problems.push(
@@ -492,17 +499,24 @@ export class Executor {
       );
       return;
     }
+    if (result.kind === "rejected" && result.neverArrived)
+      throw new ExecutionStopped("failed", `not entered: ${result.reason}; nothing is at the broker`);
     throw new ExecutionStopped(
       result.kind === "rejected" ? "failed" : "unknown",
       `${leg} ${result.kind === "rejected" ? "rejected by the broker" : "outcome unknown"}: ${result.reason}`,
     );
   }
 
+  /**
+   * The account's session, ready or not (the plan is made first); no session at all is waited for.
+   */
   private async session(accountId: string): Promise<BrokerSession> {
     try {
       return await this.deps.pool.session(accountId);
     } catch (error) {
-      throw new ExecutionStopped("failed", `broker session unavailable: ${(error as Error).message}`);
+      const existing = this.deps.pool.peek(accountId);
+      if (existing) return existing;
+      throw new BrokerAway(`the broker session is unavailable (${why(error)})`);
     }
   }
 
@@ -510,7 +524,10 @@ export class Executor {
     try {
       return await this.deps.contracts.resolve(session, symbol);
     } catch (error) {
-      throw new ExecutionStopped("failed", `unknown contract "${symbol}": ${(error as Error).message}`);
+      // A contract look-up that failed because the broker went away is not an unknown contract.
+      if (session.status().state !== "ready" || UNREACHABLE.test(why(error)))
+        throw new BrokerAway(`could not look up "${symbol}" at the broker (${why(error)})`);
+      throw new ExecutionStopped("failed", `unknown contract "${symbol}": ${why(error)}`);
     }
   }
 
@@ -518,6 +535,9 @@ export class Executor {
     return this.deps.now?.() ?? new Date();
   }
 }
+
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket|fetch failed|timed? ?out|not connected|unreachable/i;
 
 /** JSON form of a plan for the executions table; decimals in overrides become strings. */
 export function planToJson(p: Plan): unknown {

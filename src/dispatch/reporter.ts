@@ -92,6 +92,30 @@ export class SignalReporter {
     }
   }
 
+  /** An execution started waiting for its broker: said at once (urgent), once per execution. */
+  waiting(job: ExecutionJob, reason: string): void {
+    void this.announceWaiting(job, reason).catch((error) =>
+      this.logger.warn(
+        { event: "ReportFailed", signalId: job.signalId, error: String(error) },
+        "could not report a waiting execution",
+      ),
+    );
+  }
+
+  private async announceWaiting(job: ExecutionJob, reason: string): Promise<void> {
+    const views = await executionsOfSignal(this.sql, job.signalId);
+    const mine = views.find((v) => v.id === job.executionId);
+    if (!mine) return;
+    this.bus.emit({
+      type: "ExecutionWaiting",
+      at: new Date(),
+      signalId: job.signalId,
+      recorderId: mine.recorderId,
+      recorderName: mine.recorderName,
+      trader: { ...traderOutcome(mine), error: reason },
+    });
+  }
+
   /** All of a signal's executions here have finished: one summary, if no other relay still runs some. */
   signalDone(signalId: string): void {
     void this.summarize(signalId).catch((error) =>

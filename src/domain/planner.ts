@@ -14,7 +14,7 @@
  */
 import { type Dec, stepsIn, times } from "./decimal";
 import { withinTradingHours } from "./hours";
-import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "./settings";
+import { effectiveSettings, orderSizeProblem, type RecorderSettings, type TraderOverrides } from "./settings";
 import type { ExitOverride, Signal } from "./signal";
 import type { Side } from "./venue/types";
 
@@ -75,6 +75,8 @@ export interface PlanContext {
   now: Date;
   /** When the webhook arrived; with the alert's own time, how old the signal is when this plan is made. */
   receivedAt: Date;
+  /** The relay-wide cap on one order (MAX_ORDER_CONTRACTS): a bigger entry is refused, never sent. */
+  maxOrderContracts?: number;
 }
 
 const opposite = (s: Side): Side => (s === "buy" ? "sell" : "buy");
@@ -93,7 +95,19 @@ export const isEntryLeg = (leg: string): boolean => leg === "entry" || leg === "
 export function plan(ctx: PlanContext): Plan {
   const settings = effectiveSettings(ctx.recorder, ctx.overrides);
   const exits = exitSpec(ctx);
-  const base = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  const planned = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  // An absurd size is a mistake somewhere upstream: the entry is refused whole, a close still goes.
+  const oversize = planned.intents.find(
+    (i) => i.kind === "entry" && ctx.maxOrderContracts !== undefined && i.qty > ctx.maxOrderContracts,
+  );
+  const base =
+    oversize?.kind === "entry" && ctx.maxOrderContracts !== undefined
+      ? withoutEntries(
+          planned,
+          orderSizeProblem(oversize.qty, ctx.maxOrderContracts) ?? "order too large",
+          "blocked_max_contracts",
+        )
+      : planned;
   // A signal resumed long after it arrived (a restart) still closes and protects, but never opens.
   const ageMs = signalAgeMs(ctx.signal, ctx.receivedAt, ctx.now);
   if (ageMs > settings.maxSignalAgeSeconds * 1000) {

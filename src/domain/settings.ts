@@ -4,6 +4,7 @@
  * (stopLossTicks 0 = no stop, a take-profit of 0 ticks = no take-profit), never "use a default".
  */
 import { z } from "zod";
+import { type Dec, dec } from "./decimal";
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 export const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -113,3 +114,66 @@ export function effectiveSettings(recorder: RecorderSettings, overrides: TraderO
   }
   return merged;
 }
+
+/** Recorder settings that size orders; each is refused above the relay's MAX_ORDER_CONTRACTS. */
+export const SIZE_SETTING_KEYS = ["quantity", "addQuantity", "maxContracts"] as const;
+export type SizeSettingKey = (typeof SIZE_SETTING_KEYS)[number];
+
+/**
+ * The recorder settings schema with the relay-wide MAX_ORDER_CONTRACTS applied to the sizing settings in
+ * `keys` (all of them by default; a PATCH passes only the keys it sets, so a recorder stored before the
+ * limit was lowered can still be renamed or disabled, and the planner's per-order cap still holds).
+ */
+export function recorderSettingsWithin(
+  maxOrderContracts: number,
+  keys: readonly string[] = SIZE_SETTING_KEYS,
+) {
+  return recorderSettingsSchema.superRefine((settings, ctx) => {
+    for (const key of SIZE_SETTING_KEYS) {
+      const value = settings[key];
+      if (!keys.includes(key) || value === undefined || value <= maxOrderContracts) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `${value} is more than this relay allows in one order: at most ${maxOrderContracts} contracts (MAX_ORDER_CONTRACTS)`,
+      });
+    }
+  });
+}
+
+/**
+ * Why one order of `contracts` may not be sent under MAX_ORDER_CONTRACTS, in a trader's words, or undefined
+ * when it may. For the planner's per-order cap (an order after the multiplier above the limit is blocked).
+ */
+export function orderSizeProblem(contracts: number, maxOrderContracts: number): string | undefined {
+  if (contracts <= maxOrderContracts) return undefined;
+  return `an order of ${contracts} contracts is more than this relay allows in one order (MAX_ORDER_CONTRACTS ${maxOrderContracts})`;
+}
+
+export const MULTIPLIER_MIN = "0.01";
+export const MULTIPLIER_MAX = "100";
+
+/**
+ * A trader's multiplier: from 0.01 to 100 inclusive, in steps of 0.01 (at most two decimal places), as a
+ * JSON number or a string written plainly ("1.5", "0.25", "2"). Refused: "1,5", "1e2", 1e300, 1e-9, 0,
+ * negatives, 0.001, 101, and floats such as 0.1 + 0.2 that are not a whole number of hundredths.
+ */
+export const multiplierSchema = z.unknown().transform((v, ctx): Dec => {
+  const bad = () => {
+    const got =
+      typeof v === "string" ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v) : String(v);
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a number from ${MULTIPLIER_MIN} to ${MULTIPLIER_MAX} with at most 2 decimal places, like 1.5 (got ${got})`,
+    });
+    return z.NEVER;
+  };
+  // A number's shortest spelling: 1e300 and 1e-9 show their exponent and are refused with the strings.
+  const text =
+    typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : typeof v === "string" ? v.trim() : "";
+  // Digits, and at most two decimal places that are not zero ("1.50" is 1.5; "1.505" is refused).
+  if (!/^\d+(\.\d{1,2}0*)?$/.test(text) || text.length > 40) return bad();
+  const d = dec(text);
+  if (d < dec(MULTIPLIER_MIN) || d > dec(MULTIPLIER_MAX)) return bad();
+  return d;
+});

@@ -4,11 +4,13 @@
  *
  * Accepted spellings: ticker|symbol, action|data, quantity|qty|contracts, plus sentiment, price, time,
  * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize. Numbers may arrive as
- * strings ("1", "21000.25"), because users quote TradingView placeholders.
+ * strings ("1", "21000.25"), because users quote TradingView placeholders, but only written plainly: a
+ * dot for decimals, no thousands separators, no exponent ("1,5" is refused, never read as 15).
+ * A quantity is a whole number of contracts (see `parseQuantity`).
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { type Dec, toStr, tryDec } from "./decimal";
+import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
 
 export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -57,19 +59,107 @@ const text = (max: number) =>
     return s;
   });
 
-const decimal = (opts: { positive?: boolean; nonNegative?: boolean; integer?: boolean } = {}) =>
+/**
+ * A decimal in a string, written plainly: optional sign, digits, optional dot and digits. No thousands
+ * separators (is "1,5" one and a half or fifteen?), no exponent, no hex, no "Infinity".
+ */
+const PLAIN_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+/** No price, distance or strategy position in an alert has more than nine digits before the point. */
+const DECIMAL_LIMIT = 1_000_000_000n * SCALE;
+
+/** How a refused value is shown back to the sender: strings quoted, at most 40 characters. */
+function shown(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  const json = JSON.stringify(v);
+  return json === undefined ? typeof v : json.length > 40 ? `${json.slice(0, 40)}...` : json;
+}
+
+/** A decimal from a JSON number (any finite value) or from a string written plainly (see PLAIN_DECIMAL). */
+function plainDecimal(v: string | number): Dec | undefined {
+  if (typeof v === "number") return tryDec(v);
+  const s = v.trim();
+  return PLAIN_DECIMAL.test(s) ? tryDec(s) : undefined;
+}
+
+const decimal = (opts: { positive?: boolean; nonNegative?: boolean; integer?: boolean; max?: number } = {}) =>
   z.union([z.string(), z.number()]).transform((v, ctx): Dec => {
-    const d = tryDec(typeof v === "string" ? v.replace(/,/g, "") : v);
+    const d = plainDecimal(v);
     if (d === undefined) {
-      ctx.addIssue({ code: "custom", message: `"${String(v).slice(0, 40)}" is not a number` });
+      ctx.addIssue({
+        code: "custom",
+        message:
+          typeof v === "string" && v.includes(",")
+            ? `must be a number written plainly, with a dot for decimals and no thousands separators, like 21000.25 (got ${shown(v)})`
+            : `${shown(v)} is not a number written plainly, like 21000.25`,
+      });
+      return z.NEVER;
+    }
+    const limit = opts.max === undefined ? DECIMAL_LIMIT : BigInt(opts.max) * SCALE;
+    if (d >= limit || -d >= limit) {
+      ctx.addIssue({ code: "custom", message: `is too large (got ${shown(v)})` });
       return z.NEVER;
     }
     if (opts.positive && d <= 0n) ctx.addIssue({ code: "custom", message: "must be greater than 0" });
     if (opts.nonNegative && d < 0n) ctx.addIssue({ code: "custom", message: "must not be negative" });
-    if (opts.integer && d % 1_000_000_000n !== 0n)
-      ctx.addIssue({ code: "custom", message: "must be a whole number" });
+    if (opts.integer && d % SCALE !== 0n) ctx.addIssue({ code: "custom", message: "must be a whole number" });
     return d;
   });
+
+/**
+ * The most contracts an alert's quantity can name at all (nine digits). The relay's own limit,
+ * MAX_ORDER_CONTRACTS, is far lower and is applied by intake (`normalizeSignal`'s `maxQuantity`).
+ */
+export const QUANTITY_CEILING = 999_999_999;
+
+export const QUANTITY_FIELDS = ["quantity", "qty", "contracts"] as const;
+
+export type QuantityResult = { ok: true; contracts: number } | { ok: false; message: string };
+
+/**
+ * An alert's quantity: a whole number of contracts from 1 to `max`, as a JSON number or as a string of
+ * ASCII digits (spaces around it are ignored). Refused: "1,5", 1.5, "1.5", "1e3", "+2", "2 lots", "0x10",
+ * "Infinity", 0, negatives, and anything above `max`.
+ *
+ * A JSON number's spelling cannot be seen here: JSON.parse has already turned the literal into a double,
+ * so 3, 3.0 and 3e0 all arrive as 3 (accepted), and the literal 1e3 arrives as 1000 (accepted only if the
+ * limit allows 1000 contracts). Strings keep their spelling, so there only plain digits pass.
+ *
+ * The message completes `Field "quantity" ...`.
+ */
+export function parseQuantity(value: unknown, max: number = QUANTITY_CEILING): QuantityResult {
+  const plainly = `must be a whole number of contracts written plainly, like 2 (got ${shown(value)})`;
+  let contracts: number;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || !Number.isInteger(value)) return { ok: false, message: plainly };
+    contracts = value;
+  } else if (typeof value === "string") {
+    const s = value.trim();
+    if (!/^\d+$/.test(s)) {
+      return {
+        ok: false,
+        message: /\d/.test(s) ? plainly : `is not a number: it ${plainly}`,
+      };
+    }
+    const digits = s.replace(/^0+/, "");
+    // More than nine significant digits is more than any limit; no need to read it exactly.
+    contracts = digits.length > 9 ? Number.POSITIVE_INFINITY : Number(digits);
+  } else {
+    return { ok: false, message: plainly };
+  }
+  if (contracts < 1) return { ok: false, message: `must be at least 1 contract (got ${shown(value)})` };
+  if (contracts > max) {
+    return {
+      ok: false,
+      message:
+        max < QUANTITY_CEILING
+          ? `is more than this relay allows in one order: at most ${max} contracts (MAX_ORDER_CONTRACTS), got ${shown(value)}`
+          : `is too large to be a number of contracts (got ${shown(value)})`,
+    };
+  }
+  return { ok: true, contracts };
+}
 
 const position = z
   .string()
@@ -97,9 +187,12 @@ const SENTIMENT_ALIASES: Record<string, Sentiment> = {
   flat: "flat",
 };
 
+/** Same bound as the recorder's take-profit and stop-loss settings. */
+const MAX_TICKS = 1_000_000;
+
 const exitObject = z
   .object({
-    ticks: decimal({ nonNegative: true, integer: true }).optional(),
+    ticks: decimal({ nonNegative: true, integer: true, max: MAX_TICKS + 1 }).optional(),
     limitPrice: decimal({ positive: true }).optional(),
     stopPrice: decimal({ positive: true }).optional(),
     price: decimal({ positive: true }).optional(),
@@ -110,7 +203,7 @@ const exitObject = z
   })
   .transform((o, ctx): ExitOverride => {
     const out: ExitOverride = {};
-    if (o.ticks !== undefined) out.ticks = Number(o.ticks / 1_000_000_000n);
+    if (o.ticks !== undefined) out.ticks = Number(o.ticks / SCALE);
     const price = o.limitPrice ?? o.stopPrice ?? o.price;
     if (price !== undefined) out.price = price;
     if (o.points !== undefined) out.points = o.points;
@@ -127,8 +220,8 @@ const exitObject = z
 
 // A bare number or numeric string means ticks, as PickMyTrade and TradersPost users send it.
 const exitOverride = z.union([
-  decimal({ nonNegative: true, integer: true }).transform(
-    (d): ExitOverride => ({ ticks: Number(d / 1_000_000_000n) }),
+  decimal({ nonNegative: true, integer: true, max: MAX_TICKS + 1 }).transform(
+    (d): ExitOverride => ({ ticks: Number(d / SCALE) }),
   ),
   exitObject,
 ]);
@@ -139,9 +232,10 @@ const body = z.object({
   action: z.string().optional(),
   data: z.string().optional(),
   sentiment: z.string().optional(),
-  quantity: decimal({ positive: true }).optional(),
-  qty: decimal({ positive: true }).optional(),
-  contracts: decimal({ positive: true }).optional(),
+  // Read by `parseQuantity` after the rest of the body, against the caller's limit.
+  quantity: z.unknown().optional(),
+  qty: z.unknown().optional(),
+  contracts: z.unknown().optional(),
   price: decimal({ positive: true }).optional(),
   time: z.union([z.string(), z.number()]).optional(),
   id: text(128).optional(),
@@ -151,12 +245,21 @@ const body = z.object({
   sl: exitOverride.optional(),
   marketPosition: position.optional(),
   prevMarketPosition: position.optional(),
+  // {{strategy.position_size}}: signed and possibly fractional; bounded like every decimal here.
   positionSize: decimal().optional(),
   comment: z.string().max(500).optional(),
 });
 
+export interface NormalizeOptions {
+  /**
+   * The most contracts a quantity may name (MAX_ORDER_CONTRACTS at intake). Unset when reading back a
+   * stored signal, which was checked when it arrived.
+   */
+  maxQuantity?: number;
+}
+
 /** Turns a parsed JSON body into a Signal or a clear refusal. Never throws. */
-export function normalizeSignal(input: unknown): NormalizeResult {
+export function normalizeSignal(input: unknown, options: NormalizeOptions = {}): NormalizeResult {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return {
       ok: false,
@@ -180,6 +283,13 @@ export function normalizeSignal(input: unknown): NormalizeResult {
     return { ok: false, message: `Field "${field}" ${issue ? specific(issue) : "is invalid"}.` };
   }
   const b = parsed.data;
+  let quantity: Dec | undefined;
+  for (const field of QUANTITY_FIELDS) {
+    if (b[field] === undefined) continue;
+    const q = parseQuantity(b[field], options.maxQuantity);
+    if (!q.ok) return { ok: false, message: `Field "${field}" ${q.message}.` };
+    quantity ??= dec(BigInt(q.contracts));
+  }
   const ticker = b.ticker ?? b.symbol;
   if (!ticker) return { ok: false, message: 'The alert needs a "ticker" (or "symbol"), e.g. "MNQ1!".' };
 
@@ -223,7 +333,6 @@ export function normalizeSignal(input: unknown): NormalizeResult {
 
   const signal: Signal = { ticker: ticker.toUpperCase(), action };
   if (sentiment) signal.sentiment = sentiment;
-  const quantity = b.quantity ?? b.qty ?? b.contracts;
   if (quantity !== undefined) signal.quantity = quantity;
   if (b.price !== undefined) signal.price = b.price;
   if (time) signal.time = time;
@@ -344,3 +453,14 @@ export function canonicalJson(value: unknown): string {
 
 export const isEntryAction = (a: Action) => a === "buy" || a === "sell" || a === "add";
 export const isExitAction = (a: Action) => a === "exit" || a === "close" || a === "flat";
+
+/**
+ * Signals that only close, reduce or cancel (exit, close, flat, a flat sentiment, a strategy's partial
+ * exit, cancel): they run whatever their age, because refusing a late exit leaves the follower in a trade
+ * the strategy has left. Only signals that may open or add are refused as stale.
+ */
+export function runsWhateverItsAge(s: Signal): boolean {
+  if (isExitAction(s.action) || s.action === "cancel" || s.sentiment === "flat") return true;
+  // "sell" while the strategy stays long (or "buy" while it stays short) is a partial exit.
+  return (s.action === "sell" && s.sentiment === "long") || (s.action === "buy" && s.sentiment === "short");
+}

@@ -15,7 +15,14 @@ import type { Directory } from "../directory";
 import type { ExecutionJob } from "../dispatch/executor";
 import { toStr } from "../domain/decimal";
 import { asAccountId, asExecutionId, asRecorderId, asSignalId, asTraderId } from "../domain/ids";
-import { fingerprint, normalizeSignal, type Signal, signalAgeMs, signalToJson } from "../domain/signal";
+import {
+  fingerprint,
+  normalizeSignal,
+  runsWhateverItsAge,
+  type Signal,
+  signalAgeMs,
+  signalToJson,
+} from "../domain/signal";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import { readBody, storable } from "./body";
@@ -35,6 +42,8 @@ export interface IntakeDeps {
   allowlist: AddressSet | undefined;
   trustedProxies: AddressSet;
   maxBytes: number;
+  /** MAX_ORDER_CONTRACTS: an alert whose quantity is above it is refused (422) before anything is committed. */
+  maxOrderContracts: number;
   instanceId: string;
   leaseMs: number;
   dispatch: (jobs: ExecutionJob[]) => void;
@@ -161,7 +170,7 @@ export class Intake {
         'The alert message is not valid JSON, e.g. {"ticker":"MNQ1!","action":"buy"}.',
       );
     }
-    const normalized = normalizeSignal(parsed);
+    const normalized = normalizeSignal(parsed, { maxQuantity: this.d.maxOrderContracts });
     if (!normalized.ok) return this.reject(raw, "invalid", 422, normalized.message);
     const signal = normalized.signal;
 
@@ -175,7 +184,8 @@ export class Intake {
       );
     }
     const maxAgeMs = recorder.settings.maxSignalAgeSeconds * 1000;
-    if (ageMs !== undefined && ageMs > maxAgeMs) {
+    // Only what may open or add is refused as stale: a late exit still closes (its age is reported).
+    if (ageMs !== undefined && ageMs > maxAgeMs && !runsWhateverItsAge(signal)) {
       return this.reject(
         raw,
         "stale",

@@ -1,74 +1,27 @@
 /**
- * Cancelling working orders one by one. Each cancel stands alone: an order already gone never stops the
- * next one. Used for a trader's own orders (never anyone else's) and for orders a liquidation left behind.
+ * Orders a liquidation left working on a closed contract, cancelled through the order kernel's one cancel
+ * (the monitor's other cancels call the kernel directly).
  */
 import type { BrokerOrder, BrokerSession } from "../brokers/port";
-import { markOrder } from "../db/orders";
-import { asBrokerAccountId, asBrokerOrderId, asClientOrderId } from "../domain/ids";
-import type { LiveOrder } from "./book-reads";
-import type { FlattenContext } from "./flatten-context";
-import { why } from "./flatten-context";
+import { type FlattenContext, legOf } from "./flatten-context";
 
-/** Cancels the relay's own orders; returns the problems (empty when every order is gone). */
-export async function cancelOwn(
-  ctx: FlattenContext,
-  session: BrokerSession,
-  rows: LiveOrder[],
-): Promise<string[]> {
-  const problems: string[] = [];
-  await Promise.all(
-    rows.map(async (row) => {
-      const account = asBrokerAccountId(row.brokerAccountId);
-      let brokerOrderId = row.brokerOrderId;
-      if (!brokerOrderId) {
-        const found = await session
-          .findOrder(account, asClientOrderId(row.clientOrderId))
-          .catch(() => undefined);
-        if (found === undefined) {
-          problems.push(`could not check ${row.leg} at the broker`);
-          return;
-        }
-        if (found === null) {
-          await markOrder(ctx.sql, row.clientOrderId, {
-            status: "cancelled",
-            reason: "never reached the broker",
-          });
-          return;
-        }
-        brokerOrderId = found.brokerOrderId;
-      }
-      const outcome = await session.cancelOrder(account, asBrokerOrderId(brokerOrderId));
-      if (outcome.kind === "cancelled" || outcome.kind === "gone") {
-        await markOrder(ctx.sql, row.clientOrderId, {
-          status: "cancelled",
-          reason: outcome.kind === "gone" ? outcome.reason : "cancelled by the loss monitor",
-        });
-      } else problems.push(`could not cancel ${row.leg} (${outcome.reason})`);
-    }),
-  );
-  return problems;
-}
-
-/** Cancels orders still working at the broker after a position was closed. */
+/** Cancels orders still working at the broker on a contract after its position was closed. */
 export async function cancelLeftovers(
   ctx: FlattenContext,
   session: BrokerSession,
+  key: { accountId: string; brokerAccountId: string; contract: string },
   orders: BrokerOrder[],
 ): Promise<string[]> {
-  const problems: string[] = [];
-  await Promise.all(
-    orders.map(async (o) => {
-      const outcome = await session
-        .cancelOrder(o.brokerAccountId, o.brokerOrderId)
-        .catch((e: unknown) => ({ kind: "unknown" as const, reason: why(e) }));
-      if (outcome.kind === "cancelled" || outcome.kind === "gone") {
-        if (o.clientOrderId)
-          await markOrder(ctx.sql, o.clientOrderId, {
-            status: "cancelled",
-            reason: "cancelled by the loss monitor after the close",
-          });
-      } else problems.push(`could not cancel order ${o.brokerOrderId} (${outcome.reason})`);
-    }),
+  if (orders.length === 0) return [];
+  const leg = await legOf(ctx, session, key, null);
+  const report = await ctx.kernel.cancel(
+    leg,
+    orders.map((o) => ({
+      ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
+      brokerOrderId: o.brokerOrderId,
+      leg: o.clientOrderId ? "leftover" : `order ${o.brokerOrderId}`,
+    })),
+    "cancelled by the loss monitor after the close",
   );
-  return problems;
+  return report.problems;
 }

@@ -4,12 +4,14 @@
  */
 import type { BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
-import type { FillRecorder } from "../dispatch/fills";
-import type { Journal } from "../dispatch/journal";
 import type { ContractSpec } from "../domain/contract";
 import type { Dec } from "../domain/decimal";
 import { asBrokerAccountId, type ClientOrderId, clientOrderId } from "../domain/ids";
 import type { Logger } from "../log";
+import type { FillRecorder } from "../orders/fills";
+import type { Journal } from "../orders/journal";
+import type { OrderKernel } from "../orders/kernel";
+import type { LegContext } from "../orders/legs";
 import type { SessionPool } from "../sessions/pool";
 import { attemptRows } from "./book-reads";
 
@@ -20,6 +22,8 @@ export interface FlattenContext {
   fills: FillRecorder;
   /** Order bookkeeping of the leg path (sendLeg). */
   journal: Journal;
+  /** The one cancel, close and lock per contract every order path shares. */
+  kernel: OrderKernel;
   /** The broker's spec of a contract on this account (cached). */
   spec(accountId: string, contract: string): Promise<ContractSpec>;
   lastPrice(accountId: string, contract: string): Dec | undefined;
@@ -106,6 +110,30 @@ export async function waitBrokerFlat(
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 200);
   }
+}
+
+/** The order kernel's view of one contract on one sub-account, for this monitor's orders. */
+export async function legOf(
+  ctx: FlattenContext,
+  session: BrokerSession,
+  k: { accountId: string; brokerAccountId: string; contract: string },
+  traderId: string | null,
+): Promise<LegContext> {
+  return {
+    journal: ctx.journal,
+    log: ctx.logger.child({ ...(traderId ? { traderId } : {}), contract: k.contract }),
+    session,
+    fills: ctx.fills,
+    accountId: k.accountId,
+    executionId: null,
+    traderId,
+    brokerAccountId: asBrokerAccountId(k.brokerAccountId),
+    contract: await ctx.spec(k.accountId, k.contract),
+    checkFirst: false,
+    // A flatten's close is always sent again when the broker never received it.
+    mayResend: () => true,
+    ...(ctx.settleDelaysMs ? { settleDelaysMs: ctx.settleDelaysMs } : {}),
+  };
 }
 
 export const why = (error: unknown) => (error instanceof Error ? error.message : String(error));

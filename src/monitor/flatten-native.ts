@@ -14,6 +14,7 @@ import { insertIntent, markOrder } from "../db/orders";
 import { getPosition } from "../db/positions";
 import type { Dec } from "../domain/decimal";
 import { asBrokerAccountId, type ClientOrderId, clientOrderId } from "../domain/ids";
+import { ContractLocks } from "../orders/locks";
 import { attemptRows, bookedInContract, type ContractKey } from "./book-reads";
 import { cancelLeftovers } from "./cancel";
 import {
@@ -58,7 +59,19 @@ export async function readSnapshot(
   };
 }
 
-export async function liquidate(
+/** Liquidates holding the contract's lock, so no close or protect of the kernel interleaves with it. */
+export function liquidate(
+  ctx: FlattenContext,
+  session: BrokerSession,
+  t: LiquidationTarget,
+  snapshot?: BrokerSnapshot,
+): Promise<AttemptResult> {
+  return ctx.kernel.locks.run(ContractLocks.key(t.accountId, t.brokerAccountId, t.contract), () =>
+    liquidateNow(ctx, session, t, snapshot),
+  );
+}
+
+async function liquidateNow(
   ctx: FlattenContext,
   session: BrokerSession,
   t: LiquidationTarget,
@@ -115,7 +128,7 @@ export async function liquidate(
     .workingOrders(account)
     .then((os) => os.filter((o) => o.contract === t.contract))
     .catch(() => []);
-  const problems = await cancelLeftovers(ctx, session, leftover);
+  const problems = await cancelLeftovers(ctx, session, t, leftover);
   if (problems.length) return { flat: false, reason: problems.join("; ") };
   await settleBook(ctx, session, t, sent, outcome);
   log.info({ event: "LiquidationVerified", clientOrderId: sent ?? null }, "flat at the broker");

@@ -6,18 +6,24 @@
  * - The trader alone holds the whole broker position and every working order on it: broker-native
  *   liquidation (the broker closes and cancels in one step; see flatten-native.ts).
  * - Otherwise (other traders or manual orders share the contract): the trader's working entries are
- *   cancelled, its quantity is closed with a market order sent through the normal leg path (broker_orders
- *   row first, deterministic id, unknown outcomes settled with the broker, never re-sent blindly), and only
- *   after the close has filled are its take-profits and stops cancelled: a refused close leaves the stop in
- *   place.
+ *   cancelled, its quantity is closed through the order kernel's one close (broker_orders row first,
+ *   deterministic id, never more than the broker holds, unknown outcomes settled with the broker), and
+ *   only after the close has filled are its take-profits and stops cancelled: a refused close leaves the
+ *   stop in place.
  */
-import type { BrokerSession, OrderRequest } from "../brokers/port";
+import type { BrokerSession } from "../brokers/port";
 import { getPosition } from "../db/positions";
-import { sendLeg } from "../dispatch/legs";
-import { asBrokerAccountId, type ClientOrderId } from "../domain/ids";
+import type { CloseReport } from "../orders/close";
+import { BrokerUnreachable } from "../orders/unreachable";
 import { type ContractKey, liveOrdersOf, type TraderContract, traderContracts } from "./book-reads";
-import { cancelOwn } from "./cancel";
-import { type AttemptResult, chooseLeg, type FlattenContext, readySession, why } from "./flatten-context";
+import {
+  type AttemptResult,
+  chooseLeg,
+  type FlattenContext,
+  legOf,
+  readySession,
+  why,
+} from "./flatten-context";
 import { type BrokerSnapshot, liquidate, readSnapshot } from "./flatten-native";
 
 /** `seed` makes the ids of this breach: e.g. "loss:2026-03-09". */
@@ -90,7 +96,10 @@ function soleOwner(c: TraderContract, snapshot: BrokerSnapshot): boolean {
   );
 }
 
-/** Cancel entries, close the trader's quantity at market, then cancel its exits. */
+/**
+ * Cancel entries, close the trader's quantity at market through the kernel's one close (never more than
+ * the broker holds), then cancel its exits.
+ */
 async function closeAtMarket(
   ctx: FlattenContext,
   session: BrokerSession,
@@ -99,77 +108,41 @@ async function closeAtMarket(
   seed: string,
 ): Promise<AttemptResult> {
   const only = { brokerAccountId: k.brokerAccountId, contract: k.contract };
-  const problems = await cancelOwn(
-    ctx,
-    session,
-    (await liveOrdersOf(ctx.sql, traderId, only)).filter((o) => o.kind === "entry"),
-  );
+  const leg = await legOf(ctx, session, k, traderId);
+  const entries = (await liveOrdersOf(ctx.sql, traderId, only)).filter((o) => o.kind === "entry");
+  const problems = (await ctx.kernel.cancel(leg, entries, "cancelled by the loss monitor")).problems;
   const position = await getPosition(ctx.sql, { traderId, ...k });
   const qty = Math.abs(position?.netQty ?? 0);
   if (position && qty > 0) {
-    const spec = await ctx.spec(k.accountId, k.contract);
-    const { leg, id } = await chooseLeg(ctx.sql, seed, traderId, true);
-    const req: OrderRequest = {
-      clientOrderId: id,
-      brokerAccountId: asBrokerAccountId(k.brokerAccountId),
-      contract: spec,
-      side: position.netQty > 0 ? "sell" : "buy",
-      qty,
-      type: "market",
-    };
-    const log = ctx.logger.child({ traderId, contract: k.contract });
-    log.warn({ event: "FlattenCloseSent", clientOrderId: id, qty: position.netQty }, "closing at market");
-    const result = await sendLeg(
-      {
-        journal: ctx.journal,
-        log,
-        session,
-        fills: ctx.fills,
-        accountId: k.accountId,
-        executionId: null,
-        traderId,
-        brokerAccountId: req.brokerAccountId,
-        contract: spec,
-        checkFirst: false,
-        ...(ctx.settleDelaysMs ? { settleDelaysMs: ctx.settleDelaysMs } : {}),
-      },
-      leg,
-      req,
+    const { leg: name, id } = await chooseLeg(ctx.sql, seed, traderId, true);
+    ctx.logger.warn(
+      { event: "FlattenCloseSent", traderId, contract: k.contract, clientOrderId: id, qty: position.netQty },
+      "closing at market",
     );
-    if (result.kind !== "accepted")
-      return {
-        flat: false,
-        reason: `close ${result.kind === "rejected" ? "refused" : "unanswered"}: ${result.reason}`,
-      };
-    if (!result.filled || result.filled.qty < qty) {
-      const filled = await waitFill(ctx, session, k, id, qty);
-      if (!filled) return { flat: false, reason: "no fill report for the close yet" };
+    let report: CloseReport;
+    try {
+      report = await ctx.kernel.close(leg, {
+        traderId,
+        leg: name,
+        clientOrderId: id,
+        side: position.netQty > 0 ? "sell" : "buy",
+        planned: qty,
+      });
+    } catch (error) {
+      if (error instanceof BrokerUnreachable) return { flat: false, reason: why(error), sessionDown: true };
+      throw error;
     }
+    if (report.kind === "rejected") return { flat: false, reason: `close refused: ${report.reason}` };
+    if (report.kind === "unfilled") return { flat: false, reason: `no fill report for the close yet` };
   }
   // The position is closed: now its own exits can go without leaving anything naked.
-  problems.push(...(await cancelOwn(ctx, session, await liveOrdersOf(ctx.sql, traderId, only))));
+  const rest = await liveOrdersOf(ctx.sql, traderId, only);
+  problems.push(
+    ...(await ctx.kernel.cancel(leg, rest, "cancelled by the loss monitor after the close")).problems,
+  );
   const after = await getPosition(ctx.sql, { traderId, ...k });
   if ((after?.netQty ?? 0) !== 0)
     return { flat: false, reason: `still ${after?.netQty} booked after the close` };
   if (problems.length) return { flat: false, reason: problems.join("; ") };
   return { flat: true };
-}
-
-async function waitFill(
-  ctx: FlattenContext,
-  session: BrokerSession,
-  k: ContractKey,
-  id: ClientOrderId,
-  qty: number,
-): Promise<boolean> {
-  if (await ctx.fills.waitForFill(id, qty, ctx.fillWaitMs)) return true;
-  const found = await session.findOrder(asBrokerAccountId(k.brokerAccountId), id).catch(() => null);
-  if (!found || found.filledQty < qty || found.avgFillPrice === undefined) return false;
-  await ctx.fills.record(k.accountId, id, k.contract, found.brokerOrderId, {
-    price: found.avgFillPrice,
-    qty: found.filledQty,
-    cumQty: found.filledQty,
-    at: ctx.now(),
-  });
-  return true;
 }

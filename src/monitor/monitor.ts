@@ -14,20 +14,21 @@ import type { Sql } from "../db/client";
 import type { AppliedFill } from "../db/orders";
 import { listPositions } from "../db/positions";
 import type { Directory } from "../directory";
-import type { EntryGate } from "../dispatch/executor";
-import type { FillRecorder } from "../dispatch/fills";
-import { Journal } from "../dispatch/journal";
 import { toStr } from "../domain/decimal";
+import type { EntryGate } from "../domain/gate";
 import { type DayRule, previousDay } from "../domain/trading-day";
 import type { EventBus } from "../events";
 import type { Logger } from "../log";
+import type { FillRecorder } from "../orders/fills";
+import type { Journal } from "../orders/journal";
+import type { OrderKernel } from "../orders/kernel";
 import type { SessionPool } from "../sessions/pool";
 import { BreachJobs } from "./breach-jobs";
 import { type Breach, breachReason, subjectKey } from "./breaches";
 import { readBrokerPositions, subAccountsOf } from "./broker-view";
 import { TradingDays } from "./days";
 import { Emergency } from "./emergency";
-import type { FlattenContext } from "./flatten-context";
+import type { AttemptResult, FlattenContext } from "./flatten-context";
 import { KillSwitch } from "./kill-switch";
 import { Market } from "./market";
 import { PnlBook } from "./pnl-book";
@@ -39,6 +40,7 @@ import {
   loadTraderDays,
   saveTraderPeak,
 } from "./repo";
+import { cancelUnowned, retireTrader } from "./retire";
 import { emitDailySummary } from "./summary";
 
 export interface LossMonitorDeps {
@@ -49,8 +51,10 @@ export interface LossMonitorDeps {
   directory: Directory;
   fills: FillRecorder;
   config: Config;
-  /** The relay's order journal (one is made when absent). */
-  journal?: Journal;
+  /** The relay's order journal. */
+  journal: Journal;
+  /** The order kernel every order path shares (one cancel, one close, one lock per contract). */
+  kernel: OrderKernel;
   now?: () => Date;
   /** Pauses between flatten attempts; their count is the attempts per round. */
   retryDelaysMs?: number[];
@@ -101,7 +105,8 @@ export class LossMonitor {
       logger: this.log,
       pool: deps.pool,
       fills: deps.fills,
-      journal: deps.journal ?? new Journal(deps.sql),
+      journal: deps.journal,
+      kernel: deps.kernel,
       spec: (accountId, contract) => this.market.spec(accountId, contract),
       lastPrice: (accountId, contract) => this.book.lastPrice(accountId, contract),
       now: this.now,
@@ -182,6 +187,16 @@ export class LossMonitor {
   }
 
   /** The account's limit and roll override (undefined: none stored). */
+  /** Closes a trader's positions and cancels its orders before it is deleted. */
+  retireTrader(traderId: string): Promise<AttemptResult> {
+    return retireTrader(this.ctx, traderId);
+  }
+
+  /** Cancels orders of ours on a login that belong to none of `keep`; returns what could not be. */
+  cancelUnowned(accountId: string, keep: string[]): Promise<string[]> {
+    return cancelUnowned(this.ctx, accountId, keep);
+  }
+
   accountSettings(accountId: string): AccountLossSettings | undefined {
     return this.settings.get(accountId);
   }

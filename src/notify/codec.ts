@@ -14,6 +14,7 @@ export interface ItemPayload {
 export const EVENT_TYPES: ReadonlySet<RelayEventType> = new Set<RelayEventType>([
   "SignalExecuted",
   "ExecutionFailed",
+  "ExecutionWaiting",
   "PositionUnprotected",
   "SessionLost",
   "SessionRestored",
@@ -26,6 +27,7 @@ export const EVENT_TYPES: ReadonlySet<RelayEventType> = new Set<RelayEventType>(
 
 /** Sent at once in their own message, ahead of anything queued, never merged or held for batching. */
 export const URGENT: ReadonlySet<RelayEventType> = new Set<RelayEventType>([
+  "ExecutionWaiting",
   "PositionUnprotected",
   "BreachDetected",
   "BreachFlattened",

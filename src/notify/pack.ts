@@ -19,6 +19,7 @@ import {
   renderSessionLost,
   renderSessionRestored,
   renderUnprotected,
+  renderWaiting,
 } from "./render-alerts";
 import { renderFailures, renderSignal, type Unit } from "./render-signal";
 
@@ -54,6 +55,8 @@ function render(p: ItemPayload, s: Scrubber): Unit {
       return renderSignal(e, s);
     case "ExecutionFailed":
       return renderFailures([e], s);
+    case "ExecutionWaiting":
+      return renderWaiting(e, s);
     case "PositionUnprotected":
       return renderUnprotected(e, s, p.recorderName);
     case "BreachDetected":

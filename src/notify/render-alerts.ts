@@ -34,6 +34,31 @@ export function renderUnprotected(e: Of<"PositionUnprotected">, s: Scrubber, rec
   };
 }
 
+export function renderWaiting(e: Of<"ExecutionWaiting">, s: Scrubber): Unit {
+  const t = e.trader;
+  const what = t.decision ? t.decision.replaceAll("_", " ") : "the signal";
+  return {
+    headline: clip(
+      `⏳ **Waiting for the broker** · **${md(t.accountName)}** (${md(e.recorderName)}): ${what} cannot reach ${t.broker} yet; it goes out as soon as the broker is back.`,
+      LIMITS.content,
+    ),
+    embed: fitEmbed({
+      title: clip(`⏳ Waiting for the broker · ${md(t.accountName)}`, LIMITS.title),
+      description: `${s.clean(t.error ?? "the broker cannot be reached")}
+
+Exits and closes are never dropped: the relay keeps trying, under the same order ids, and reports when it is done. An entry is dropped if the broker is not back before the signal's age limit.`,
+      color: COLORS.orange,
+      fields: [
+        field("Recorder", md(e.recorderName)),
+        field("Broker", t.broker),
+        ...(t.contract ? [field("Contract", md(t.contract))] : []),
+      ],
+      footer: { text: `Signal ${e.signalId}` },
+      timestamp: at(e),
+    }),
+  };
+}
+
 function who(e: { scope: "trader" | "account"; accountName: string }, recorderName?: string): string {
   const account = md(e.accountName);
   if (e.scope === "account") return `account ${account} (all its traders)`;

@@ -77,6 +77,7 @@ function recordersOf(event: RelayEvent, d: Directory): string[] {
   switch (event.type) {
     case "SignalExecuted":
     case "ExecutionFailed":
+    case "ExecutionWaiting":
       return [event.recorderId];
     case "PositionUnprotected": {
       const id = event.recorderId ?? ofTrader(event.traderId);

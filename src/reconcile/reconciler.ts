@@ -5,17 +5,21 @@
  *
  * - our order's state missed while we were not looking (filled, cancelled, never arrived): settled from
  *   the broker's own record, and a missed fill is booked;
- * - a position without its exits: the exits are placed again from the trader's current settings;
- * - exits of ours left working on a position that is closed: cancelled.
+ * - a book holding more than the broker (closed by hand at the broker, a fill we never heard of): the
+ *   book is corrected to the broker through the order kernel (never the broker to the book);
+ * - a position the broker confirms without its exits: the exits are placed again from the trader's
+ *   current settings, for what the broker holds;
+ * - exits of ours left working on a position that is closed (or covering more than it holds): cancelled.
  *
  * A position the book does not explain is never flattened and never touched: it is reported, once a
- * second look (after in-flight fill reports are booked) still shows it. While any trader of a sub-account
+ * second look (after in-flight fill reports are booked) still shows it. No order is ever placed from the
+ * book alone: exits go out only for a position the broker shows (src/domain/broker-truth.ts). While any trader of a sub-account
  * has an execution in flight, or finished one during the pass, its positions are not compared at all: the
  * broker's snapshot and the book may straddle that execution's orders.
  */
 import type { BrokerOrder, BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
-import { type DriftKey, recordDrift, resolveDrifts } from "../db/drift";
+import { resolveDrifts } from "../db/drift";
 import { liveOrders, type OrderRow } from "../db/orders";
 import {
   databaseNow,
@@ -27,16 +31,17 @@ import {
 } from "../db/reconcile";
 import type { TraderRow } from "../db/traders";
 import type { Directory } from "../directory";
-import type { ContractBook } from "../dispatch/contracts";
-import type { FillRecorder } from "../dispatch/fills";
-import type { Journal } from "../dispatch/journal";
-import type { LegContext } from "../dispatch/legs";
-import { protectPosition } from "../dispatch/protect";
+import { bookCorrections } from "../domain/broker-truth";
 import type { ContractSpec } from "../domain/contract";
-import { asBrokerOrderId, type ClientOrderId } from "../domain/ids";
+import type { ClientOrderId } from "../domain/ids";
 import { effectiveSettings } from "../domain/settings";
-import type { EventBus } from "../events";
 import type { Logger } from "../log";
+import type { ContractBook } from "../orders/contracts";
+import type { Drift, DriftDesk } from "../orders/drift";
+import type { FillRecorder } from "../orders/fills";
+import type { Journal } from "../orders/journal";
+import type { OrderKernel } from "../orders/kernel";
+import type { LegContext } from "../orders/legs";
 import type { SessionPool } from "../sessions/pool";
 
 export interface ReconcilerDeps {
@@ -47,22 +52,23 @@ export interface ReconcilerDeps {
   fills: FillRecorder;
   journal: Journal;
   contracts: ContractBook;
-  bus: EventBus;
+  kernel: OrderKernel;
+  drift: DriftDesk;
   intervalMs?: number;
   /** An order of ours the broker has never heard of is given up only after this long. */
   graceMs?: number;
 }
 
-interface Found extends DriftKey {
-  detail: string;
-  fixed: boolean;
-}
+type Found = Drift;
 
 const describe = (n: number) => (n === 0 ? "flat" : `${n > 0 ? "long" : "short"} ${Math.abs(n)}`);
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly passes = new Set<Promise<void>>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -72,8 +78,34 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    for (const t of this.pending.values()) clearTimeout(t);
+    this.pending.clear();
+    await Promise.allSettled([this.running, ...this.passes]);
+  }
+
+  /**
+   * One account's pass shortly (debounced): its broker reported a position gone flat, which is what a
+   * trader closing by hand looks like; exits of ours left working there must not wait for the next
+   * minute's pass to be cancelled. The pause lets the OCO guard (1 s) and in-flight reports go first.
+   */
+  soon(accountId: string, delayMs = 3_000): void {
+    if (this.stopped || this.pending.has(accountId)) return;
+    const timer = setTimeout(() => {
+      this.pending.delete(accountId);
+      const pass = this.account(accountId)
+        .catch((error) =>
+          this.d.logger.warn(
+            { event: "ReconcileFailed", accountId, error: String(error) },
+            "reconciliation failed",
+          ),
+        )
+        .finally(() => this.passes.delete(pass));
+      this.passes.add(pass);
+    }, delayMs);
+    timer.unref();
+    this.pending.set(accountId, timer);
   }
 
   /** One pass over every account that has traders; a pass already running is joined, not doubled. */
@@ -118,30 +150,7 @@ export class Reconciler {
         );
       }
     }
-    for (const f of seen) {
-      if (await recordDrift(this.d.sql, f)) {
-        const account = this.d.directory.account(accountId);
-        this.d.logger.warn({ event: "ReconciliationDrift", ...f }, f.detail);
-        this.d.bus.emit({
-          type: "ReconciliationDrift",
-          at: new Date(),
-          accountId,
-          accountName: account?.name ?? accountId,
-          brokerAccountId: f.brokerAccountId,
-          contract: f.contract,
-          kind: f.kind,
-          detail: f.detail,
-          fixed: f.fixed,
-          recorderIds: [
-            ...new Set(
-              traders
-                .filter((t) => t.brokerAccountId === f.brokerAccountId)
-                .map((t) => t.recorderId as string),
-            ),
-          ],
-        });
-      }
-    }
+    for (const f of seen) await this.d.drift.report(f);
     // Drifts of sub-accounts we could not ask stay open: not seeing them is not seeing them resolved.
     const stillOpen = seen.filter((f) => f.kind !== "order_settled" && f.kind !== "orphan_exit");
     await resolveDrifts(this.d.sql, accountId, stillOpen, skipped);
@@ -208,7 +217,20 @@ export class Reconciler {
       confirmed = this.differences(again, book);
     }
     for (const { contract: c, brokerNet, bookNet } of confirmed) {
-      if (bookNet === 0) {
+      const holders = book.filter((p) => p.contract === c);
+      const plan = bookCorrections(holders, brokerNet);
+      if (plan.corrections.length > 0) {
+        // The book holds what the broker does not: the book follows the broker (reported as drift).
+        const spec = await this.spec(accountId, session, c);
+        await this.d.kernel.correct(
+          leg(plan.corrections[0]?.traderId ?? "", spec),
+          "closed or changed outside the relay (found by reconciliation)",
+          brokerNet,
+        );
+      }
+      if (plan.ambiguous) {
+        found.push(key(c, "position_mismatch", `${c}: ${plan.ambiguous}`, false));
+      } else if (plan.unexplained !== 0 && bookNet === 0) {
         found.push(
           key(
             c,
@@ -217,19 +239,21 @@ export class Reconciler {
             false,
           ),
         );
-      } else {
+      } else if (plan.unexplained !== 0) {
         found.push(
           key(
             c,
             "position_mismatch",
-            `the broker shows ${describe(brokerNet)} in ${c}, the relay's traders hold ${describe(bookNet)}`,
+            `the broker shows ${describe(brokerNet)} in ${c}, the relay's traders hold ${describe(bookNet)}; the difference is not the relay's and is left untouched`,
             false,
           ),
         );
       }
     }
+    if (confirmed.length > 0) book = await openPositionsOfSub(this.d.sql, traderIds, sub);
 
-    // 3. Our positions without their exits get them back; 4. exits of closed positions are cancelled.
+    // 3. Positions the broker confirms without (enough) exits get them back; 4. exits of positions that
+    // are closed, or that cover more than the position holds, are cancelled.
     for (const t of traders) {
       if (busy.has(t.id)) continue;
       const recorder = this.d.directory.recorder(t.recorderId);
@@ -245,30 +269,47 @@ export class Reconciler {
           "exits",
         );
         const stops = live.filter((o) => o.leg.startsWith("sl")).reduce((s, o) => s + o.qty, 0);
-        const targets = live.filter((o) => o.leg.startsWith("tp")).length;
+        const limits = live.filter((o) => o.leg.startsWith("tp")).reduce((s, o) => s + o.qty, 0);
+        const held = Math.abs(p.netQty);
         const covered =
-          (settings.stopLossTicks === 0 || stops >= Math.abs(p.netQty)) &&
-          (settings.takeProfit.length === 0 || targets > 0);
+          (settings.stopLossTicks === 0 || stops >= held) &&
+          (settings.takeProfit.length === 0 || limits > 0) &&
+          stops <= held &&
+          limits <= held;
         if (covered) continue;
-        for (const o of live) await this.cancel(session, sub, o);
+        const ctx = leg(t.id, spec);
+        const cancelled = await this.d.kernel.cancel(ctx, live, "replaced by reconciliation");
+        if (cancelled.problems.length > 0) {
+          found.push(
+            key(
+              p.contract,
+              "missing_exit",
+              `${describe(p.netQty)} in ${p.contract}: its exits could not be replaced (${cancelled.problems.join("; ")})`,
+              false,
+            ),
+          );
+          continue;
+        }
         const n = await exitOrdersSince(
           this.d.sql,
           { traderId: t.id, brokerAccountId: sub, contract: p.contract },
           p.openedAt,
         );
         const seed = `rc:${t.id}:${p.contract}:${p.openedAt?.getTime() ?? 0}:${n}`;
-        const protection = await protectPosition(leg(t.id, spec), this.d.journal, seed, t.id, {
+        // The kernel places exits only for what the broker confirms (and corrects the book to it).
+        const protection = await this.d.kernel.protect(ctx, seed, t.id, {
           targets: settings.takeProfit,
           stopLossTicks: settings.stopLossTicks,
         });
         const refused = protection.results.filter((r) => r.result.kind !== "accepted");
         const ok = refused.length === 0 && protection.problems.length === 0;
+        if (protection.results.length === 0 && ok) continue; // the broker holds nothing to protect
         found.push(
           key(
             p.contract,
             "missing_exit",
             ok
-              ? `${describe(p.netQty)} in ${p.contract} had no complete exits; placed again from the trader's settings`
+              ? `${describe(p.netQty)} in ${p.contract} had no complete exits; placed again from the trader's settings for the position the broker shows`
               : `${describe(p.netQty)} in ${p.contract} is unprotected: ${[...protection.problems, ...refused.map((r) => `${r.leg} ${r.result.kind}`)].join("; ")}`,
             ok,
           ),
@@ -285,13 +326,20 @@ export class Reconciler {
           { traderId: t.id, brokerAccountId: sub, contract: c },
           "exits",
         );
-        for (const o of orphans) await this.cancel(session, sub, o);
+        const spec = await this.spec(accountId, session, c);
+        const report = await this.d.kernel.cancel(
+          leg(t.id, spec),
+          orphans,
+          "cancelled by reconciliation: the position is closed",
+        );
         found.push(
           key(
             c,
             "orphan_exit",
-            `${orphans.length} exit order(s) left working in ${c} after the position closed; cancelled`,
-            true,
+            report.problems.length
+              ? `${orphans.length} exit order(s) left working in ${c} after the position closed; ${report.problems.join("; ")}`
+              : `${orphans.length} exit order(s) left working in ${c} after the position closed; cancelled`,
+            report.problems.length === 0,
           ),
         );
       }
@@ -358,14 +406,6 @@ export class Reconciler {
       reason: "the broker never received it",
     });
     return `${o.leg} in ${o.contract} never reached the broker`;
-  }
-
-  private async cancel(session: BrokerSession, sub: string, o: OrderRow): Promise<void> {
-    if (!o.brokerOrderId) return;
-    const outcome = await session.cancelOrder(sub as never, asBrokerOrderId(o.brokerOrderId));
-    if (outcome.kind === "cancelled" || outcome.kind === "gone") {
-      await this.d.journal.mark({ clientOrderId: o.clientOrderId, status: "cancelled" });
-    }
   }
 
   private async spec(accountId: string, session: BrokerSession, contract: string): Promise<ContractSpec> {

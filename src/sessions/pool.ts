@@ -1,8 +1,14 @@
 /**
  * One broker session per account (login), shared by every trader on it, started ahead of the first order
- * (pre-warmed) for every account an enabled trader uses. A failed start is kept with its reason and
- * retried on the next use after a pause, so a bad password never turns into a login storm.
+ * (pre-warmed) for every account an enabled trader uses.
+ *
+ * A start the broker refused (the session says `error`: bad password, captcha) is kept with its reason
+ * and retried only on the next use after a pause, so a bad password never turns into a login storm. A
+ * start that failed because the broker could not be reached keeps its session, which goes on trying by
+ * itself; the pool finishes the start as soon as the session says `ready`, and for accounts in use also
+ * tries again in the background (1 s doubling, at most 30 s apart), so it comes back with nobody asking.
  */
+import { backoffDelay } from "../brokers/backoff";
 import type {
   BrokerEvent,
   BrokerFactory,
@@ -26,6 +32,13 @@ interface Entry {
   starting: Promise<void>;
   failedAt?: number;
   error?: string;
+  /** The broker refused the login itself: never retried in the background. */
+  refused?: boolean;
+  /** Background retries of a start the broker's absence failed. */
+  retry?: NodeJS.Timeout;
+  retries: number;
+  /** A retry running now (the session said `ready`, or the timer fired). */
+  retrying?: Promise<void>;
   unsubscribe: () => void;
   /** When the session stopped being ready, for the "restored after" figure. */
   lostAt?: number;
@@ -33,7 +46,10 @@ interface Entry {
   wasReady?: boolean;
 }
 
+/** A refused start is tried again on the next use after this pause, never sooner. */
 const RETRY_AFTER_MS = 30_000;
+/** Background retries of an unreachable broker: 1 s, doubling, at most 30 s apart (backoff.ts). */
+const BACKGROUND_RETRY_STEPS = [1_000];
 
 export interface SessionInfo {
   accountId: string;
@@ -76,7 +92,13 @@ export class SessionPool {
   /** The account's started session; starts it (cold) if it was not pre-warmed. */
   async session(accountId: string): Promise<BrokerSession> {
     let entry = this.entries.get(accountId);
-    if (entry?.failedAt !== undefined && Date.now() - entry.failedAt > RETRY_AFTER_MS) {
+    // A session retrying in the background is kept: a new one would only start the same retries over.
+    if (
+      entry?.failedAt !== undefined &&
+      entry.retry === undefined &&
+      entry.retrying === undefined &&
+      Date.now() - entry.failedAt > RETRY_AFTER_MS
+    ) {
       await this.remove(accountId);
       entry = undefined;
     }
@@ -94,9 +116,19 @@ export class SessionPool {
     return entry.session;
   }
 
-  /** Starts sessions for these accounts in parallel; failures are recorded on the account, not thrown. */
+  /**
+   * Starts sessions for these accounts in parallel; failures are recorded on the account, not thrown. A
+   * start that found the broker unreachable goes on in the background until the session is up.
+   */
   async warm(accountIds: string[]): Promise<void> {
-    await Promise.all(accountIds.map((id) => this.session(id).catch(() => undefined)));
+    await Promise.all(
+      accountIds.map((id) =>
+        this.session(id).catch(() => {
+          const entry = this.entries.get(id);
+          if (entry) this.retryLater(id, entry, true);
+        }),
+      ),
+    );
   }
 
   /** Pre-warms every account an enabled trader uses. */
@@ -114,6 +146,8 @@ export class SessionPool {
     const entry = this.entries.get(accountId);
     if (!entry) return;
     this.entries.delete(accountId);
+    if (entry.retry) clearTimeout(entry.retry);
+    entry.retry = undefined;
     entry.unsubscribe();
     await entry.session.stop().catch(() => undefined);
   }
@@ -164,7 +198,7 @@ export class SessionPool {
         }
       }
     });
-    const entry: Entry = { session, unsubscribe, starting: Promise.resolve() };
+    const entry: Entry = { session, unsubscribe, starting: Promise.resolve(), retries: 0 };
     this.entries.set(accountId, entry);
     entry.starting = this.start(account, entry);
     return entry;
@@ -174,35 +208,114 @@ export class SessionPool {
     const started = Date.now();
     try {
       await entry.session.start();
-      const status = entry.session.status();
-      if (status.state === "error") throw new Error(status.error ?? "the broker refused the login");
-      const subs = await entry.session.brokerAccounts();
-      await setAccountStatus(
-        this.sql,
-        account.id,
-        "connected",
-        null,
-        subs.map((s) => ({ id: s.id, name: s.name })),
-      );
-      this.logger.info(
-        { event: "SessionStarted", accountId: account.id, broker: account.broker, ms: Date.now() - started },
-        "broker session ready",
-      );
+      await this.finishStart(account, entry, started);
     } catch (error) {
-      entry.failedAt = Date.now();
-      entry.error = (error as Error).message || String(error);
-      await setAccountStatus(this.sql, account.id, "error", entry.error).catch(() => undefined);
-      this.logger.warn(
-        { event: "SessionFailed", accountId: account.id, broker: account.broker, reason: entry.error },
-        "broker session failed",
-      );
+      await this.startFailed(account, entry, error);
     }
+  }
+
+  /** The part of a start the pool owns: the broker's sub-accounts onto the account row. */
+  private async finishStart(account: AccountRow, entry: Entry, started: number): Promise<void> {
+    const status = entry.session.status();
+    if (status.state === "error") throw new Error(status.error ?? "the broker refused the login");
+    const subs = await entry.session.brokerAccounts();
+    await setAccountStatus(
+      this.sql,
+      account.id,
+      "connected",
+      null,
+      subs.map((s) => ({ id: s.id, name: s.name })),
+    );
+    const retries = entry.retries;
+    entry.failedAt = undefined;
+    entry.error = undefined;
+    entry.retries = 0;
+    this.logger.info(
+      {
+        event: "SessionStarted",
+        accountId: account.id,
+        broker: account.broker,
+        ms: Date.now() - started,
+        ...(retries > 0 ? { retries } : {}),
+      },
+      "broker session ready",
+    );
+  }
+
+  private async startFailed(account: AccountRow, entry: Entry, error: unknown, retry = true): Promise<void> {
+    entry.failedAt = Date.now();
+    entry.error = (error as Error).message || String(error);
+    // Only the session's own word makes a failure a refusal; anything else is the broker out of reach.
+    entry.refused = entry.session.status().state === "error";
+    await setAccountStatus(this.sql, account.id, "error", entry.error).catch(() => undefined);
+    this.logger.warn(
+      {
+        event: "SessionFailed",
+        accountId: account.id,
+        broker: account.broker,
+        reason: entry.error,
+        refused: entry.refused,
+      },
+      "broker session failed",
+    );
+    if (retry) this.retryLater(account.id, entry);
+  }
+
+  /**
+   * Schedules the next background retry of a start the broker's absence failed, for an account in use
+   * (`inUse`: the caller knows it is, before the directory does).
+   */
+  private retryLater(accountId: string, entry: Entry, inUse = false): void {
+    if (entry.error === undefined || entry.refused || entry.retry || entry.retrying) return;
+    if (this.entries.get(accountId) !== entry) return;
+    if (!inUse && !this.directory.accountsInUse().some((a) => a.id === accountId)) return;
+    const attempt = entry.retries++;
+    const delayMs = backoffDelay(attempt, BACKGROUND_RETRY_STEPS);
+    this.logger.debug(
+      { event: "SessionRetryScheduled", accountId, attempt: attempt + 1, delayMs },
+      "broker session start retried in the background",
+    );
+    entry.retry = setTimeout(() => {
+      entry.retry = undefined;
+      void this.retryNow(accountId, entry);
+    }, delayMs);
+    entry.retry.unref();
+  }
+
+  /** Finishes a failed start now: the session is up by itself, or a background retry is due. */
+  private retryNow(accountId: string, entry: Entry): Promise<void> {
+    if (entry.retrying) return entry.retrying;
+    if (entry.retry) clearTimeout(entry.retry);
+    entry.retry = undefined;
+    const account = this.directory.account(accountId);
+    if (!account || this.entries.get(accountId) !== entry || entry.error === undefined || entry.refused)
+      return Promise.resolve();
+    const started = Date.now();
+    const retrying: Promise<void> = (async () => {
+      try {
+        // A session whose start never got going (it threw early) is started again; others retry alone.
+        if (entry.session.status().state === "idle") await entry.session.start();
+        await this.finishStart(account, entry, started);
+      } catch (error) {
+        await this.startFailed(account, entry, error, false);
+      }
+    })().finally(() => {
+      if (entry.retrying === retrying) entry.retrying = undefined;
+      this.retryLater(accountId, entry);
+    });
+    entry.retrying = retrying;
+    entry.starting = retrying;
+    return retrying;
   }
 
   /** A ready session going down is "lost"; coming back after that is "restored". Both are reported. */
   private sessionChanged(accountId: string, status: SessionStatus): void {
     const entry = this.entries.get(accountId);
-    if (!entry || !this.bus) return;
+    if (!entry) return;
+    // A session whose start failed for want of the broker is up by itself: finish the start now.
+    if (status.state === "ready" && entry.error !== undefined && !entry.refused)
+      void this.retryNow(accountId, entry);
+    if (!this.bus) return;
     const account = this.directory.account(accountId);
     const base = {
       at: new Date(),

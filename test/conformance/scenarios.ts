@@ -10,10 +10,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BrokerEvent, BrokerOrder, OrderOutcome, OrderRequest } from "../../src/brokers/port";
 import { newPart } from "../../src/db/orders";
-import { fillKey } from "../../src/dispatch/fills";
 import { specFromTable } from "../../src/domain/contract";
 import { add, type Dec, dec, mul, sub, times, toStr } from "../../src/domain/decimal";
 import { asBrokerOrderId, type ClientOrderId } from "../../src/domain/ids";
+import { fillKey } from "../../src/orders/fills";
 import {
   accepted,
   type ConformanceBroker,

@@ -71,7 +71,7 @@ function losing(drop: {
 async function finished(signalId: string) {
   return waitFor(async () => {
     const [e] = await db.sql`select status, decision, error from executions where signal_id = ${signalId}`;
-    return e && e.status !== "pending" && e.status !== "running" ? e : undefined;
+    return e && !["pending", "running", "waiting_for_broker"].includes(e.status as string) ? e : undefined;
   }, "the execution to finish");
 }
 
@@ -126,8 +126,10 @@ describe("a request lost with its socket", () => {
       });
       drop.orders = 1;
       const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }));
+      // The broker says it never got it and it may not go any more: a definite "not entered", not unknown.
       const e = await finished(res.body.signalId as string);
-      expect(e?.status).toBe("unknown");
+      expect(e?.status).toBe("failed");
+      expect(e?.error).toMatch(/not entered: entry never reached the broker and was not sent again/);
       expect(t.logs.some((l) => l.includes('"event":"OrderResent"'))).toBe(false);
       const book = await t.relay.services.paper.book(accountIds[0] as string);
       await t.relay.services.paper.sync(book);
@@ -168,7 +170,7 @@ describe("a request lost with its socket", () => {
     }
   });
 
-  it("L07 an entry lost with its socket twice is sent a second time; a third loss is reported, not chased", async () => {
+  it("L07 an entry lost with its socket twice is sent a second time; an exit lost three times waits and goes out", async () => {
     const drop = { orders: 0, pairs: 0 };
     const t = await startTestRelay({ url: db.url, factories: losing(drop), settleDelaysMs: [20, 40, 80] });
     try {
@@ -203,10 +205,19 @@ describe("a request lost with its socket", () => {
         token,
         JSON.stringify({ ticker: "MNQ1!", action: "exit", price: "21000" }),
       );
+      // Lost three times in a row: two resends at once, never a third; then the exit waits for the
+      // broker instead of giving up, and goes out under the same id on its next run.
       const e = await finished(second.body.signalId as string);
-      expect(e?.status).toBe("unknown");
-      expect(resent()).toBe(4); // two more, never a third for one order
+      expect(e).toMatchObject({ status: "done", decision: "closed" });
+      expect(resent()).toBe(4);
       expect(drop.orders).toBe(0);
+      await t.relay.services.paper.sync(book);
+      expect(book.venue.position(accountIds[0] as string, "MNQZ6")?.netPos ?? 0).toBe(0);
+      const closes = book.venue
+        .listOrders(accountIds[0] as string)
+        .filter((o) => o.clientOrderId?.endsWith("-close"));
+      expect(closes).toHaveLength(1);
+      expect(t.logs.some((l) => l.includes('"event":"ExecutionWaiting"'))).toBe(true);
     } finally {
       await t.stop();
     }

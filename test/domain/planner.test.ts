@@ -128,3 +128,37 @@ describe("sizing", () => {
     expect(p.exits).toMatchObject({ targets: [{ ticks: 20, trimPercent: 100 }], stopLossTicks: 5 });
   });
 });
+
+describe("the relay-wide cap on one order (MAX_ORDER_CONTRACTS)", () => {
+  const capped = (signal: Partial<Signal>, net: number, multiplier: string, max: number) =>
+    plan({
+      signal: { ticker: "MNQ1!", action: "buy", ...signal },
+      recorder: recorderSettingsSchema.parse({ quantity: 1 }),
+      overrides: {},
+      multiplier: dec(multiplier),
+      position: { netQty: net },
+      now,
+      receivedAt: now,
+      maxOrderContracts: max,
+    });
+  it("an entry above the cap after the multiplier is refused whole, with the reason", () => {
+    const p = capped({ quantity: dec(60) }, 0, "2", 100);
+    expect(p).toMatchObject({ decision: "blocked_max_contracts", intents: [] });
+    expect(p.reason).toMatch(
+      /an order of 120 contracts is more than this relay allows .*MAX_ORDER_CONTRACTS 100/,
+    );
+    expect(capped({ quantity: dec(50) }, 0, "2", 100).decision).toBe("opened");
+  });
+  it("a reversal above the cap still closes, and does not reopen", () => {
+    const p = capped({ action: "sell", quantity: dec(60) }, 3, "2", 100);
+    expect(p.decision).toBe("closed");
+    expect(p.intents.map((i) => i.kind)).toEqual(["cancelExits", "close"]);
+  });
+  it("an exit of any size is never capped", () => {
+    expect(capped({ action: "exit" }, 500, "1", 100).intents).toContainEqual({
+      kind: "close",
+      side: "sell",
+      qty: 500,
+    });
+  });
+});

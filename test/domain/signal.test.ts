@@ -47,7 +47,7 @@ describe("signal normalization", () => {
   it("accepts every alias: symbol, data, qty, contracts, tp, sl, and action synonyms", () => {
     expect(ok({ symbol: "es1!", data: "SELL", qty: 3 })).toMatchObject({ ticker: "ES1!", action: "sell" });
     expect(toStr(ok({ ticker: "ES1!", action: "buy", contracts: "4" }).quantity ?? (0n as never))).toBe("4");
-    expect(toStr(ok({ ticker: "ES1!", action: "buy", qty: 1.5 }).quantity ?? (0n as never))).toBe("1.5");
+    expect(toStr(ok({ ticker: "ES1!", action: "buy", qty: 3 }).quantity ?? (0n as never))).toBe("3");
     expect(ok({ ticker: "ES1!", action: "long" }).action).toBe("buy");
     expect(ok({ ticker: "ES1!", action: "short" }).action).toBe("sell");
     expect(ok({ ticker: "ES1!", action: "flatten" }).action).toBe("flat");
@@ -79,7 +79,13 @@ describe("signal normalization", () => {
     expect(refusal({ action: "buy" })).toMatch(/needs a "ticker"/);
     expect(refusal({ ticker: "ES1!" })).toMatch(/needs an "action"/);
     expect(refusal({ ticker: "ES1!", action: "buy", quantity: 0 })).toBe(
-      'Field "quantity" must be greater than 0.',
+      'Field "quantity" must be at least 1 contract (got 0).',
+    );
+    expect(refusal({ ticker: "ES1!", action: "buy", qty: 1.5 })).toBe(
+      'Field "qty" must be a whole number of contracts written plainly, like 2 (got 1.5).',
+    );
+    expect(refusal({ ticker: "ES1!", action: "buy", quantity: "abc" })).toBe(
+      'Field "quantity" is not a number: it must be a whole number of contracts written plainly, like 2 (got "abc").',
     );
     expect(refusal({ ticker: "ES1!", action: "buy", price: "-1" })).toBe(
       'Field "price" must be greater than 0.',

@@ -3,8 +3,13 @@
  * child process (`node --import tsx src/main.ts`, configured by environment only) against the Tradovate
  * simulator and a test database behind a TCP proxy. It is SIGKILLed mid fan-out and during exits, loses
  * its trading sockets, gets order replies after its timeout, loses its database while alerts keep coming,
- * and takes 1,000 hostile bodies. After each, the auditor compares the relay's tables with the simulator's
- * order log: nothing lost, nothing doubled, no 5xx but a 503 for an alert that really was not recorded.
+ * and takes 1,000 hostile bodies. After each, the auditor compares the relay's tables with the simulators'
+ * order logs: nothing lost, nothing doubled, no 5xx but a 503 for an alert that really was not recorded.
+ *
+ * Then issue 12, "the broker is the truth", with one follower on each of Tradovate, ProjectX and Webull:
+ * closed by hand then the exit, flattened by hand then a SIGKILL, every broker down while exits arrive,
+ * stale exits, deletes with an open position, hostile sizes, broker ids reused after a simulator restart
+ * and an account move. No relay order may ever open or reverse a position no plan asked for.
  */
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +24,20 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const plan: SuitePlan = {
     seed: 20_261_121,
-    only: ["kill", "sockets", "delays", "database", "hostile"],
+    only: [
+      "kill",
+      "sockets",
+      "delays",
+      "database",
+      "hostile",
+      "manual-close",
+      "manual-flatten-restart",
+      "broker-down-exits",
+      "stale-exit",
+      "delete-open",
+      "hostile-sizes",
+      "repeated-ids",
+    ],
     killTraders: 30,
     killPoints: ["mid-fanout", "during-exits"],
     followers: 0,
@@ -35,6 +53,13 @@ beforeAll(async () => {
     hostileBodies: 1_000,
     rawRepeats: 1,
     concurrency: 32,
+    truthPerBroker: 1,
+    manualSettleMs: 2_000,
+    brokerDownMs: 6_000,
+    longBrokerDownMs: 0,
+    staleMaxAgeSeconds: 10,
+    outageEntryMaxAgeSeconds: 3,
+    idRestarts: 1,
     quietTimeoutMs: 60_000,
     graceMs: 10_000,
     databaseUrl: db.url,
@@ -92,4 +117,41 @@ describe("fault injection against the relay process", () => {
     expect(s.faultDetail.hostileBodies).toBe(1_000);
     expect(suite.h.relay.unexpectedExits).toEqual([]);
   }, 120_000);
+
+  it("F06 closed by hand at the broker, then the exit alert: flat everywhere, no close against a flat account", async () => {
+    const s = await scenario("manual-close");
+    expect(s.faultDetail.manualCloses).toBe(3);
+  }, 90_000);
+
+  it("F07 flattened by hand, relay SIGKILLed: no exits re-placed on the flat account, book corrected", async () => {
+    const s = await scenario("manual-flatten-restart");
+    expect(s.faultDetail.relayKills).toBe(1);
+    expect(s.faultDetail.priceMoves).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("F08 every broker unreachable while exits arrive: exits wait and go out, a late entry expires", async () => {
+    const s = await scenario("broker-down-exits");
+    expect(s.faultDetail.brokerOutages).toBe(1);
+  }, 150_000);
+
+  it("F09 exits older than maxSignalAgeSeconds are executed; a stale entry is refused", async () => {
+    const s = await scenario("stale-exit");
+    expect(s.faultDetail.staleExits).toBe(2);
+  }, 90_000);
+
+  it("F10 traders and accounts with an open position: 409, or flattened then deleted", async () => {
+    const s = await scenario("delete-open");
+    expect(s.faultDetail.deletes).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("F11 hostile sizes and multipliers are refused before anything is committed or sent", async () => {
+    const s = await scenario("hostile-sizes");
+    expect(s.faultDetail.hostileSizes).toBeGreaterThan(10);
+  }, 60_000);
+
+  it("F12 broker ids reused after a simulator restart and an account move: new fills booked, exits work", async () => {
+    const s = await scenario("repeated-ids");
+    expect(s.faultDetail.simRestarts).toBe(3 * 1);
+    expect(s.faultDetail.accountMoves).toBe(3);
+  }, 240_000);
 });

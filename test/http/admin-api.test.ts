@@ -161,7 +161,9 @@ describe("admin API", () => {
     expect(wrongSub.status).toBe(422);
     expect(wrongSub.body.error?.message).toMatch(/no sub-account "NOPE"/);
     const zero = await t.api<Body>("PATCH", `/api/traders/${traderIds[0]}`, { multiplier: "0" });
-    expect(zero.body.error?.message).toBe("multiplier: must be a number greater than 0");
+    expect(zero.body.error?.message).toBe(
+      'multiplier: must be a number from 0.01 to 100 with at most 2 decimal places, like 1.5 (got "0")',
+    );
     const ok = await t.api<Body>("PATCH", `/api/traders/${traderIds[0]}`, {
       multiplier: "1.5",
       maxDailyLoss: 500,
@@ -179,13 +181,27 @@ describe("admin API", () => {
     );
     await waitFor(async () => {
       const tr = await t.api<{ positions: unknown[] }>("GET", `/api/traders/${traderIds[0]}`);
-      return tr.body.positions.length === 1 ? true : undefined;
+      const ex = await t.api<{ executions: { status: string }[] }>(
+        "GET",
+        `/api/signals/${signal.body.signalId as string}`,
+      );
+      return tr.body.positions.length === 1 && ex.body.executions.every((e) => e.status === "done")
+        ? true
+        : undefined;
     }, "position");
     expect(signal.status).toBe(202);
     const guarded = await t.api<Body>("DELETE", `/api/traders/${traderIds[0]}`);
     expect(guarded.status).toBe(409);
-    expect(guarded.body.error?.message).toMatch(/open position \(MNQ\w+ 3\)/);
-    expect((await t.api("DELETE", `/api/traders/${traderIds[0]}?force=true`)).status).toBe(204);
+    expect(guarded.body.error?.message).toMatch(
+      /holds long 3 MNQ\w+, 1 working order at the broker; .*\?flatten=true/,
+    );
+    expect((await t.api("DELETE", `/api/traders/${traderIds[0]}?force=true`)).status).toBe(422);
+    expect((await t.api("DELETE", `/api/traders/${traderIds[0]}?flatten=true`)).status).toBe(204);
+    const [left] = await t.sql`
+      select count(*) filter (where status in ('sending', 'accepted', 'working', 'unknown'))::int as live,
+             (select coalesce(sum(net_qty), 0)::int from positions where trader_id = ${traderIds[0] as string}) as net
+        from broker_orders where trader_id = ${traderIds[0] as string}`;
+    expect(left).toMatchObject({ live: 0, net: 0 });
   });
 
   it("A05 speaks one error envelope for malformed input, unknown routes and unknown ids", async () => {

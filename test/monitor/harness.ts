@@ -8,7 +8,7 @@ import type { RelayEvent } from "../../src/events";
 import type { Env } from "../../src/http/context";
 import { emergencyRoutes } from "../../src/http/routes/emergency";
 import { lossMonitorRoutes } from "../../src/http/routes/loss-monitor";
-import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "../../src/monitor/index";
+import type { LossMonitor, LossMonitorDeps } from "../../src/monitor/index";
 import { startTestRelay, type TestRelay, type TestRelayOptions } from "../support/relay";
 import { waitFor } from "../support/wait";
 
@@ -51,27 +51,8 @@ export async function startMonitoredRelay(
     events.push(e);
   });
   const s = t.relay.services;
-  // Once src/runtime.ts wires the monitor in, use that one: two monitors would flatten twice.
-  const wired = (t.relay as unknown as { monitor?: LossMonitor }).monitor;
-  const monitor =
-    wired ??
-    createLossMonitor({
-      sql: t.sql,
-      logger: s.logger,
-      bus: t.relay.bus,
-      pool: s.pool,
-      directory: s.directory,
-      fills: t.relay.fills,
-      config: s.config,
-      retryDelaysMs: [50, 100, 200, 400],
-      verifyMs: 3_000,
-      settleDelaysMs: [50, 100, 200],
-      ...o.monitor,
-    });
-  if (!wired) {
-    await monitor.start();
-    t.relay.entryGates.push(monitor.gate);
-  }
+  // The relay's own monitor (src/runtime.ts wires it in; a second one would flatten twice).
+  const monitor = t.relay.monitor;
   // The relay's app maps errors to the JSON envelope; mounted here the same way.
   const api = new Hono<Env>();
   api.onError((error, c) =>
@@ -98,7 +79,6 @@ export async function startMonitoredRelay(
       return (await (await api.request("/loss-monitor")).json()) as LossView;
     },
     async stop() {
-      if (!wired) await monitor.stop();
       await t.stop();
     },
   };

@@ -88,13 +88,15 @@ describe("delivery", () => {
       "broker long 3, relay long 2",
       "Daily summary 2026-03-02",
       "Kill switch: flatten everything",
+      "Waiting for the broker",
     ]) {
       expect(texts, needle).toContain(needle);
     }
-    // Five urgent events alone, the four others (the failure folded into its summary) in one message.
+    // Six urgent events alone, the four others (the failure folded into its summary) in one message.
     const urgent = inChannel.filter((m) => m.embeds.length === 1 && m.content.split("\n").length === 1);
     expect(urgent.map((m) => m.embeds[0]?.title?.split(" ·")[0]).sort()).toEqual(
       [
+        "⏳ Waiting for the broker",
         "⛔ Kill switch: flatten everything",
         "🔌 Connection lost",
         "🚨 UNPROTECTED POSITION",
@@ -102,7 +104,7 @@ describe("delivery", () => {
         "🛑 Flattened after loss limit",
       ].sort(),
     );
-    expect(inChannel).toHaveLength(6);
+    expect(inChannel).toHaveLength(7);
     const batch = inChannel.find((m) => m.embeds.length > 1);
     expect(batch?.embeds.map((e) => e.title?.split(" ·")[0])).toEqual([
       "⚠️ MNQ1! BUY",
@@ -121,6 +123,7 @@ describe("delivery", () => {
     const def = sim.messagesIn(DEFAULT_CHANNEL).flatMap((m) => m.embeds.map((e) => e.title?.split(" ·")[0]));
     expect(def.sort()).toEqual(
       [
+        "⏳ Waiting for the broker",
         "⛔ Kill switch: flatten everything",
         "🔌 Connection lost",
         "🚨 UNPROTECTED POSITION",

@@ -88,6 +88,21 @@ export function events(
       { recorderId },
     ),
     ExecutionFailed: executionFailed(3, { recorderId }),
+    ExecutionWaiting: {
+      type: "ExecutionWaiting",
+      at: AT,
+      signalId: SIGNAL_ID,
+      recorderId,
+      recorderName: "NQ Scalper",
+      trader: outcome(2, {
+        status: "waiting_for_broker",
+        decision: "closed",
+        error:
+          "waiting for the broker: the tradovate session is reconnecting; it goes out as soon as the broker is back, under the same order ids",
+        fillPrice: null,
+        filledQty: null,
+      }),
+    },
     PositionUnprotected: {
       type: "PositionUnprotected",
       at: AT,

@@ -57,6 +57,7 @@ export function crashingFactory(inner: BrokerFactory, crash: CrashSwitch, deaf =
           return fn(...a);
         };
       return Object.assign(Object.create(Object.getPrototypeOf(s)) as BrokerSession, s, {
+        venue: s.venue,
         start: () => s.start(),
         stop: () => s.stop(),
         status: () => s.status(),

@@ -1,10 +1,19 @@
-/** A TCP forwarder between the relay and Postgres that tests can cut, to lose the database on purpose. */
+/**
+ * A TCP forwarder between the relay and Postgres (or a broker simulator) that tests can cut, to lose the
+ * database or the broker on purpose. Cut, it refuses connections, or, given an HTTP status, answers every
+ * request with it like a load balancer or ingress whose backend is gone.
+ */
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private down = false;
+  private answer: number | undefined;
+  /** Connections turned away (refused or answered) while cut, to wait for a client's retries. */
+  turnedAway = 0;
+  /** Request lines answered while cut (`GET /v1/websocket HTTP/1.1`). */
+  readonly answered: string[] = [];
   port = 0;
 
   constructor(
@@ -15,7 +24,9 @@ export class TcpProxy {
   async start(): Promise<number> {
     this.server = createServer((client) => {
       if (this.down) {
-        client.destroy();
+        this.turnedAway++;
+        if (this.answer === undefined) client.destroy();
+        else this.answerWith(client, this.answer);
         return;
       }
       const upstream = tcpConnect(this.targetPort, this.targetHost);
@@ -32,14 +43,31 @@ export class TcpProxy {
     return this.port;
   }
 
-  /** Drops every connection and refuses new ones until `restore`. */
-  cut(): void {
+  /** Drops every connection and refuses new ones (or answers them with `answer`) until `restore`. */
+  cut(options: { answer?: number } = {}): void {
     this.down = true;
+    this.answer = options.answer;
     for (const s of this.sockets) s.destroy();
   }
 
   restore(): void {
     this.down = false;
+    this.answer = undefined;
+  }
+
+  /** One HTTP reply with an empty body per request head, then the connection is closed. */
+  private answerWith(client: Socket, status: number): void {
+    this.sockets.add(client);
+    client.on("close", () => this.sockets.delete(client));
+    client.on("error", () => client.destroy());
+    let head = "";
+    client.on("data", (chunk) => {
+      if (head.includes("\r\n\r\n")) return;
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      this.answered.push(head.slice(0, head.indexOf("\r\n")));
+      client.end(`HTTP/1.1 ${status} Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    });
   }
 
   async stop(): Promise<void> {

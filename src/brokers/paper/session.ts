@@ -32,6 +32,8 @@ import { PAPER_SUB_ACCOUNT, type PaperExchange } from "./exchange";
 
 export class PaperSession implements BrokerSession {
   readonly kind = "paper" as const;
+  /** One in-process exchange: every paper account's ids live in the same place. */
+  readonly venue = "paper";
   private readonly listeners = new Set<BrokerListener>();
   private unsubscribe: (() => void) | undefined;
   private state: SessionStatus = { state: "idle", since: new Date(), warm: false };

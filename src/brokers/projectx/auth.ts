@@ -1,9 +1,12 @@
 /**
  * The session token: API-key login, refresh through /api/Auth/validate well before the 24 h expiry
- * (23 h by default, earlier for short-lived tokens), and a fresh login when validate fails or the gateway
- * answers 401. Concurrent callers share one login. The token is never logged.
+ * (23 h by default, earlier for short-lived tokens), and a fresh login when validate fails, when the
+ * gateway refuses the token (a REST 401, a hub upgrade answered 401) or when its `exp` has passed (the
+ * refresh could not reach the gateway in time). Concurrent callers share one login. After a definite
+ * refusal of the credentials nothing logs in again on its own. The token is never logged.
  */
 import type { Logger } from "../../log";
+import { backoffDelay } from "../backoff";
 import { describeError, isCredentialProblem } from "./errors";
 import type { ProjectXHttp, TokenSource } from "./http";
 import { loginReplySchema, validateReplySchema } from "./wire";
@@ -19,22 +22,39 @@ export interface TokenKeeperOptions {
   onLogin?: (result: LoginResult) => void;
 }
 
-/** Expiry of a JWT from its `exp` claim, without verifying it (the gateway does that). */
-export function jwtExpiry(token: string): number | undefined {
+/** A JWT's `exp` and `iat` in ms, without verifying it (the gateway does that). */
+function jwtTimes(token: string): { exp?: number; iat?: number } {
   const payload = token.split(".")[1];
-  if (!payload) return undefined;
+  if (!payload) return {};
   try {
-    const exp = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown }).exp;
-    return typeof exp === "number" ? exp * 1000 : undefined;
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as {
+      exp?: unknown;
+      iat?: unknown;
+    };
+    return {
+      ...(typeof claims.exp === "number" ? { exp: claims.exp * 1000 } : {}),
+      ...(typeof claims.iat === "number" ? { iat: claims.iat * 1000 } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
+/** Expiry of a JWT from its `exp` claim, without verifying it (the gateway does that). */
+export function jwtExpiry(token: string): number | undefined {
+  return jwtTimes(token).exp;
+}
+
+/** Retries of a refresh the gateway could not answer: 5 s, doubling, at most 30 s apart. */
+const REFRESH_RETRY_STEPS = [5_000];
+
 export class TokenKeeper implements TokenSource {
   private current?: string;
+  /** When the current token ran out, on this machine's clock (its life counted from when we got it). */
+  private expiresAt?: number;
   private pending?: Promise<LoginResult>;
   private timer?: NodeJS.Timeout;
+  private refreshRetries = 0;
   private stopped = false;
   lastError?: LoginResult;
 
@@ -47,6 +67,11 @@ export class TokenKeeper implements TokenSource {
     return this.lastError && !this.lastError.ok ? this.lastError.message : undefined;
   }
 
+  /** The gateway refused the credentials themselves: only new credentials can help. */
+  refused(): boolean {
+    return this.lastError !== undefined && !this.lastError.ok && this.lastError.credentials;
+  }
+
   get hasToken(): boolean {
     return this.current !== undefined;
   }
@@ -57,15 +82,28 @@ export class TokenKeeper implements TokenSource {
   }
 
   async token(): Promise<string | undefined> {
+    if (this.current && this.expired(this.current)) this.invalidate(this.current, "expired");
     if (this.current) return this.current;
-    if (this.lastError && !this.lastError.ok && this.lastError.credentials) return undefined;
+    if (this.refused()) return undefined;
     await this.login();
     return this.current;
   }
 
+  /** The gateway refused `stale` on REST: log in again (unless the credentials themselves were refused). */
   async renew(stale: string): Promise<void> {
-    if (this.current === stale) this.current = undefined;
-    await this.login();
+    this.invalidate(stale, "refused");
+    await this.token();
+  }
+
+  /** Forgets `stale` if it is still the current token, so the next `token()` logs in again. */
+  invalidate(stale: string | undefined, reason: "refused" | "expired"): void {
+    if (stale === undefined || this.current !== stale) return;
+    this.current = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.options.logger.info(
+      { event: "TokenInvalidated", reason },
+      "ProjectX token dropped; logging in again",
+    );
   }
 
   /** Logs in (or joins the login already running). */
@@ -117,7 +155,16 @@ export class TokenKeeper implements TokenSource {
 
   private adopt(token: string): void {
     this.current = token;
+    this.refreshRetries = 0;
+    // Lifetime from the token's own claims, counted locally, so a clock apart from the gateway's does not
+    // matter; a machine that slept past it finds it spent when it wakes.
+    const { exp, iat } = jwtTimes(token);
+    this.expiresAt = exp !== undefined && iat !== undefined ? Date.now() + (exp - iat) : exp;
     this.schedule(token);
+  }
+
+  private expired(token: string): boolean {
+    return token === this.current && this.expiresAt !== undefined && this.expiresAt <= Date.now();
   }
 
   /** Refresh at 23 h, or earlier when the token's own expiry says so (keep a fifth of its life spare). */
@@ -151,8 +198,9 @@ export class TokenKeeper implements TokenSource {
         "ProjectX token renewed by login",
       );
     } else if (!result.credentials && !this.stopped) {
-      // Network trouble: try again soon, the old token is still good for a while.
-      this.timer = setTimeout(() => void this.refresh(this.current ?? token), 5_000);
+      // Network trouble: try again soon, the old token may still be good for a while.
+      const delay = backoffDelay(this.refreshRetries++, REFRESH_RETRY_STEPS);
+      this.timer = setTimeout(() => void this.refresh(this.current ?? token), delay);
       this.timer.unref();
     }
   }

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { DayRule } from "../../domain/trading-day";
 import type { Logger } from "../../log";
+import type { Environment } from "../port";
 
 export const DEFAULT_API_URL = "https://api.topstepx.com";
 export const DEFAULT_RTC_URL = "https://rtc.topstepx.com";
@@ -60,7 +61,7 @@ export interface ProjectXFactoryOptions {
   rateLimitWaitMs?: number;
   /** Refresh the token with /api/Auth/validate this long after it was issued; default 23 h. */
   tokenRefreshAfterMs?: number;
-  /** Delays between hub reconnect attempts; the last one repeats forever. */
+  /** First delays between reconnect attempts; then doubling, at most 30 s apart, forever (backoff.ts). */
   reconnectDelaysMs?: number[];
   hubServerTimeoutMs?: number;
   hubKeepAliveMs?: number;
@@ -127,6 +128,11 @@ export function resolveConfig(
     orderLookbackMs: options.orderLookbackMs ?? 3 * 86_400_000,
     tradingDay: options.tradingDay ?? { roll: "17:00", timeZone: "America/Chicago" },
   };
+}
+
+/** Where this login's ids live: `projectx:<environment>:<REST host>` (the firm's own host when it has one). */
+export function venueOf(environment: Environment, config: Pick<ResolvedConfig, "apiUrl">): string {
+  return `projectx:${environment}:${new URL(config.apiUrl).host.toLowerCase()}`;
 }
 
 /** A firm host given without `api.` needs its hub host spelled out. */

@@ -5,7 +5,10 @@
  *
  * Subscriptions do not survive a reconnect and missed events are not replayed: on every reconnect this
  * link invokes its subscriptions again, then calls `onResubscribed` so the session reconciles over REST.
- * The automatic reconnect never gives up; if the connection still closes, it is restarted with back-off.
+ * The automatic reconnect never gives up; if the connection still closes, it is restarted with back-off
+ * (backoff.ts: doubling, at most 30 s apart). An upgrade the gateway answers 401/403 means the token is no
+ * longer honoured (it expired while the gateway was out of reach, or the gateway restarted): the link
+ * says so through `tokenRefused`, so the next attempt logs in again instead of offering it forever.
  */
 import {
   HttpTransportType,
@@ -17,6 +20,7 @@ import {
 } from "@microsoft/signalr";
 import WebSocket from "ws";
 import type { Logger } from "../../log";
+import { backoffDelay } from "../backoff";
 
 export type HubName = "user" | "market";
 export type LinkState = "connecting" | "connected" | "reconnecting" | "stopped";
@@ -29,6 +33,8 @@ export interface HubLinkOptions {
   token: () => Promise<string | undefined>;
   /** The token as of now, for the socket URL. */
   peekToken: () => string | undefined;
+  /** The gateway refused the socket upgrade with this token (401/403). */
+  tokenRefused: (token: string | undefined) => void;
   logger: Logger;
   reconnectDelaysMs: number[];
   serverTimeoutMs: number;
@@ -51,14 +57,27 @@ function hubLogger(logger: Logger, name: HubName): ILogger {
   };
 }
 
-/** A `ws` WebSocket that puts the current token into the URL at construction (each reconnect). */
-function tokenSocket(peek: () => string | undefined, handshakeTimeout: number) {
+/** ws's words for an upgrade answered with an HTTP status instead of 101. */
+const REFUSED_UPGRADE = /Unexpected server response: (401|403)\b/;
+
+/**
+ * A `ws` WebSocket that puts the current token into the URL at construction (each reconnect) and reports
+ * a refused upgrade: SignalR itself only says the socket "failed to connect".
+ */
+function tokenSocket(
+  peek: () => string | undefined,
+  refused: (token: string | undefined) => void,
+  handshakeTimeout: number,
+) {
   return class TokenWebSocket extends WebSocket {
     constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
       const url = new URL(String(address));
       const token = peek();
       if (token) url.searchParams.set("access_token", token);
       super(url, protocols ?? [], { ...options, handshakeTimeout });
+      this.on("error", (error) => {
+        if (REFUSED_UPGRADE.test(error.message)) refused(token);
+      });
     }
   };
 }
@@ -106,19 +125,17 @@ export class HubLink {
 
   private build(): HubConnection {
     const o = this.options;
-    const delays = o.reconnectDelaysMs.length > 0 ? o.reconnectDelaysMs : [1_000];
     const httpOptions = {
       skipNegotiation: true,
       transport: HttpTransportType.WebSockets,
       accessTokenFactory: async () => (await o.token()) ?? "",
       logger: hubLogger(o.logger, o.name),
-      WebSocket: tokenSocket(o.peekToken, o.connectTimeoutMs),
+      WebSocket: tokenSocket(o.peekToken, o.tokenRefused, o.connectTimeoutMs),
     };
     const connection = new HubConnectionBuilder()
       .withUrl(`${o.rtcUrl}/hubs/${o.name}`, httpOptions)
       .withAutomaticReconnect({
-        nextRetryDelayInMilliseconds: (ctx) =>
-          delays[Math.min(ctx.previousRetryCount, delays.length - 1)] ?? 1_000,
+        nextRetryDelayInMilliseconds: (ctx) => this.scheduled(ctx.previousRetryCount),
       })
       .withServerTimeout(o.serverTimeoutMs)
       .withKeepAliveInterval(o.keepAliveMs)
@@ -170,9 +187,18 @@ export class HubLink {
 
   private scheduleRestart(): void {
     if (this.stopped) return;
-    const delays = this.options.reconnectDelaysMs;
-    const delay = delays[Math.min(this.restarts++, delays.length - 1)] ?? 1_000;
+    const delay = Math.max(this.scheduled(this.restarts++), 100);
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.connect(true), Math.max(delay, 100));
+    this.restartTimer = setTimeout(() => void this.connect(true), delay);
+  }
+
+  /** The pause before reconnect attempt `attempt`, logged so an outage's schedule can be read back. */
+  private scheduled(attempt: number): number {
+    const delayMs = backoffDelay(attempt, this.options.reconnectDelaysMs);
+    this.options.logger.debug(
+      { event: "ReconnectScheduled", hub: this.options.name, attempt: attempt + 1, delayMs },
+      "ProjectX hub reconnect scheduled",
+    );
+    return delayMs;
   }
 }

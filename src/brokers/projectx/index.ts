@@ -46,6 +46,7 @@ export class ProjectXFactory implements BrokerFactory {
       throw new RangeError("ProjectX credentials are invalid; validate them before create()");
     return new ProjectXSession({
       accountId: context.accountId,
+      environment: context.environment,
       credentials: parsed.data,
       config: resolveConfig(this.options, parsed.data),
       logger: this.options.logger,

@@ -4,9 +4,10 @@
  * entries with their exits (native Auto-OCO brackets or adapter-linked separate orders).
  *
  * `start()` never throws for a broker problem: a refused login leaves the session in `error` with the
- * reason; a network failure leaves it `down` and retries with back-off. After every hub reconnect the
- * session reconciles over REST (orders changed since the drop, positions, trades, balances), because the
- * gateway neither keeps subscriptions nor replays missed events.
+ * reason; a network failure leaves it `down` and retries with back-off (backoff.ts, at most 30 s apart,
+ * forever). After every hub reconnect the session reconciles over REST (orders changed since the drop,
+ * positions, trades, balances), because the gateway neither keeps subscriptions nor replays missed events.
+ * A token the gateway no longer honours after an outage is replaced by a fresh login (auth.ts, hubs.ts).
  */
 import type { ContractSpec } from "../../domain/contract";
 import { type Dec, dec } from "../../domain/decimal";
@@ -18,6 +19,7 @@ import {
   type ClientOrderId,
 } from "../../domain/ids";
 import type { Logger } from "../../log";
+import { backoffDelay } from "../backoff";
 import type {
   BrokerAccountInfo,
   BrokerEvent,
@@ -26,15 +28,16 @@ import type {
   BrokerPosition,
   BrokerSession,
   CancelOutcome,
+  Environment,
   OrderOutcome,
   OrderRequest,
   SessionState,
   SessionStatus,
 } from "../port";
-import { TokenKeeper } from "./auth";
+import { type LoginResult, TokenKeeper } from "./auth";
 import { type BracketOutcome, placeWithBrackets } from "./brackets";
 import { CloseBook } from "./closes";
-import type { BracketMode, ProjectXCredentials, ResolvedConfig } from "./config";
+import { type BracketMode, type ProjectXCredentials, type ResolvedConfig, venueOf } from "./config";
 import { ContractDirectory } from "./contracts";
 import { EventRouter } from "./events";
 import { FillWatch } from "./fills";
@@ -51,6 +54,7 @@ import type { OrderWire } from "./wire";
 
 export interface ProjectXSessionOptions {
   accountId: AccountId;
+  environment: Environment;
   credentials: ProjectXCredentials;
   config: ResolvedConfig;
   logger: Logger;
@@ -59,6 +63,7 @@ export interface ProjectXSessionOptions {
 export class ProjectXSession implements BrokerSession {
   readonly kind = "projectx" as const;
   readonly accountId: AccountId;
+  readonly venue: string;
   private readonly config: ResolvedConfig;
   private readonly logger: Logger;
   private readonly window: RequestWindow;
@@ -86,6 +91,7 @@ export class ProjectXSession implements BrokerSession {
   constructor(options: ProjectXSessionOptions) {
     this.accountId = options.accountId;
     this.config = options.config;
+    this.venue = venueOf(options.environment, options.config);
     this.logger = options.logger.child({ broker: "projectx", accountId: options.accountId });
     this.window = new RequestWindow(this.config.rateLimit.max, this.config.rateLimit.windowMs);
     this.http = new ProjectXHttp({ ...this.config, window: this.window, logger: this.logger });
@@ -94,6 +100,7 @@ export class ProjectXSession implements BrokerSession {
       apiKey: options.credentials.apiKey,
       refreshAfterMs: this.config.tokenRefreshAfterMs,
       logger: this.logger,
+      onLogin: (result) => this.onLogin(result),
     });
     this.http.tokens = this.keeper;
     this.contracts = new ContractDirectory(this.http);
@@ -320,6 +327,7 @@ export class ProjectXSession implements BrokerSession {
       rtcUrl: this.config.rtcUrl,
       token: () => this.keeper.token(),
       peekToken: () => this.keeper.peek(),
+      tokenRefused: (token) => this.keeper.invalidate(token, "refused"),
       logger: this.logger,
       reconnectDelaysMs: this.config.reconnectDelaysMs,
       serverTimeoutMs: this.config.hubServerTimeoutMs,
@@ -338,6 +346,8 @@ export class ProjectXSession implements BrokerSession {
 
   private onHubState(name: "user" | "market", state: LinkState, error?: string): void {
     if (name !== "user" || this.stopped) return;
+    // Refused credentials stay the reason the session is down, whatever the hub retries say.
+    if (state === "reconnecting" && this.keeper.refused()) return;
     if (state === "connected") {
       this.setState("ready");
     } else if (state === "reconnecting") {
@@ -374,12 +384,22 @@ export class ProjectXSession implements BrokerSession {
     }
   }
 
+  /** A login refused after the session was up (credentials changed at the firm): say so, do not retry. */
+  private onLogin(result: LoginResult): void {
+    if (this.stopped || result.ok || !result.credentials) return;
+    this.setState("error", result.message);
+  }
+
   private retryStart(reason: string): void {
     this.setState("down", reason);
     if (this.stopped) return;
-    const delays = this.config.reconnectDelaysMs;
-    const delay = Math.max(500, delays[Math.min(this.startAttempts++, delays.length - 1)] ?? 5_000);
-    this.retryTimer = setTimeout(() => void this.start(), delay);
+    const attempt = this.startAttempts++;
+    const delayMs = Math.max(500, backoffDelay(attempt, this.config.reconnectDelaysMs));
+    this.logger.debug(
+      { event: "ReconnectScheduled", attempt: attempt + 1, delayMs, reason },
+      "ProjectX start retry scheduled",
+    );
+    this.retryTimer = setTimeout(() => void this.start(), delayMs);
   }
 
   private setState(state: SessionState, error?: string): void {

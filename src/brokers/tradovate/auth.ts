@@ -3,8 +3,13 @@
  * (renewaccesstoken, about 15 min before expiry) so the login never opens a second session while its
  * token is valid: Tradovate revokes the oldest of more than two. Logs in again only when the token is
  * gone (expired, revoked, refused). Bad credentials and captchas are fatal: retrying them locks the user out.
+ *
+ * A login the gateway could not process (5xx from a proxy in front of it, a 404/408, an unreadable reply)
+ * is an outage, not a refusal: it is retried at most 30 s apart, like the sockets. Only Tradovate's own
+ * "slow down" (HTTP 429, penalty tickets) stretches the pause further, to 5 min.
  */
 import type { Logger } from "pino";
+import { backoffDelay } from "../backoff";
 import { defaultDeviceId, type ResolvedOptions, type TradovateCredentials } from "./config";
 import type { TradovateHttp } from "./http";
 import { AccessTokenResponse, Me, Penalty } from "./wire";
@@ -13,8 +18,8 @@ export class AuthError extends Error {
   constructor(
     message: string,
     readonly fatal: boolean,
-    /** The server answered (not unreachable): the attempt counted against the login quota. */
-    readonly answered = false,
+    /** The server answered (not unreachable): how long the next attempt should wait depends on why. */
+    readonly answered?: Answered,
   ) {
     super(message);
     this.name = "AuthError";
@@ -25,6 +30,14 @@ export const CAPTCHA_TEXT = "Tradovate requires a captcha for this login; wait a
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** HTTP statuses of `accesstokenrequest` that are Tradovate refusing this login (never retried alone). */
+const REFUSALS = new Set([400, 401, 403, 423]);
+/** Cap of the back-off after Tradovate said to slow down (429, penalty): failed logins risk a lockout. */
+const THROTTLED_BACKOFF_MS = 300_000;
+
+/** Why an answered login failed: the broker throttling us, or a gateway that did not process it. */
+type Answered = "throttled" | "outage";
+
 export class TokenManager {
   accessToken?: string;
   mdAccessToken?: string;
@@ -33,7 +46,7 @@ export class TokenManager {
   private inflight?: Promise<string>;
   /** The definite refusal (bad password, captcha, expired OAuth token) that stops all logins. */
   fatal?: AuthError;
-  private loginBackoffMs = 0;
+  private loginFailures = 0;
   private loginNotBefore = 0;
   private renewTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -129,12 +142,22 @@ export class TokenManager {
       );
     try {
       await this.login(this.creds);
-      this.loginBackoffMs = 0;
+      this.loginFailures = 0;
     } catch (error) {
-      // Failed logins count against a small hourly quota: back off 15 s, doubling up to 5 min.
+      // Failed logins count against a small hourly quota: back off 15 s, doubling.
       if (error instanceof AuthError && !error.fatal && error.answered) {
-        this.loginBackoffMs = Math.min(300_000, this.loginBackoffMs ? this.loginBackoffMs * 2 : 15_000);
-        this.loginNotBefore = Date.now() + this.loginBackoffMs;
+        const attempt = this.loginFailures++;
+        // The documented 15 s (`loginRetryMs`), doubled while failures last.
+        const first = this.options.loginRetryMs;
+        const delayMs =
+          error.answered === "throttled"
+            ? Math.min(THROTTLED_BACKOFF_MS, first * 2 ** Math.min(10, attempt))
+            : backoffDelay(attempt, [first]);
+        this.loginNotBefore = Date.now() + delayMs;
+        this.logger.warn(
+          { event: "LoginDeferred", why: error.answered, delayMs },
+          "next Tradovate login attempt deferred",
+        );
       }
       throw error;
     }
@@ -162,10 +185,14 @@ export class TokenManager {
       });
       if (r.kind === "error") throw new AuthError(`Tradovate could not be reached: ${r.reason}`, false);
       if (r.status === 429)
-        throw new AuthError("Tradovate is rate-limiting logins (HTTP 429); retrying later", false, true);
-      if (r.status >= 500)
-        throw new AuthError(`Tradovate login failed with HTTP ${r.status}; retrying`, false, true);
-      if (r.status !== 200) throw new AuthError(`Tradovate refused the login (HTTP ${r.status})`, true);
+        throw new AuthError(
+          "Tradovate is rate-limiting logins (HTTP 429); retrying later",
+          false,
+          "throttled",
+        );
+      if (REFUSALS.has(r.status)) throw new AuthError(`Tradovate refused the login (HTTP ${r.status})`, true);
+      if (r.status !== 200)
+        throw new AuthError(`Tradovate login failed with HTTP ${r.status}; retrying`, false, "outage");
       const penalty = Penalty.safeParse(r.body);
       if (penalty.success) {
         if (penalty.data["p-captcha"]) throw new AuthError(CAPTCHA_TEXT, true);
@@ -175,7 +202,7 @@ export class TokenManager {
           throw new AuthError(
             "Tradovate keeps throttling this login (penalty tickets); retrying later",
             false,
-            true,
+            "throttled",
           );
         this.logger.warn(
           { event: "PenaltyTicketReceived", endpoint: "auth/accesstokenrequest", waitMs: ms },
@@ -186,7 +213,8 @@ export class TokenManager {
         continue;
       }
       const parsed = AccessTokenResponse.safeParse(r.body);
-      if (!parsed.success) throw new AuthError("Tradovate login answered in an unknown format", false, true);
+      if (!parsed.success)
+        throw new AuthError("Tradovate login answered in an unknown format", false, "outage");
       if (parsed.data.errorText) {
         this.logger.warn({ event: "LoginFailed", reason: parsed.data.errorText }, "Tradovate login refused");
         throw new AuthError(`Tradovate refused the login: ${parsed.data.errorText}`, true);

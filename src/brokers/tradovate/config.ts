@@ -95,10 +95,15 @@ export interface TradovateFactoryOptions extends Endpoints {
   silenceMs?: number;
   /** Renew the token this long before it expires. Default 15 minutes. */
   renewBeforeMs?: number;
-  /** Reconnect delays, last one repeats. Default [50, 500, 1000, 2000, 5000, 10000]. */
+  /** First reconnect delays; then doubling, at most 30 s apart (backoff.ts). Default [50, 500, 1000, 2000, 5000, 10000]. */
   reconnectDelaysMs?: number[];
   /** Longest total wait on penalty tickets for one request. Default 60000. */
   maxPenaltyWaitMs?: number;
+  /**
+   * First pause after a login the gateway answered without a token (5xx, 404, 429...), doubling while
+   * it lasts: at most 30 s for an outage, 5 min when Tradovate throttles. Default 15000 (documented).
+   */
+  loginRetryMs?: number;
   appId?: string;
   appVersion?: string;
   /** Time in force of resting orders (limit/stop). Default GTC, so protective stops survive the session close. */
@@ -114,6 +119,7 @@ export interface ResolvedOptions {
   renewBeforeMs: number;
   reconnectDelaysMs: number[];
   maxPenaltyWaitMs: number;
+  loginRetryMs: number;
   appId: string;
   appVersion: string;
   restingTimeInForce: "Day" | "GTC";
@@ -129,10 +135,16 @@ export function resolveOptions(o: TradovateFactoryOptions): ResolvedOptions {
     renewBeforeMs: o.renewBeforeMs ?? 15 * 60_000,
     reconnectDelaysMs: o.reconnectDelaysMs ?? [50, 500, 1000, 2000, 5000, 10_000],
     maxPenaltyWaitMs: o.maxPenaltyWaitMs ?? 60_000,
+    loginRetryMs: o.loginRetryMs ?? 15_000,
     appId: o.appId ?? "copy-relay",
     appVersion: o.appVersion ?? "1.0",
     restingTimeInForce: o.restingTimeInForce ?? "GTC",
   };
+}
+
+/** Where a login's ids live: `<kind>:<environment>:<REST host>`, e.g. `tradovate:demo:demo.tradovateapi.com`. */
+export function venueOf(kind: string, environment: Environment, restUrl: string): string {
+  return `${kind}:${environment}:${new URL(restUrl).host.toLowerCase()}`;
 }
 
 /** The trading socket is the REST base with a ws(s) scheme and `/websocket`. */

@@ -19,6 +19,7 @@ import {
   resolveOptions,
   type TradovateFactoryOptions,
   tradingSocketUrl,
+  venueOf,
 } from "./config";
 import { TradovateConnection } from "./connection";
 import { TradovateSession } from "./session";
@@ -65,7 +66,8 @@ export class TradovateFactory implements BrokerFactory {
       this.connections.set(key, created);
       return created;
     };
-    return new TradovateSession(context.kind, context.accountId, obtain);
+    const venue = venueOf(context.kind, context.environment, restUrl);
+    return new TradovateSession(context.kind, context.accountId, venue, obtain);
   }
 }
 

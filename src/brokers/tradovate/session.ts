@@ -30,6 +30,8 @@ export class TradovateSession implements BrokerSession {
   constructor(
     readonly kind: BrokerKind,
     readonly accountId: AccountId,
+    /** Where this login's ids live; the same login reconnecting keeps it. */
+    readonly venue: string,
     private readonly obtain: () => TradovateConnection,
   ) {}
 

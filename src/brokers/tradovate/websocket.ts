@@ -2,10 +2,12 @@
  * One Tradovate socket (trading or market data) that stays up: open, wait for `o`, authorize, run the
  * owner's setup (sync, resubscribe), send `[]` every heartbeatMs on a timer, correlate responses by id
  * with deadlines, and on any drop fail in-flight requests as `lost` and reconnect with backoff (first
- * retry fast). A request that was written but not answered is `lost`, never retried here.
+ * retry fast, then doubling with jitter, at most 30 s apart, forever: backoff.ts). A request that was
+ * written but not answered is `lost`, never retried here.
  */
 import type { Logger } from "pino";
 import { WebSocket } from "ws";
+import { backoffDelay, jitter } from "../backoff";
 import { Message } from "./wire";
 
 export type SocketState = "idle" | "connecting" | "ready" | "reconnecting" | "failed" | "stopped";
@@ -348,10 +350,13 @@ export class TradovateSocket {
   private scheduleReconnect(reason: string): void {
     if (this.stopped || this.reconnectTimer) return;
     this.generation++;
-    const delays = this.options.reconnectDelaysMs;
-    const base = delays[Math.min(this.attempt, delays.length - 1)] ?? 1000;
-    const delay = this.attempt === 0 ? base : Math.round(base * (0.8 + Math.random() * 0.4));
+    const base = backoffDelay(this.attempt, this.options.reconnectDelaysMs);
+    const delay = this.attempt === 0 ? base : jitter(base);
     this.attempt++;
+    this.options.logger.debug(
+      { event: "ReconnectScheduled", socket: this.options.name, attempt: this.attempt, delayMs: delay },
+      `${this.options.name} socket reconnect scheduled`,
+    );
     this.setState("reconnecting", reason);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

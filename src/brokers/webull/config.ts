@@ -6,6 +6,7 @@
  * that is not a production Webull host (the simulator): a demo account never reaches the live host.
  */
 import { z } from "zod";
+import { MAX_BACKOFF_MS } from "../backoff";
 import type { Environment } from "../port";
 
 export const webullCredentialsSchema = z.object({
@@ -39,8 +40,8 @@ export const ENDPOINTS = {
 export const CANCEL_SPACING_MS = 1_100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
-/** Polling backs off up to this after 429s and failures. */
-export const MAX_POLL_BACKOFF_MS = 30_000;
+/** Polling backs off up to this after 429s and failures: the reconnect cap of every broker. */
+export const MAX_POLL_BACKOFF_MS = MAX_BACKOFF_MS;
 
 export interface HostChoice {
   baseUrl?: string;
@@ -64,4 +65,12 @@ export function resolveBaseUrl(
       "Webull has no demo host configured (set WEBULL_DEMO_API_URL, or use a live account): " +
       "a demo login is never sent to the live Webull host",
   };
+}
+
+/** Where a login's ids live: `webull:<environment>:<API host>` (`none` when a demo login has no host). */
+export function venueOf(
+  environment: Environment,
+  baseUrl: { ok: true; url: string } | { ok: false; message: string },
+): string {
+  return `webull:${environment}:${baseUrl.ok ? new URL(baseUrl.url).host.toLowerCase() : "none"}`;
 }

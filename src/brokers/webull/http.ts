@@ -24,7 +24,9 @@ export type HttpResult =
   /** No answer in time: the request may or may not have been processed. */
   | { kind: "timeout"; reason: string }
   /** The connection failed or dropped: the request may or may not have been processed. */
-  | { kind: "network"; reason: string };
+  | { kind: "network"; reason: string }
+  /** No connection could be opened (refused, no route): the request never left, nothing was processed. */
+  | { kind: "refused"; reason: string };
 
 export interface WebullHttpOptions {
   baseUrl: string;
@@ -33,6 +35,8 @@ export interface WebullHttpOptions {
   accessToken?: string;
   timeoutMs: number;
   now?: () => number;
+  /** Told when Webull cannot be reached at all, so the session stops calling itself ready. */
+  onUnreachable?: (reason: string) => void;
 }
 
 export interface RequestSpec {
@@ -46,6 +50,13 @@ export interface RequestSpec {
 }
 
 const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+/** The connection was never made: the request cannot have reached Webull. */
+const NEVER_CONNECTED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+const causeCode = (error: unknown): string => {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  return typeof cause?.code === "string" ? cause.code : "";
+};
 
 export class WebullHttp {
   private readonly pool: Pool;
@@ -127,6 +138,11 @@ export class WebullHttp {
       const code = (error as { code?: unknown }).code;
       if (controller.signal.aborted || (typeof code === "string" && TIMEOUT_CODES.has(code))) {
         return { kind: "timeout", reason: `no answer from Webull within ${timeoutMs} ms` };
+      }
+      if ((typeof code === "string" && NEVER_CONNECTED.has(code)) || NEVER_CONNECTED.has(causeCode(error))) {
+        const reason = `not sent: Webull could not be reached (${describe(error)})`;
+        this.options.onUnreachable?.(reason);
+        return { kind: "refused", reason };
       }
       return { kind: "network", reason: `Webull connection failed: ${describe(error)}` };
     } finally {

@@ -53,6 +53,7 @@ export class WebullFactory implements BrokerFactory {
     const o = this.options;
     return new WebullSession({
       accountId: context.accountId,
+      environment: context.environment,
       credentials: parsed.data,
       baseUrl: resolveBaseUrl(context.environment, {
         ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}),

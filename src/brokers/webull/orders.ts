@@ -40,6 +40,8 @@ function settle(
   if (r.kind === "error" && r.status >= 400 && r.status < 500) {
     return { kind: "rejected", reason: describeFailure(r), code: r.code };
   }
+  // No connection was made: definitely not placed, and safe to send again once Webull is back.
+  if (r.kind === "refused") return { kind: "rejected", reason: r.reason, code: "NotSent" };
   return { kind: "unknown", reason: describeFailure(r) };
 }
 

@@ -25,13 +25,14 @@ import type {
   BrokerPosition,
   BrokerSession,
   CancelOutcome,
+  Environment,
   OrderOutcome,
   OrderRequest,
   SessionState,
   SessionStatus,
 } from "../port";
 import { describeFailure, type Failure, WebullApi } from "./api";
-import type { WebullCredentials } from "./config";
+import { venueOf, type WebullCredentials } from "./config";
 import { EventPoller } from "./events";
 import { WebullHttp } from "./http";
 import { OcoBook } from "./oco";
@@ -41,6 +42,7 @@ import { isFinal, toBrokerOrder, toPosition } from "./parse";
 
 export interface WebullSessionOptions {
   accountId: AccountId;
+  environment: Environment;
   credentials: WebullCredentials;
   /** Resolved host, or the reason there is none (a demo login without a demo host). */
   baseUrl: { ok: true; url: string } | { ok: false; message: string };
@@ -56,6 +58,7 @@ const EQUITY = /^[A-Z][A-Z.]{0,5}$/;
 export class WebullSession implements BrokerSession {
   readonly kind = "webull" as const;
   readonly accountId: AccountId;
+  readonly venue: string;
   private readonly log: Logger;
   private readonly listeners = new Set<BrokerListener>();
   private readonly stopper = new AbortController();
@@ -71,6 +74,7 @@ export class WebullSession implements BrokerSession {
 
   constructor(private readonly options: WebullSessionOptions) {
     this.accountId = options.accountId;
+    this.venue = venueOf(options.environment, options.baseUrl);
     this.log = options.logger.child({ broker: "webull", accountId: options.accountId });
     const now = options.now ?? Date.now;
     this.current = { state: "idle", since: new Date(now()), warm: false };
@@ -83,6 +87,11 @@ export class WebullSession implements BrokerSession {
       ...(c.accessToken ? { accessToken: c.accessToken } : {}),
       timeoutMs: options.requestTimeoutMs,
       now,
+      // A call that could not even connect: not ready until a poll gets through again.
+      onUnreachable: (reason) => {
+        if (this.current.state === "ready")
+          this.onHealth({ ok: false, failure: { kind: "refused", reason } });
+      },
     });
     const api = new WebullApi(this.http, this.stopper.signal);
     this.api = api;

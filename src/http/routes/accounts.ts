@@ -3,14 +3,14 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BROKER_KINDS } from "../../brokers/port";
-import { getAccount, insertAccount, listAccounts, softDeleteAccount, updateAccount } from "../../db/accounts";
+import { getAccount, insertAccount, listAccounts, updateAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
-import { countActiveTraders } from "../../db/traders";
 import { dec, tryDec } from "../../domain/decimal";
 import { RelayError } from "../../errors";
 import { setAccountLossSettings, validRule } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { presentAccount } from "../present";
+import { retireAccount } from "../retire";
 import { idParam, jsonBody, parse } from "../validate";
 
 const create = z.strictObject({
@@ -143,17 +143,8 @@ export function accountRoutes(s: Services) {
 
   app.delete("/:id", async (c) => {
     const id = idParam(c, "account");
-    const traders = await countActiveTraders(s.sql, { accountId: id });
-    if (traders > 0) {
-      throw new RelayError(
-        "conflict",
-        `This account is linked to ${traders} trader(s); delete those links first.`,
-      );
-    }
-    if (!(await softDeleteAccount(s.sql, id))) throw new RelayError("not_found", "No such account.");
-    await audit(s.sql, c.get("actor"), "account.delete", id);
-    await s.pool.remove(id);
-    await s.directory.refresh();
+    const traders = await retireAccount(s, id, c.req.query("flatten") === "true");
+    await audit(s.sql, c.get("actor"), "account.delete", id, { traders });
     return c.body(null, 204);
   });
 

@@ -1,12 +1,12 @@
 /** /api/executions: per-trader outcomes, e.g. ?status=failed for everything that went wrong. */
 import { Hono } from "hono";
-import { listExecutions } from "../../db/executions";
+import { EXECUTION_STATUSES, listExecutions } from "../../db/executions";
 import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { presentExecution } from "../present";
 import { limitParam, UUID } from "../validate";
 
-const STATUSES = ["pending", "running", "done", "ignored", "failed", "unknown"];
+const STATUSES: readonly string[] = EXECUTION_STATUSES;
 
 export function executionRoutes(s: Services) {
   const app = new Hono<Env>();

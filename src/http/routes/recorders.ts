@@ -12,7 +12,7 @@ import {
   updateRecorder,
 } from "../../db/recorders";
 import { countActiveTraders } from "../../db/traders";
-import { recorderSettingsSchema } from "../../domain/settings";
+import { recorderSettingsWithin } from "../../domain/settings";
 import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { presentRecorder } from "../present";
@@ -47,7 +47,7 @@ export function recorderRoutes(s: Services) {
   app.post("/", async (c) => {
     const { head, settings } = split(await jsonBody(c));
     if (!head.name) throw new RelayError("invalid_request", "name: is required");
-    const parsed = parse(recorderSettingsSchema, withoutNulls(settings));
+    const parsed = parse(recorderSettingsWithin(s.config.MAX_ORDER_CONTRACTS), withoutNulls(settings));
     const recorder = await insertRecorder(s.sql, {
       name: head.name,
       webhookToken: newWebhookToken(),
@@ -71,7 +71,9 @@ export function recorderRoutes(s: Services) {
     if (!existing) throw new RelayError("not_found", "No such recorder.");
     const { head, settings } = split(await jsonBody(c));
     const merged = withoutNulls({ ...existing.settings, ...settings });
-    const parsed = parse(recorderSettingsSchema, merged);
+    // Only the sizes this request sets are held to MAX_ORDER_CONTRACTS: a recorder stored under a higher
+    // limit can still be renamed or disabled (the planner's per-order cap still applies to it).
+    const parsed = parse(recorderSettingsWithin(s.config.MAX_ORDER_CONTRACTS, Object.keys(settings)), merged);
     let updated = await updateRecorder(s.sql, id, {
       ...(head.name ? { name: head.name } : {}),
       ...(head.enabled !== undefined ? { enabled: head.enabled } : {}),

@@ -5,12 +5,13 @@ import { getAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
 import { listPositions } from "../../db/positions";
 import { getRecorder } from "../../db/recorders";
-import { getTrader, insertTrader, listTraders, softDeleteTrader, updateTrader } from "../../db/traders";
+import { getTrader, insertTrader, listTraders, updateTrader } from "../../db/traders";
 import { dec, tryDec } from "../../domain/decimal";
-import { traderOverridesSchema } from "../../domain/settings";
+import { multiplierSchema, traderOverridesSchema } from "../../domain/settings";
 import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { presentTrader } from "../present";
+import { retireTrader } from "../retire";
 import { idParam, jsonBody, parse, UUID } from "../validate";
 
 const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -24,14 +25,14 @@ const create = z.strictObject({
   recorderId: z.string().regex(UUID, "must be a recorder id"),
   accountId: z.string().regex(UUID, "must be an account id"),
   brokerAccountId: z.string().trim().min(1).max(64).optional(),
-  multiplier: money.default(() => dec(1)),
+  multiplier: multiplierSchema.default(() => dec(1)),
   enabled: z.boolean().default(true),
   maxDailyLoss: money.nullable().optional(),
   overrides: traderOverridesSchema.default({}),
 });
 const patch = z.strictObject({
   brokerAccountId: z.string().trim().min(1).max(64).optional(),
-  multiplier: money.optional(),
+  multiplier: multiplierSchema.optional(),
   enabled: z.boolean().optional(),
   maxDailyLoss: money.nullable().optional(),
   overrides: traderOverridesSchema.optional(),
@@ -99,6 +100,12 @@ export function traderRoutes(s: Services) {
       }
       throw error;
     }
+    if (!trader) {
+      throw new RelayError(
+        "conflict",
+        "accountId: the account is being deleted (or was deleted); link the recorder to another account.",
+      );
+    }
     await audit(s.sql, c.get("actor"), "trader.create", trader.id, {
       recorderId: body.recorderId,
       accountId: body.accountId,
@@ -138,16 +145,14 @@ export function traderRoutes(s: Services) {
 
   app.delete("/:id", async (c) => {
     const id = idParam(c, "trader");
-    const open = await listPositions(s.sql, { traderId: id, open: true });
-    if (open.length > 0 && c.req.query("force") !== "true") {
+    if (c.req.query("force") !== undefined) {
       throw new RelayError(
-        "conflict",
-        `This trader has an open position (${open.map((p) => `${p.contract} ${p.netQty}`).join(", ")}); close it first or pass ?force=true to stop managing it.`,
+        "unprocessable",
+        "force is no longer accepted: it left orders working at the broker. Pass ?flatten=true to cancel the trader's orders and close its position, then delete it.",
       );
     }
-    if (!(await softDeleteTrader(s.sql, id))) throw new RelayError("not_found", "No such trader.");
-    await audit(s.sql, c.get("actor"), "trader.delete", id, { openPositions: open.length });
-    await s.directory.refresh();
+    const done = await retireTrader(s, id, c.req.query("flatten") === "true");
+    await audit(s.sql, c.get("actor"), "trader.delete", id, { ...done });
     return c.body(null, 204);
   });
 

@@ -56,7 +56,10 @@ export class Book {
     readonly contracts: ContractCatalog,
     readonly now: () => number,
     private readonly fee: (root: string) => Dec,
+    firstIds: { order?: number; trade?: number } = {},
   ) {
+    this.nextOrderId = firstIds.order ?? this.nextOrderId;
+    this.nextTradeId = firstIds.trade ?? this.nextTradeId;
     this.venue = new Venue({ spec: (id) => contracts.spec(id), clock: now });
     this.venue.on((event) => this.onVenue(event));
   }
@@ -68,6 +71,11 @@ export class Book {
 
   newOrderId(): number {
     return this.nextOrderId++;
+  }
+
+  /** The ids the next order and trade will get. */
+  nextIds(): { order: number; trade: number } {
+    return { order: this.nextOrderId, trade: this.nextTradeId };
   }
 
   /**

@@ -2,6 +2,7 @@
 
 export type { SimContract } from "./contracts";
 export type { Rejection } from "./faults";
+export type { ManualDesk, ManualKind, ManualRecord } from "./manual";
 export { OrderStatus, OrderType } from "./models";
 export type {
   EventForm,

@@ -17,6 +17,11 @@ export interface ProjectXSimOptions {
   feePerContract?: (root: string) => Dec;
   /** Listen port; 0 (ephemeral) unless a standalone run asks for a fixed one. */
   port?: number;
+  /**
+   * First order and trade ids (defaults 9001 and 8601): a test can make a new instance hand out the ids an
+   * earlier one did, as a gateway whose ids start over (another firm, a reset environment).
+   */
+  firstIds?: { order?: number; trade?: number };
   now?: () => number;
 }
 

@@ -13,10 +13,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Dec, dec } from "../../domain/decimal";
+import type { Venue } from "../../domain/venue/engine";
 import { Book } from "./book";
 import { ContractCatalog, type SimContract } from "./contracts";
 import { Faults, type Rejection, SlidingWindow } from "./faults";
 import { HubServer } from "./hub/server";
+import { ManualDesk } from "./manual";
 import { QuoteBoard } from "./market";
 import {
   DAY_MS,
@@ -35,6 +37,8 @@ import { TokenIssuer } from "./tokens";
 export class ProjectXSim {
   readonly recorder = new Recorder();
   readonly contracts: ContractCatalog;
+  /** The human trader at the firm's own platform (tests): orders and cancels outside the API. */
+  readonly manual: ManualDesk;
   private readonly book: Book;
   private readonly tokens: TokenIssuer;
   private readonly faults = new Faults();
@@ -57,7 +61,8 @@ export class ProjectXSim {
     this.tokens = new TokenIssuer(options.tokenLifetimeMs ?? DAY_MS, this.now);
     const limit = options.rateLimit ?? { max: 200, windowMs: 60_000 };
     this.limiter = new SlidingWindow(limit.max, limit.windowMs, this.now);
-    this.book = new Book(this.contracts, this.now, options.feePerContract ?? defaultFee);
+    this.book = new Book(this.contracts, this.now, options.feePerContract ?? defaultFee, options.firstIds);
+    this.manual = new ManualDesk(this.book);
     const users = this.users;
     const book = this.book;
     this.state = {
@@ -188,6 +193,35 @@ export class ProjectXSim {
   }
 
   // ---- inspection ----
+  /** The ids the next order and trade will get: a later instance given them as `firstIds` reuses ids. */
+  nextIds(): { order: number; trade: number } {
+    return this.book.nextIds();
+  }
+
+  /** The matching engine behind the gateway (venue order ids are not ProjectX order ids). */
+  get venue(): Venue {
+    return this.book.venue;
+  }
+
+  /** Every ProjectX order with its venue order, customTag and whether it was placed by hand. */
+  orderRecords(): {
+    id: number;
+    venueId?: number;
+    accountId: number;
+    contractId: string;
+    customTag: string | null;
+    manual: boolean;
+  }[] {
+    return [...this.book.orders.values()].map((o) => ({
+      id: o.id,
+      ...(o.venueId !== undefined ? { venueId: o.venueId } : {}),
+      accountId: o.accountId,
+      contractId: o.contractId,
+      customTag: o.customTag,
+      manual: this.manual.isManual(o.id),
+    }));
+  }
+
   /** OrderModels as the gateway would return them, all accounts unless one is given. */
   orders(accountId?: number) {
     return [...this.book.orders.values()]

@@ -24,6 +24,7 @@ import type { SimWorld } from "./context";
 import { EntityStore } from "./entities";
 import { Faults } from "./faults";
 import { propsMessage } from "./framing";
+import { ManualDesk } from "./manual";
 import { quoteMessage } from "./md";
 import { Recorder, type RequestFilter } from "./recorder";
 import { restHandler } from "./rest";
@@ -47,6 +48,8 @@ import { RandomWalk, type RandomWalkOptions } from "./walk";
 export class TradovateSim {
   readonly venue: Venue;
   readonly catalog: Catalog;
+  /** The human trader at the broker's own platform (tests): orders and cancels outside the API. */
+  readonly manual: ManualDesk;
   private readonly world: SimWorld;
   private readonly auth: SimAuth;
   private readonly store: EntityStore;
@@ -69,6 +72,8 @@ export class TradovateSim {
     this.now = options.now ?? Date.now;
     this.catalog = new Catalog(new Date(this.now()), options.contractMonths ?? 3);
     this.venue = new Venue({ spec: (name) => this.catalog.spec(name), clock: this.now });
+    if (options.firstId !== undefined)
+      this.venue.restore({ ...this.venue.snapshot(), nextId: options.firstId });
     this.faults = new Faults(this.now);
     this.auth = new SimAuth({
       now: this.now,
@@ -96,6 +101,7 @@ export class TradovateSim {
       now: this.now,
       findMissing: options.findMissing ?? "notFound",
     };
+    this.manual = new ManualDesk(this.world);
     this.router = new Router(this.world, this.faults);
     this.hub = new SocketHub(this.world, this.router, this.faults, {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2500,
@@ -298,6 +304,10 @@ export class TradovateSim {
   }
   liveSessions(userName?: string): number {
     return this.auth.liveSessions(userName).length;
+  }
+  /** The id the next order (or fill) will get: a later instance started with `firstId` there reuses ids. */
+  nextId(): number {
+    return this.venue.snapshot().nextId;
   }
   /** Tradovate order status of an order id ("Working", "Filled", ...), for assertions. */
   orderStatus(orderId: number): string | undefined {

@@ -27,6 +27,11 @@ export interface TradovateSimOptions {
   contractMonths?: number;
   /** Clock for timestamps and token expiry. Socket liveness always uses real time. */
   now?: () => number;
+  /**
+   * First order/fill id (default 1): a test can make a new instance hand out the ids an earlier one did,
+   * as a broker whose ids start over (a restarted demo environment, live after demo).
+   */
+  firstId?: number;
 }
 
 export interface SimAccountInput {

@@ -38,10 +38,34 @@ const err = (status: number, error_code: string, message: string): Reply => ({
   body: { error_code, message } satisfies ErrorBody,
 });
 
-function newOrderId(): string {
+function randomOrderId(): string {
   let out = "";
   for (const b of randomBytes(20)) out += ALNUM[b % ALNUM.length];
   return out;
+}
+
+export interface BookOptions {
+  /**
+   * Order ids from a counter (`SIM00000000000000001`, ...) instead of random: a restarted simulator hands
+   * out the same ids again, as a broker whose ids start over would. Default false (random).
+   */
+  sequentialOrderIds?: boolean;
+  /** With sequential ids: the first order number (default 1). */
+  firstOrderNumber?: number;
+}
+
+export type ManualKind = "market" | "close" | "flatten" | "cancel";
+
+/** One action taken by hand in Webull's own app (tests). */
+export interface ManualRecord {
+  kind: ManualKind;
+  accountId: string;
+  symbol: string;
+  clientOrderId?: string;
+  orderId?: string;
+  side?: "BUY" | "SELL";
+  qty?: number;
+  at: number;
 }
 
 export class Book {
@@ -49,9 +73,115 @@ export class Book {
   private readonly apps = new Map<string, App>();
   private readonly byClient = new Map<string, OrderMeta>();
   private readonly metas: OrderMeta[] = [];
+  private readonly manualLog: ManualRecord[] = [];
+  private nextOrderNumber = 1;
 
-  constructor(private readonly now: () => number) {
+  constructor(
+    private readonly now: () => number,
+    private readonly options: BookOptions = {},
+  ) {
     this.venue = new Venue({ spec: (c) => anySpec(c, new Date(this.now())), clock: now });
+    this.nextOrderNumber = options.firstOrderNumber ?? 1;
+  }
+
+  /** The number the next sequential order id will carry. */
+  nextOrderNumberValue(): number {
+    return this.nextOrderNumber;
+  }
+
+  private newOrderId(): string {
+    if (!this.options.sequentialOrderIds) return randomOrderId();
+    return `SIM${String(this.nextOrderNumber++).padStart(17, "0")}`;
+  }
+
+  manualRecords(): ManualRecord[] {
+    return [...this.manualLog];
+  }
+
+  /**
+   * A market order typed in by hand in Webull's app: it gets an app-made client_order_id and shows in
+   * open/history/detail and positions like any order, but never passed through the OpenAPI.
+   */
+  manualOrder(
+    accountId: string,
+    symbol: string,
+    side: "BUY" | "SELL",
+    qty: number,
+    kind: ManualKind = "market",
+  ): OrderMeta {
+    const appKey = [...this.apps].find(([, app]) => app.accounts.has(accountId))?.[0];
+    if (appKey === undefined) throw new RangeError(`no simulator account ${accountId}`);
+    if (!Number.isInteger(qty) || qty <= 0) throw new RangeError(`bad quantity ${qty}`);
+    const at = new Date(this.now());
+    const clientOrderId = randomBytes(16).toString("hex");
+    const order = this.venue.place({
+      account: accountId,
+      contract: symbol,
+      side: side === "BUY" ? "buy" : "sell",
+      type: "market",
+      qty,
+      clientOrderId,
+    });
+    const meta: OrderMeta = {
+      appKey,
+      accountId,
+      clientOrderId,
+      orderId: this.newOrderId(),
+      venueId: order.id,
+      instrumentType: instrumentTypeOf(symbol, at),
+      orderType: "MARKET",
+      timeInForce: "DAY",
+      comboType: "NORMAL",
+      placedAt: at.getTime(),
+      manual: true,
+    };
+    this.byClient.set(`${accountId}\u0000${clientOrderId}`, meta);
+    this.metas.push(meta);
+    this.manualLog.push({
+      kind,
+      accountId,
+      symbol,
+      clientOrderId,
+      orderId: meta.orderId,
+      side,
+      qty,
+      at: at.getTime(),
+    });
+    return meta;
+  }
+
+  /** Cancels, by hand, every open order of the account (one symbol or all); returns how many. */
+  manualCancelAll(accountId: string, symbol?: string): number {
+    let n = 0;
+    for (const meta of this.metas) {
+      if (meta.accountId !== accountId) continue;
+      const order = this.orderOf(meta);
+      if (!isOpen(order) || (symbol !== undefined && order.contract !== symbol)) continue;
+      if (typeof this.venue.cancel(meta.venueId) === "string") continue;
+      n++;
+      this.manualLog.push({
+        kind: "cancel",
+        accountId,
+        symbol: order.contract,
+        clientOrderId: meta.clientOrderId,
+        orderId: meta.orderId,
+        at: this.now(),
+      });
+    }
+    return n;
+  }
+
+  /** Closes, by hand, the position (or `qty` of it) at market; undefined when flat. */
+  manualClose(
+    accountId: string,
+    symbol: string,
+    qty?: number,
+    kind: ManualKind = "close",
+  ): OrderMeta | undefined {
+    const net = this.venue.position(accountId, symbol)?.netPos ?? 0;
+    if (net === 0) return undefined;
+    const size = Math.min(Math.abs(net), qty ?? Math.abs(net));
+    return this.manualOrder(accountId, symbol, net > 0 ? "SELL" : "BUY", size, kind);
   }
 
   addApp(appKey: string, secret: string, accounts: { accountId: string; balance: Dec }[], token?: string) {
@@ -135,7 +265,7 @@ export class Book {
       appKey,
       accountId,
       clientOrderId: o.client_order_id,
-      orderId: newOrderId(),
+      orderId: this.newOrderId(),
       venueId: order.id,
       instrumentType: o.instrument_type,
       orderType: o.order_type,

@@ -20,7 +20,7 @@ import { type Dec, dec } from "../../domain/decimal";
 import type { Venue } from "../../domain/venue/engine";
 import type { VenueOrder } from "../../domain/venue/types";
 import { Verifier } from "./auth";
-import { type Book, Book as BookImpl, type Reply } from "./book";
+import { type Book, Book as BookImpl, type ManualKind, type ManualRecord, type Reply } from "./book";
 import { DEFAULT_RATE_LIMITS, type ErrorBody, Faults, RateLimiter, type RateRule } from "./faults";
 import type { OrderMeta } from "./views";
 
@@ -32,6 +32,13 @@ export interface WebullSimOptions {
   now?: () => number;
   /** Listening port (default 0: ephemeral). */
   port?: number;
+  /**
+   * Order ids from a counter instead of random, so a restarted simulator reuses them (tests of a broker
+   * whose ids start over). Default false.
+   */
+  sequentialOrderIds?: boolean;
+  /** With sequential ids: the first order number (default 1), so a later instance can reuse ids. */
+  firstOrderNumber?: number;
 }
 
 export interface RecordedRequest {
@@ -58,6 +65,8 @@ export interface SimOrderRecord {
   clientOrderId: string;
   orderId: string;
   order: VenueOrder;
+  /** Placed by hand in Webull's app (tests), not through the OpenAPI. */
+  manual: boolean;
 }
 
 type Handler = (appKey: string, body: unknown, query: URLSearchParams) => Reply;
@@ -79,7 +88,10 @@ export class WebullSim {
 
   constructor(private readonly options: WebullSimOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.book = new BookImpl(this.now);
+    this.book = new BookImpl(this.now, {
+      ...(options.sequentialOrderIds !== undefined ? { sequentialOrderIds: options.sequentialOrderIds } : {}),
+      ...(options.firstOrderNumber !== undefined ? { firstOrderNumber: options.firstOrderNumber } : {}),
+    });
     this.venue = this.book.venue;
     this.verifier = new Verifier(this.book, options.clockSkewMs ?? 60_000, this.now);
     this.limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
@@ -150,6 +162,45 @@ export class WebullSim {
 
   setPrice(symbol: string, price: Dec): void {
     this.venue.setPrice(symbol, price);
+  }
+
+  /** With sequential ids: the number the next order id will carry. */
+  nextOrderNumber(): number {
+    return this.book.nextOrderNumberValue();
+  }
+
+  // The human trader in Webull's own app (tests) ---------------------------------------------------
+
+  /**
+   * What a human does in Webull's app, outside the OpenAPI: the orders show in open/history/detail and
+   * the positions the adapter polls, with app-made client order ids, and never in `duplicateClientOrderIds`.
+   */
+  readonly manual = {
+    /** A market order typed in by hand; returns its record. */
+    marketOrder: (accountId: string, symbol: string, side: "BUY" | "SELL", qty: number): SimOrderRecord => {
+      const meta = this.book.manualOrder(accountId, symbol, side, qty);
+      return record(meta, this.requireOrder(meta.venueId));
+    },
+    /** Cancels every open order of the account (one symbol or all); returns how many. */
+    cancelAll: (accountId: string, symbol?: string): number => this.book.manualCancelAll(accountId, symbol),
+    /** Closes the position (or `qty` of it) at market; working orders stay. Undefined when flat. */
+    closePosition: (accountId: string, symbol: string, qty?: number): SimOrderRecord | undefined => {
+      const meta = this.book.manualClose(accountId, symbol, qty);
+      return meta ? record(meta, this.requireOrder(meta.venueId)) : undefined;
+    },
+    /** Cancels the symbol's open orders, then closes the position at market. */
+    flatten: (accountId: string, symbol: string): SimOrderRecord | undefined => {
+      this.book.manualCancelAll(accountId, symbol);
+      const meta = this.book.manualClose(accountId, symbol, undefined, "flatten" satisfies ManualKind);
+      return meta ? record(meta, this.requireOrder(meta.venueId)) : undefined;
+    },
+    records: (): ManualRecord[] => this.book.manualRecords(),
+  };
+
+  private requireOrder(venueId: number): VenueOrder {
+    const order = this.venue.order(venueId);
+    if (!order) throw new Error(`venue lost order ${venueId}`);
+    return order;
   }
 
   // Fault controls -------------------------------------------------------------------------------
@@ -277,6 +328,7 @@ function record(meta: OrderMeta, order: VenueOrder): SimOrderRecord {
     clientOrderId: meta.clientOrderId,
     orderId: meta.orderId,
     order: { ...order },
+    manual: meta.manual === true,
   };
 }
 

@@ -30,6 +30,8 @@ export interface OrderMeta {
   timeInForce: string;
   comboType: string;
   placedAt: number;
+  /** Placed by hand in Webull's own app (tests), not through the OpenAPI. Never on the wire. */
+  manual?: boolean;
 }
 
 export type OrderStatusWire = "SUBMITTED" | "PARTIAL_FILLED" | "FILLED" | "CANCELLED" | "FAILED";

@@ -19,6 +19,7 @@ import {
   type OrderIntent,
   type OrderMark,
   type OrderRow,
+  reopenIntent,
 } from "../db/orders";
 import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
 import { retryTransient } from "../db/transient";
@@ -72,5 +73,10 @@ export class Journal {
 
   mark(m: OrderMark): Promise<undefined> {
     return this.marks.add(m);
+  }
+
+  /** An order the broker confirmed it never received is about to be sent again under the same id. */
+  reopen(i: OrderIntent): Promise<void> {
+    return retryTransient(() => reopenIntent(this.sql, i));
   }
 }

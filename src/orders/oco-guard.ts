@@ -9,20 +9,26 @@
  * cancel to arrive, then the partner still open in broker_orders is cancelled. A partner that turns out
  * to have filled too is booked and reported (the position is reversed); reconciliation sees the rest.
  */
-import type { BrokerOrder, BrokerSession } from "../brokers/port";
+import type { BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
 import { type AppliedFill, exitPartners, type OrderRow } from "../db/orders";
-import { asBrokerOrderId, type BrokerAccountId, type ClientOrderId } from "../domain/ids";
+import type { ContractSpec } from "../domain/contract";
+import type { BrokerAccountId } from "../domain/ids";
 import type { Logger } from "../log";
 import type { FillRecorder } from "./fills";
 import type { Journal } from "./journal";
+import type { OrderKernel } from "./kernel";
+import type { LegContext } from "./legs";
 
 export interface OcoGuardDeps {
   sql: Sql;
   logger: Logger;
   fills: FillRecorder;
   journal: Journal;
+  kernel: OrderKernel;
   session(accountId: string): Promise<BrokerSession>;
+  /** The broker's spec of a contract on this account (fills of the partner book against it). */
+  spec(accountId: string, contract: string): Promise<ContractSpec>;
   /** Looks at the partner after each pause: the broker's own cancel usually lands within the first. */
   pausesMs?: number[];
 }
@@ -105,53 +111,45 @@ export class OcoGuard {
       traderId: partner.traderId,
     });
     const session = await this.d.session(accountId);
-    const account = partner.brokerAccountId as BrokerAccountId;
-    const brokerOrderId =
-      partner.brokerOrderId ??
-      (await session.findOrder(account, partner.clientOrderId as ClientOrderId))?.brokerOrderId;
-    if (!brokerOrderId) {
-      log.warn(
-        { event: "OcoPartnerNotFound", filled: filled.clientOrderId, partner: partner.clientOrderId },
-        "the other half of a filled exit is not at the broker; left to reconciliation",
-      );
-      return;
-    }
-    const outcome = await session.cancelOrder(account, asBrokerOrderId(brokerOrderId));
-    if (outcome.kind === "cancelled") {
-      await this.d.journal.mark({ clientOrderId: partner.clientOrderId, status: "cancelled", brokerOrderId });
-      log.warn(
-        { event: "OcoPartnerCancelled", filled: filled.clientOrderId, cancelled: partner.clientOrderId },
-        `${filled.leg} filled and ${partner.leg} was still working; cancelled it`,
-      );
-      return;
-    }
-    if (outcome.kind !== "gone") {
-      log.error(
-        {
-          event: "OcoPartnerLeft",
-          filled: filled.clientOrderId,
-          partner: partner.clientOrderId,
-          reason: outcome.reason,
-        },
-        `${filled.leg} filled but ${partner.leg} could not be cancelled (${outcome.reason}); left to reconciliation`,
-      );
-      return;
-    }
-    // Already gone at the broker: its record says whether it was cancelled or filled as well.
-    const found: BrokerOrder | null = await session
-      .findOrder(account, partner.clientOrderId as ClientOrderId)
-      .catch(() => null);
-    if (
-      found &&
-      (await this.d.fills.recordFromBroker(accountId, partner.clientOrderId, partner.contract, found))
-    ) {
+    const ctx: LegContext = {
+      journal: this.d.journal,
+      log,
+      session,
+      fills: this.d.fills,
+      accountId,
+      executionId: partner.executionId,
+      traderId: partner.traderId,
+      brokerAccountId: partner.brokerAccountId as BrokerAccountId,
+      contract: await this.d.spec(accountId, partner.contract),
+      checkFirst: false,
+    };
+    const report = await this.d.kernel.cancel(
+      ctx,
+      [partner],
+      `cancelled: ${filled.leg} filled and the broker had not cancelled this half`,
+    );
+    if (report.filled.length > 0) {
       log.error(
         { event: "OcoBothFilled", filled: filled.clientOrderId, alsoFilled: partner.clientOrderId },
         `${filled.leg} and ${partner.leg} both filled: the position is reversed`,
       );
       return;
     }
-    if (found?.status === "cancelled" || found?.status === "rejected")
-      await this.d.journal.mark({ clientOrderId: partner.clientOrderId, status: "cancelled", brokerOrderId });
+    if (report.problems.length > 0) {
+      log.error(
+        {
+          event: "OcoPartnerLeft",
+          filled: filled.clientOrderId,
+          partner: partner.clientOrderId,
+          reason: report.problems.join("; "),
+        },
+        `${filled.leg} filled but ${partner.leg} could not be cancelled (${report.problems.join("; ")}); left to reconciliation`,
+      );
+      return;
+    }
+    log.warn(
+      { event: "OcoPartnerCancelled", filled: filled.clientOrderId, cancelled: partner.clientOrderId },
+      `${filled.leg} filled and ${partner.leg} was still working; cancelled it`,
+    );
   }
 }

@@ -1,14 +1,22 @@
 /**
- * Protecting a position: take-profits and stops for the trader's whole booked position, computed from its
+ * Protecting a position: take-profits and stops for the trader's booked position, computed from its
  * average (real fill) price, each take-profit OCO-paired with a stop. Shared by the executor (after an
  * entry, an add or a partial exit) and by reconciliation (a position found without its exits).
+ *
+ * Exits are placed only for a position the broker confirms (src/domain/broker-truth.ts): a stop sent for
+ * a position the broker does not hold would open one when it triggers. The broker's position report can
+ * trail the fill we booked, so it is given a moment to confirm; after that the book follows the broker.
  */
 import type { OrderRequest } from "../brokers/port";
+import { protectableQuantity } from "../domain/broker-truth";
 import { tickValue } from "../domain/contract";
 import { exitOrders, resolveExitTicks } from "../domain/exits";
 import { clientOrderId } from "../domain/ids";
 import type { ExitSpec } from "../domain/planner";
-import type { Journal } from "./journal";
+import { brokerNet } from "./broker-view";
+import { correctBook } from "./correct";
+import type { KernelDeps } from "./kernel";
+import { keyOf } from "./kernel";
 import { type LegContext, type LegResult, sendLeg, sendOco } from "./legs";
 
 export interface Protection {
@@ -16,27 +24,58 @@ export interface Protection {
   results: { leg: string; result: LegResult }[];
   /** Why the position is (partly) unprotected, in words. */
   problems: string[];
+  /** Things worth knowing that are not problems (the book corrected to the broker). */
+  notes: string[];
+}
+
+const describe = (n: number) => (n === 0 ? "flat" : `${n > 0 ? "long" : "short"} ${Math.abs(n)}`);
+
+/**
+ * The part of `bookNet` the broker confirms, waiting up to `confirmMs` for a position report that trails
+ * the fill report.
+ */
+async function confirmedByBroker(
+  k: KernelDeps,
+  leg: LegContext,
+  bookNet: number,
+): Promise<{ qty: number; brokerNet: number }> {
+  const deadline = Date.now() + (k.confirmMs ?? 3_000);
+  for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
+    const net = await brokerNet(leg.session, leg.brokerAccountId, leg.contract.name);
+    const qty = protectableQuantity(bookNet, net);
+    if (qty === bookNet || Date.now() >= deadline) return { qty, brokerNet: net };
+    await new Promise((r) => setTimeout(r, pause));
+  }
 }
 
 /**
+ * Call through OrderKernel.protect, which holds the contract's lock.
  * @param seed the id client order ids derive from: the signal id, or a reconciliation seed, so a retry of
  *   the same protection finds its own orders instead of doubling them.
  */
 export async function protectPosition(
+  k: KernelDeps,
   leg: LegContext,
-  journal: Journal,
   seed: string,
   traderId: string,
   spec: ExitSpec,
 ): Promise<Protection> {
   const { contract } = leg;
-  const out: Protection = { results: [], problems: [] };
-  const position = await journal.position({
-    traderId,
-    brokerAccountId: leg.brokerAccountId,
-    contract: contract.name,
-  });
+  const out: Protection = { results: [], problems: [], notes: [] };
+  const key = { traderId, brokerAccountId: leg.brokerAccountId, contract: contract.name };
+  let position = await k.journal.position(key);
   if (!position || position.netQty === 0) return out;
+  const confirmed = await confirmedByBroker(k, leg, position.netQty);
+  if (confirmed.qty !== position.netQty) {
+    await correctBook(k, keyOf(leg), confirmed.brokerNet, "the broker does not show the whole position");
+    out.notes.push(
+      `the broker shows ${describe(confirmed.brokerNet)}, not the booked ${describe(position.netQty)}; the book was corrected`,
+    );
+    position = await k.journal.position(key);
+    if (!position || position.netQty === 0 || confirmed.qty === 0) return out;
+  }
+  // Never more than the broker confirms, even when the book could not be corrected with certainty.
+  const cover = Math.min(Math.abs(position.netQty), Math.abs(confirmed.qty));
   const side = position.netQty > 0 ? "buy" : "sell";
   const avg = position.avgPrice;
   const resolved = avg
@@ -45,7 +84,7 @@ export async function protectPosition(
   if ("problem" in resolved && resolved.problem) out.problems.push(resolved.problem);
   const exits = exitOrders({
     side,
-    qty: Math.abs(position.netQty),
+    qty: cover,
     fillPrice: avg,
     tickSize: contract.tickSize,
     targets: resolved.targets,

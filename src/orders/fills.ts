@@ -10,6 +10,7 @@ import {
   type AppliedFill,
   applyOrderFills,
   type FillReport,
+  type FillResult,
   type OrderStatus,
   orderByBrokerId,
 } from "../db/orders";
@@ -32,8 +33,29 @@ interface Waiter {
 
 type SpecLookup = (accountId: string, contract: string) => Promise<ContractSpec | undefined>;
 type AppliedListener = (accountId: string, applied: AppliedFill) => void;
+/** A fill whose key was seen before with other contents (reported as drift by the listener). */
+type ConflictListener = (
+  accountId: string,
+  clientOrderId: string,
+  contract: string,
+  detail: string,
+  booked: boolean,
+) => void;
+/** Where an account's broker ids live now (its session's venue): ids repeat across venues. */
+type VenueLookup = (accountId: string) => string;
 
 const PENDING_TTL_MS = 60_000;
+/** Fills of orders that are not ours, kept per account to price book corrections (newest last). */
+const FOREIGN_KEPT = 200;
+
+/** A fill at the broker of an order the relay did not place (by hand, or by another tool). */
+export interface ForeignFill {
+  contract: string;
+  side: "buy" | "sell";
+  qty: number;
+  price: Dec;
+  at: Date;
+}
 
 export class FillRecorder {
   private readonly clientIds = new Map<string, string>(); // `${account}|${brokerOrderId}` -> client order id
@@ -42,20 +64,28 @@ export class FillRecorder {
   private readonly filled = new Map<string, FillWait>();
   private readonly appliedListeners = new Set<AppliedListener>();
   private readonly inflight = new Set<Promise<void>>();
+  private readonly foreign = new Map<string, ForeignFill[]>();
 
   /** Last status written per order, so repeated broker updates of one state cost no write. */
   private readonly lastStatus = new Map<string, OrderStatus>();
 
   /** Fills reported together are booked in one transaction; bookings never overlap in this process. */
-  private readonly bookings: Batcher<FillReport, AppliedFill | undefined>;
+  private readonly bookings: Batcher<FillReport, FillResult>;
+  private readonly conflictListeners = new Set<ConflictListener>();
 
   constructor(
     private readonly sql: Sql,
     private readonly logger: Logger,
     private readonly spec: SpecLookup,
     private readonly journal: Journal,
+    private readonly venueOf: VenueLookup = () => "",
   ) {
     this.bookings = new Batcher((fills) => retryTransient(() => applyOrderFills(sql, fills)), 500, true);
+  }
+
+  onConflict(listener: ConflictListener): () => void {
+    this.conflictListeners.add(listener);
+    return () => this.conflictListeners.delete(listener);
   }
 
   onApplied(listener: AppliedListener): () => void {
@@ -84,7 +114,7 @@ export class FillRecorder {
 
   /** Tells the recorder which client order id a broker order id belongs to, and replays events held for it. */
   bind(accountId: string, brokerOrderId: string, clientOrderId: string): void {
-    const key = `${accountId}|${brokerOrderId}`;
+    const key = this.keyOf(accountId, brokerOrderId);
     this.clientIds.set(key, clientOrderId);
     const held = this.pending.get(key);
     if (held) {
@@ -93,19 +123,23 @@ export class FillRecorder {
     }
   }
 
-  /** Books a fill reported directly in an order reply (or found when settling an unknown outcome). */
+  /**
+   * Books a fill reported directly in an order reply (or found when settling an unknown outcome). Returns
+   * false when the report is stale: it names an order of ours that had already filled completely.
+   */
   async record(
     accountId: string,
     clientOrderId: string,
     contract: string,
     brokerOrderId: string,
     fill: Fill,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const spec = await this.spec(accountId, contract);
     if (!spec) throw new Error(`no contract spec for ${contract}`);
-    const applied = await this.bookings.add({
+    const result = await this.bookings.add({
       accountId,
-      fillKey: fillKey(brokerOrderId, fill),
+      // The venue is part of a fill's identity: a repeated broker id on another venue is another fill.
+      fillKey: `${this.venueOf(accountId)}|${fillKey(brokerOrderId, fill)}`,
       clientOrderId,
       qty: fill.qty,
       ...(fill.cumQty !== undefined ? { cumQty: fill.cumQty } : {}),
@@ -113,7 +147,16 @@ export class FillRecorder {
       at: fill.at,
       valuePerPoint: spec.valuePerPoint,
     });
-    if (applied) this.booked(accountId, applied);
+    if (result.conflict) {
+      this.logger.warn(
+        { event: "FillConflict", accountId, clientOrderId, brokerOrderId, detail: result.conflict },
+        result.conflict,
+      );
+      for (const l of this.conflictListeners)
+        l(accountId, clientOrderId, contract, result.conflict, !!result.applied);
+    }
+    if (result.applied) this.booked(accountId, result.applied);
+    return !result.stale;
   }
 
   /**
@@ -167,10 +210,11 @@ export class FillRecorder {
   ): Promise<void> {
     const brokerOrderId = event.type === "OrderFilled" ? event.brokerOrderId : event.order.brokerOrderId;
     const carried = event.type === "OrderFilled" ? event.clientOrderId : event.order.clientOrderId;
-    const key = `${accountId}|${brokerOrderId}`;
+    const key = this.keyOf(accountId, brokerOrderId);
     let clientOrderId: string | undefined = carried ?? this.clientIds.get(key);
     if (!clientOrderId) {
-      clientOrderId = (await orderByBrokerId(this.sql, accountId, brokerOrderId))?.clientOrderId;
+      const row = await orderByBrokerId(this.sql, accountId, brokerOrderId, this.venueOf(accountId));
+      clientOrderId = row?.clientOrderId;
       if (clientOrderId) this.clientIds.set(key, clientOrderId);
     }
     if (!clientOrderId) {
@@ -187,7 +231,29 @@ export class FillRecorder {
       }
       return;
     }
-    await this.record(accountId, clientOrderId, event.contract, brokerOrderId, event.fill);
+    if (await this.record(accountId, clientOrderId, event.contract, brokerOrderId, event.fill)) return;
+    // The broker reused an order id: this fill is not the old order's. It waits for the order that now
+    // carries the id to be bound (our new order), or becomes a fill of an order that is not ours.
+    if (this.clientIds.get(key) === clientOrderId) this.clientIds.delete(key);
+    if (carried) return;
+    this.logger.warn(
+      { event: "FillNotMatched", accountId, brokerOrderId, was: clientOrderId },
+      "a fill names a broker order id an order of ours had, but that order already filled completely; held for the order that now has the id",
+    );
+    this.hold(key, event);
+  }
+
+  private keyOf(accountId: string, brokerOrderId: string): string {
+    return `${accountId}|${this.venueOf(accountId)}|${brokerOrderId}`;
+  }
+
+  private keepForeign(accountId: string, e: BrokerEvent): void {
+    const f = foreignOf(e);
+    if (!f) return;
+    const list = this.foreign.get(accountId) ?? [];
+    list.push(f);
+    if (list.length > FOREIGN_KEPT) list.shift();
+    this.foreign.set(accountId, list);
   }
 
   private booked(accountId: string, applied: AppliedFill): void {
@@ -209,14 +275,41 @@ export class FillRecorder {
     for (const l of this.appliedListeners) l(accountId, applied);
   }
 
+  /**
+   * Recent fills at the broker that belong to no order of ours (a fill still unclaimed after `minAgeMs`
+   * cannot be an acknowledgment racing its report), newest first: what a trader did by hand.
+   */
+  foreignFills(accountId: string, contract: string, minAgeMs = 1_000): ForeignFill[] {
+    const now = Date.now();
+    const held: ForeignFill[] = [];
+    for (const [k, v] of this.pending) {
+      if (!k.startsWith(`${accountId}|`) || now - v.at < minAgeMs) continue;
+      for (const e of v.events) {
+        const f = foreignOf(e);
+        if (f?.contract === contract) held.push(f);
+      }
+    }
+    const kept = (this.foreign.get(accountId) ?? []).filter((f) => f.contract === contract);
+    return [...kept, ...held].sort((a, b) => b.at.getTime() - a.at.getTime());
+  }
+
   /** Events for a broker order id we cannot place yet wait briefly for `bind`. */
   private hold(key: string, event: BrokerEvent): void {
     const now = Date.now();
-    for (const [k, v] of this.pending) if (now - v.at > PENDING_TTL_MS) this.pending.delete(k);
+    for (const [k, v] of this.pending) {
+      if (now - v.at <= PENDING_TTL_MS) continue;
+      this.pending.delete(k);
+      for (const e of v.events) this.keepForeign(k.slice(0, k.indexOf("|")), e);
+    }
     const entry = this.pending.get(key) ?? { events: [], at: now };
     entry.events.push(event);
     this.pending.set(key, entry);
   }
+}
+
+function foreignOf(e: BrokerEvent): ForeignFill | undefined {
+  if (e.type !== "OrderFilled") return undefined;
+  return { contract: e.contract, side: e.side, qty: e.fill.qty, price: e.fill.price, at: e.fill.at };
 }
 
 function orderStatus(s: BrokerOrderStatus): OrderStatus | undefined {

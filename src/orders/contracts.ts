@@ -15,7 +15,15 @@ export class ContractBook {
     const key = `${session.accountId}|${symbol.toUpperCase()}`;
     const hit = this.bySymbol.get(key);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.spec;
-    const spec = await session.contract(symbol);
+    let spec: ContractSpec;
+    try {
+      spec = await session.contract(symbol);
+    } catch (error) {
+      // The broker cannot answer now: the contract it named before is still the best answer (an exit
+      // can then be planned, and wait for the broker, instead of failing as an unknown contract).
+      if (hit) return hit.spec;
+      throw error;
+    }
     this.bySymbol.set(key, { spec, at: Date.now() });
     this.byName.set(`${session.accountId}|${spec.name}`, spec);
     return spec;

@@ -17,6 +17,9 @@ import type { BrokerAccountId, ClientOrderId } from "../domain/ids";
 import type { Logger } from "../log";
 import type { FillRecorder } from "./fills";
 import type { Journal } from "./journal";
+import { BrokerUnreachable, notPlaced } from "./unreachable";
+
+export { BrokerUnreachable };
 
 export type LegResult =
   | {
@@ -26,12 +29,20 @@ export type LegResult =
       /** When the broker's acknowledgment arrived (ms since epoch); absent for orders adopted from before. */
       ackAt?: number;
     }
-  | { kind: "rejected"; reason: string }
+  /**
+   * `notSent`: the broker could not take it now (socket down, rate limit); it was never placed.
+   * `neverArrived`: lost on the way and no longer allowed to go (a stale entry); nothing is at the broker.
+   */
+  | { kind: "rejected"; reason: string; notSent?: boolean; neverArrived?: boolean }
   | {
       kind: "unknown";
       reason: string;
       /** The broker answered, twice, that it has no order under this id: it never arrived. */
       absent?: boolean;
+      /** The broker could not be asked at all: try again when it is back, under the same id. */
+      unreachable?: boolean;
+      /** The broker answered twice that it never received it, and it was not sent again. */
+      neverArrived?: boolean;
     };
 
 export interface LegContext {
@@ -83,6 +94,7 @@ export function intentOf(ctx: LegContext, leg: string, req: OrderRequest): Order
     qty: req.qty,
     ...(req.price !== undefined ? { price: req.price } : {}),
     ...(req.stopPrice !== undefined ? { stopPrice: req.stopPrice } : {}),
+    venue: ctx.session.venue,
   };
 }
 
@@ -130,6 +142,9 @@ async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise
       );
       return adopt(ctx, found);
     }
+    // The broker has no such order: the row goes back to `sending` (with this request's size), so the
+    // acknowledgment of the send that follows can move it on.
+    if (existed) await ctx.journal.reopen(intentOf(ctx, leg, req));
   }
   return undefined;
 }
@@ -147,6 +162,12 @@ export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): 
     const again = await ctx.session.placeOrder(req);
     logOutcome(ctx, leg, req, again, performance.now() - sentAt);
     result = await conclude(ctx, req, again, Date.now(), () => resends < MAX_RESENDS && resendable(ctx, leg));
+  }
+  if (result.kind === "unknown" && result.neverArrived && !resendable(ctx, leg)) {
+    // Definite: the broker has nothing under this id, and it may not be sent any more (a stale entry).
+    const reason = `${leg} never reached the broker and was not sent again (${result.reason})`;
+    await ctx.journal.mark({ clientOrderId: req.clientOrderId, status: "cancelled", reason });
+    return { kind: "rejected", reason, neverArrived: true };
   }
   return result;
 }
@@ -275,6 +296,16 @@ async function conclude(
     }
     return { kind: "accepted", brokerOrderId: outcome.brokerOrderId, ackAt };
   }
+  if (outcome.kind === "rejected" && notPlaced(outcome)) {
+    // Never placed: the row is closed as not sent, so the same id can go out once the broker is back.
+    await ctx.journal.mark({
+      clientOrderId: req.clientOrderId,
+      status: "cancelled",
+      reason: `not sent: ${outcome.reason}`,
+      raw: outcome.raw,
+    });
+    return { kind: "rejected", reason: outcome.reason, notSent: true };
+  }
   if (outcome.kind === "rejected") {
     await ctx.journal.mark({
       clientOrderId: req.clientOrderId,
@@ -286,9 +317,6 @@ async function conclude(
   }
   return settle(ctx, req.clientOrderId, outcome.reason, mayResend);
 }
-
-/** Thrown when the broker cannot tell whether an order id was already sent: sending could double it. */
-export class BrokerUnreachable extends Error {}
 
 /**
  * Asks the broker for our id before (re)sending, retrying while it cannot be reached. If it never
@@ -338,6 +366,7 @@ async function settle(
   mayResend: () => boolean,
 ): Promise<LegResult> {
   let absentInARow = 0;
+  let answered = false;
   const { base, extra } = lookUpDelays(ctx);
   for (const [i, delay] of [...base, ...extra].entries()) {
     // Past the settle delays, only a broker that has not yet answered twice is asked again.
@@ -347,20 +376,23 @@ async function settle(
       const found = await ctx.session.findOrder(ctx.brokerAccountId, clientOrderId);
       if (found) return adopt(ctx, found);
       absentInARow++;
+      answered = true;
     } catch {
       // The broker is still unreachable; try again after the next delay.
       absentInARow = 0;
+      answered = false;
     }
   }
   if (absentInARow >= 2 && mayResend())
     return { kind: "unknown", reason: `the broker never received it (${why})`, absent: true };
-  const reason = `no answer from the broker (${why}); the order's fate is unknown and will be settled by reconciliation`;
+  const reason = `no answer from the broker (${why}); the order's fate is unknown and will be settled with the broker`;
   await ctx.journal.mark({
     clientOrderId: clientOrderId,
     status: "unknown",
     reason,
   });
-  return { kind: "unknown", reason };
+  if (absentInARow >= 2) return { kind: "unknown", reason, neverArrived: true };
+  return answered ? { kind: "unknown", reason } : { kind: "unknown", reason, unreachable: true };
 }
 
 async function adopt(ctx: LegContext, found: BrokerOrder): Promise<LegResult> {
