@@ -13,5 +13,10 @@ alter table accounts add column deleting_at timestamptz;
 -- login moved from demo to live, another ProjectX firm) is another order or fill.
 alter table broker_orders add column venue text;
 
+-- Our working orders per contract of a login: deletes, and the look a position gone flat at the broker
+-- gets (are exits of ours still working there?).
+create index broker_orders_live_by_account on broker_orders (account_id, broker_account_id, contract)
+  where status in ('sending', 'accepted', 'working', 'unknown');
+
 -- drift.kind also: book_corrected (the relay cut its book to the broker's position), fill_conflict (a
 -- broker fill id seen before, with other contents).

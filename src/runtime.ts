@@ -283,7 +283,8 @@ export function buildRelay(o: RelayOptions): Relay {
   // A position gone flat at the broker (a trader closing by hand, or our own exit) gets a prompt look:
   // exits of ours left working on a flat position are cancelled within seconds, not at the next pass.
   pool.onEvent((accountId, event) => {
-    if (event.type === "PositionChanged" && event.position.netPos === 0) reconciler.soon(accountId);
+    if (event.type === "PositionChanged" && event.position.netPos === 0)
+      reconciler.soon(accountId, event.position.brokerAccountId, event.position.contract);
   });
   const app = createApp(services);
 

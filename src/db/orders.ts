@@ -118,6 +118,15 @@ export async function orderByClientId(sql: Sql, clientOrderId: string): Promise<
  * Our order carrying this broker id on the account's current venue. Broker ids repeat (a broker reset,
  * another venue), so a live order wins over an ended one, and the newest over older ones.
  */
+/** Many orderByClientId look-ups in one statement, answers in order (undefined when there is none). */
+export async function ordersByClientIds(sql: Sql, ids: string[]): Promise<(OrderRow | undefined)[]> {
+  const rows = await sql`select * from broker_orders where client_order_id = any(${ids}::text[])`;
+  const by = new Map(
+    rows.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
+  );
+  return ids.map((id) => by.get(id));
+}
+
 export async function orderByBrokerId(
   sql: Sql,
   accountId: string,

@@ -62,3 +62,17 @@ export async function exitOrdersSince(
        and leg ~ '^(tp|sl)[0-9]+$' and (${since}::timestamptz is null or created_at >= ${since})`;
   return (row?.n as number) ?? 0;
 }
+
+/** How many exits of ours are working in one contract of one sub-account. */
+export async function liveExitCount(
+  sql: Sql,
+  accountId: string,
+  brokerAccountId: string,
+  contract: string,
+): Promise<number> {
+  const [row] = await sql`
+    select count(*)::int as n from broker_orders
+     where account_id = ${accountId} and broker_account_id = ${brokerAccountId} and contract = ${contract}
+       and status in ('sending', 'accepted', 'working', 'unknown') and leg ~ '^(tp|sl)[0-9]+$'`;
+  return (row?.n as number) ?? 0;
+}

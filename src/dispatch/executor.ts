@@ -176,7 +176,13 @@ export class Executor {
       const closes = thePlan?.intents.some((i) => i.kind === "close" || i.kind === "cancelExits");
       if (!thePlan || !closes) {
         const text = this.expiredText(job, reason);
-        await this.deps.journal.finish({ id: job.executionId, status: "failed", error: text });
+        await this.deps.journal.finish({
+          id: job.executionId,
+          status: "failed",
+          decision: "skipped_stale",
+          reason: "not entered: the broker could not be reached before the signal went stale",
+          error: text,
+        });
         log.warn({ event: "ExecutionExpired", reason }, text);
         return undefined;
       }

@@ -6,6 +6,7 @@
  */
 import { abandonAccountDelete, beginAccountDelete, softDeleteAccount } from "../db/accounts";
 import {
+  getTrader,
   type Holdings,
   holdsAnything,
   listTraders,
@@ -31,7 +32,7 @@ export interface Retired {
 
 /** Deletes a trader; `flatten` closes and cancels what it holds first. Throws a RelayError otherwise. */
 export async function retireTrader(s: Services, id: string, flatten: boolean): Promise<Retired> {
-  const trader = (await listTraders(s.sql)).find((t) => t.id === id);
+  const trader = await getTrader(s.sql, id);
   if (!trader) throw new RelayError("not_found", "No such trader.");
   const held = await settle(s, id, flatten, trader.enabled);
   if (!(await softDeleteTrader(s.sql, id))) throw new RelayError("not_found", "No such trader.");

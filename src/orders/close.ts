@@ -11,7 +11,6 @@
  * settled from the broker's record first; only one the broker never received is sent again.
  */
 import type { OrderRequest } from "../brokers/port";
-import { orderByClientId } from "../db/orders";
 import { closeQuantity } from "../domain/broker-truth";
 import type { Dec } from "../domain/decimal";
 import type { ClientOrderId } from "../domain/ids";
@@ -112,11 +111,12 @@ async function settleEarlier(
   req: CloseRequest,
   notes: string[],
 ): Promise<CloseReport | undefined> {
-  const row = await orderByClientId(k.sql, req.clientOrderId);
+  const row = await k.journal.order(req.clientOrderId);
   if (!row) return undefined;
   if (row.status === "rejected") return { kind: "rejected", reason: row.reason ?? "rejected earlier", notes };
   if (row.status === "cancelled" && row.filledQty === 0) return undefined; // never placed: send anew
-  if (row.status === "filled") {
+  // Filled in the book only when its fill is booked too (a crash can fall between the two writes).
+  if (row.status === "filled" && row.filledQty >= row.qty) {
     notes.push("already closed earlier under the same order id");
     return {
       kind: "closed",
@@ -137,7 +137,8 @@ async function settleEarlier(
     qty: row.qty,
     type: "market",
   };
-  return conclude(k, ctx, order, await sendLeg(ctx, req.leg, order), notes);
+  // Checking first: the broker's record of it (a fill included) is adopted, never sent again.
+  return conclude(k, ctx, order, await sendLeg({ ...ctx, checkFirst: true }, req.leg, order), notes);
 }
 
 async function conclude(

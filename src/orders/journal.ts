@@ -19,6 +19,7 @@ import {
   type OrderIntent,
   type OrderMark,
   type OrderRow,
+  ordersByClientIds,
   reopenIntent,
 } from "../db/orders";
 import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
@@ -31,6 +32,7 @@ export class Journal {
   private readonly intents: Batcher<OrderIntent, { row: OrderRow; existed: boolean }>;
   private readonly marks: Batcher<OrderMark, undefined>;
   private readonly liveReads: Batcher<LiveOrdersQuery, OrderRow[]>;
+  private readonly orderReads: Batcher<string, OrderRow | undefined>;
 
   constructor(readonly sql: Sql) {
     this.positionReads = new Batcher((keys) => retryTransient(() => getPositions(sql, keys)));
@@ -48,11 +50,17 @@ export class Journal {
       return items.map(() => undefined);
     });
     this.liveReads = new Batcher((queries) => retryTransient(() => liveOrdersMany(sql, queries)));
+    this.orderReads = new Batcher((ids) => retryTransient(() => ordersByClientIds(sql, ids)));
   }
 
   /** The trader's own live exits or resting entries in one contract, oldest first. */
   liveOrders(q: LiveOrdersQuery): Promise<OrderRow[]> {
     return this.liveReads.add(q);
+  }
+
+  /** Our order under a client order id, if it was ever written (a fan-out of closes asks at once). */
+  order(clientOrderId: string): Promise<OrderRow | undefined> {
+    return this.orderReads.add(clientOrderId);
   }
 
   position(key: PositionKey): Promise<PositionRow | undefined> {

@@ -274,7 +274,9 @@ async function conclude(
   if (outcome.kind === "accepted") {
     await ctx.journal.mark({
       clientOrderId: req.clientOrderId,
-      status: outcome.fill && outcome.fill.qty >= req.qty ? "filled" : "accepted",
+      // "filled" is written by the fill's booking itself: a crash between two writes never leaves an
+      // order filled in the book without its fill.
+      status: "accepted",
       brokerOrderId: outcome.brokerOrderId,
       raw: outcome.raw,
     });

@@ -13,9 +13,9 @@
  *
  * A position the book does not explain is never flattened and never touched: it is reported, once a
  * second look (after in-flight fill reports are booked) still shows it. No order is ever placed from the
- * book alone: exits go out only for a position the broker shows (src/domain/broker-truth.ts). While any trader of a sub-account
- * has an execution in flight, or finished one during the pass, its positions are not compared at all: the
- * broker's snapshot and the book may straddle that execution's orders.
+ * book alone: exits go out only for a position the broker shows (src/domain/broker-truth.ts). While any
+ * trader of a sub-account has an execution in flight, or finished one during the pass, its positions are
+ * not compared at all: the broker's snapshot and the book may straddle that execution's orders.
  */
 import type { BrokerOrder, BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
@@ -25,6 +25,7 @@ import {
   databaseNow,
   exitOrdersSince,
   isOld,
+  liveExitCount,
   liveOrdersOfSub,
   openPositionsOfSub,
   tradersInFlight,
@@ -86,15 +87,18 @@ export class Reconciler {
   }
 
   /**
-   * One account's pass shortly (debounced): its broker reported a position gone flat, which is what a
-   * trader closing by hand looks like; exits of ours left working there must not wait for the next
-   * minute's pass to be cancelled. The pause lets the OCO guard (1 s) and in-flight reports go first.
+   * A position gone flat at the broker, which is what a trader closing by hand looks like: a few seconds
+   * later (the OCO guard, at 1 s, and in-flight reports go first), if exits of ours are still working in
+   * that contract, the account gets a pass at once instead of at the next minute. Our own exits cancel
+   * them before closing, so after those this is one small query and nothing more.
    */
-  soon(accountId: string, delayMs = 3_000): void {
-    if (this.stopped || this.pending.has(accountId)) return;
+  soon(accountId: string, brokerAccountId: string, contract: string, delayMs = 3_000): void {
+    const key = `${accountId}|${brokerAccountId}|${contract}`;
+    if (this.stopped || this.pending.has(key)) return;
     const timer = setTimeout(() => {
-      this.pending.delete(accountId);
-      const pass = this.account(accountId)
+      this.pending.delete(key);
+      const pass = liveExitCount(this.d.sql, accountId, brokerAccountId, contract)
+        .then((n) => (n > 0 ? this.account(accountId) : undefined))
         .catch((error) =>
           this.d.logger.warn(
             { event: "ReconcileFailed", accountId, error: String(error) },
@@ -105,7 +109,7 @@ export class Reconciler {
       this.passes.add(pass);
     }, delayMs);
     timer.unref();
-    this.pending.set(accountId, timer);
+    this.pending.set(key, timer);
   }
 
   /** One pass over every account that has traders; a pass already running is joined, not doubled. */
