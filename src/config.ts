@@ -38,10 +38,38 @@ const schema = z
     WEBHOOK_RATE_PER_MINUTE: int(1, 1_000_000_000).default(120),
     WEBHOOK_RATE_BURST: int(1, 1_000_000_000).default(30),
     WEBHOOK_IP_ALLOWLIST: z.string().default(""),
+    /** Requests no recorder owns (unknown token, refused before the lookup), per source address. */
+    UNKNOWN_TOKEN_RATE_PER_MINUTE: int(1, 1_000_000_000).default(30),
+    UNKNOWN_TOKEN_BURST: int(1, 1_000_000_000).default(10),
+    /** Raw-log rows of their own for such requests, relay-wide, per minute; the rest are counted in aggregates. */
+    UNKNOWN_TOKEN_ROWS_PER_MINUTE: int(1, 1_000_000_000).default(120),
+    /** Retention of the raw webhook log: rows older than this are pruned in the background. */
+    WEBHOOK_LOG_DAYS: int(1, 36_500).default(30),
+    /** Size cap of the raw webhook log (estimated row bytes, MiB); the oldest prunable rows go first. */
+    WEBHOOK_LOG_MAX_MB: int(1, 100_000_000).default(1_024),
     TRUSTED_PROXIES: z.string().default(""),
+    /**
+     * HTTP hardening (src/http/server.ts): a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS
+     * and the whole request within that plus HTTP_BODY_TIMEOUT_MS, or its socket is cut (408); idle
+     * keep-alive sockets close after HTTP_KEEP_ALIVE_TIMEOUT_MS; open connections are capped in total
+     * (lowered to leave HTTP_FD_RESERVE file descriptors free) and per peer address (not for loopback or
+     * TRUSTED_PROXIES). METRICS_TOKEN, when set, guards /metrics with a bearer token.
+     */
+    HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(5_000),
+    HTTP_BODY_TIMEOUT_MS: int(100, 600_000).default(5_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 120_000).default(5_000),
+    HTTP_MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(1_000),
+    HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(4_096),
+    HTTP_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).default(256),
+    HTTP_FD_RESERVE: int(0, 1_000_000).default(1_024),
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     DISPATCH_CONCURRENCY: int(1, 100_000).default(1_000),
     EXECUTION_LEASE_MS: int(5_000, 3_600_000).default(60_000),
     FILL_WAIT_MS: int(100, 120_000).default(10_000),
+    /** Past this, a webhook whose commit has not finished is answered 503 (TradingView re-sends). */
+    WEBHOOK_COMMIT_TIMEOUT_MS: int(100, 60_000).default(2_000),
+    /** A recorder with this many signals still waiting to execute has further entries refused (429). */
+    RECORDER_MAX_PENDING_SIGNALS: int(1, 100_000).default(20),
     /**
      * The most contracts one order may have, relay-wide: alerts asking for more are refused at intake, and
      * recorder sizes above it by the API.

@@ -13,6 +13,7 @@ export class Directory {
   private byToken = new Map<string, RecorderRow>();
   private recorders = new Map<string, RecorderRow>();
   private traders = new Map<string, TraderRow>();
+  private byRecorder = new Map<string, TraderRow[]>();
   private accounts = new Map<string, AccountRow>();
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -56,6 +57,13 @@ export class Directory {
           this.recorders = new Map(recorders.map((r) => [r.id, r]));
           this.byToken = new Map(recorders.map((r) => [r.webhookToken, r]));
           this.traders = new Map(traders.map((t) => [t.id, t]));
+          const byRecorder = new Map<string, TraderRow[]>();
+          for (const t of traders) {
+            const list = byRecorder.get(t.recorderId);
+            if (list) list.push(t);
+            else byRecorder.set(t.recorderId, [t]);
+          }
+          this.byRecorder = byRecorder;
           this.accounts = new Map(accounts.map((a) => [a.id, a]));
         } catch (error) {
           this.logger.warn(
@@ -94,6 +102,11 @@ export class Directory {
 
   allRecorders(): RecorderRow[] {
     return [...this.recorders.values()];
+  }
+
+  /** The recorder's traders (enabled or not), without scanning every trader: the webhook path asks. */
+  tradersOf(recorderId: string): readonly TraderRow[] {
+    return this.byRecorder.get(recorderId) ?? [];
   }
 
   allTraders(): TraderRow[] {

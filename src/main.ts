@@ -3,13 +3,15 @@
  * token (first start) and ready-to-paste webhook URLs. SIGTERM/SIGINT: stop intake, drain, close sockets,
  * end the pool, stop the embedded database.
  */
-import { serve } from "@hono/node-server";
 import { ensureAdminToken, ensureDemo, keepLocalToken } from "./bootstrap";
 import { ConfigError, decodeKey, loadConfig } from "./config";
 import { connect } from "./db/client";
 import { EmbeddedDatabase } from "./db/embedded";
 import { migrate } from "./db/migrate";
 import { listRecorders } from "./db/recorders";
+import { sharedPeer } from "./http/connection-gate";
+import { httpLimits, startRelayServer } from "./http/server";
+import { AddressSet } from "./intake/client-ip";
 import { createLogger } from "./log";
 import { buildRelay } from "./runtime";
 import { loadOrCreateKeyFile } from "./secrets/key-file";
@@ -48,10 +50,18 @@ async function main(): Promise<void> {
 
   const relay = buildRelay({ config, sql, logger, credentialsKey: key });
   await relay.start();
-  const server = serve({ fetch: relay.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    logger.info({ event: "RelayListening", port: info.port }, "relay listening");
-    void banner(config.publicUrl, newToken, !!demo, embedded !== undefined).catch(() => undefined);
+  const server = await startRelayServer({
+    fetch: relay.app.fetch,
+    port: config.PORT,
+    hostname: config.HOST,
+    limits: httpLimits(config),
+    logger,
+    metrics: relay.services.metrics,
+    // The per-address connection cap is for direct clients, not for proxies that carry many of them.
+    exempt: sharedPeer(new AddressSet(config.TRUSTED_PROXIES.split(",").filter((x) => x.trim()))),
   });
+  logger.info({ event: "RelayListening", port: server.port }, "relay listening");
+  void banner(config.publicUrl, newToken, !!demo, embedded !== undefined).catch(() => undefined);
 
   async function banner(
     publicUrl: string,
@@ -89,7 +99,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ event: "ShutdownStarted", signal }, "stopping: no new webhooks, draining");
-    server.close();
+    void server.close();
     await relay.stop(15_000);
     await sql.end({ timeout: 5 });
     await embedded?.stop();

@@ -17,6 +17,9 @@ export class Metrics {
   readonly orders: Counter<"broker" | "outcome">;
   readonly sessions: Gauge<"broker" | "state">;
   readonly queue: Gauge<"state">;
+  /** Connections closed at accept: over the per-address cap or the total cap (src/http/server.ts). */
+  readonly httpConnectionsRefused: Counter<"reason">;
+  readonly httpConnections: Gauge;
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "relay_process_" });
@@ -55,6 +58,17 @@ export class Metrics {
       name: "relay_dispatch_queue",
       help: "Executions waiting and running in the dispatch queue",
       labelNames: ["state"],
+      registers: [this.registry],
+    });
+    this.httpConnectionsRefused = new Counter({
+      name: "relay_http_connections_refused_total",
+      help: "HTTP connections closed as soon as accepted, by reason (per_ip, total)",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    });
+    this.httpConnections = new Gauge({
+      name: "relay_http_connections_open",
+      help: "HTTP connections open now",
       registers: [this.registry],
     });
   }

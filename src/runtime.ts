@@ -24,6 +24,8 @@ import type { Services } from "./http/context";
 import { AddressSet, parseAllowlist } from "./intake/client-ip";
 import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
+import { UnknownTokens } from "./intake/unknown-tokens";
+import { WebhookLogRetention } from "./intake/webhook-log-retention";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
@@ -36,6 +38,7 @@ import { OrderKernel } from "./orders/kernel";
 import { OcoGuard } from "./orders/oco-guard";
 import { LastPrices } from "./orders/prices";
 import { Reconciler } from "./reconcile/reconciler";
+import { checkCredentialsKey } from "./secrets/key-check";
 import { CredentialSealer } from "./secrets/sealer";
 import { SessionPool } from "./sessions/pool";
 
@@ -222,6 +225,19 @@ export function buildRelay(o: RelayOptions): Relay {
     waitForBroker: (accountId, ms) => brokerBack(accountId, ms),
   });
   const counters = new Map<string, number>();
+  const unknownTokens = new UnknownTokens({
+    sql,
+    logger,
+    perMinute: config.UNKNOWN_TOKEN_RATE_PER_MINUTE,
+    burst: config.UNKNOWN_TOKEN_BURST,
+    rowsPerMinute: config.UNKNOWN_TOKEN_ROWS_PER_MINUTE,
+  });
+  const webhookLogRetention = new WebhookLogRetention({
+    sql,
+    logger,
+    days: config.WEBHOOK_LOG_DAYS,
+    maxBytes: config.WEBHOOK_LOG_MAX_MB * 1_048_576,
+  });
   const intake = new Intake({
     sql,
     logger,
@@ -233,9 +249,13 @@ export function buildRelay(o: RelayOptions): Relay {
     maxOrderContracts: config.MAX_ORDER_CONTRACTS,
     instanceId: config.instanceId,
     leaseMs: config.EXECUTION_LEASE_MS,
+    commitTimeoutMs: config.WEBHOOK_COMMIT_TIMEOUT_MS,
+    backlog: (recorderId) => dispatcher.pendingSignals(recorderId),
+    maxPendingSignals: config.RECORDER_MAX_PENDING_SIGNALS,
     dispatch: (jobs) => dispatcher.enqueue(jobs),
     counters,
     metrics,
+    unknownTokens,
     ...(o.now ? { now: o.now } : {}),
   });
   const monitor = createLossMonitor({
@@ -299,6 +319,8 @@ export function buildRelay(o: RelayOptions): Relay {
     notifications,
     entryGates,
     async start() {
+      // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
+      await checkCredentialsKey(sql, sealer);
       await directory.start();
       await services.auth.reload();
       // Before any fill is booked: an exit filled while the relay was away still has its partner cancelled.
@@ -316,6 +338,7 @@ export function buildRelay(o: RelayOptions): Relay {
       ]);
       reconciler.start();
       await notifications.start();
+      webhookLogRetention.start();
     },
     async stop(drainMs = 15_000) {
       await reconciler.stop();
@@ -326,6 +349,8 @@ export function buildRelay(o: RelayOptions): Relay {
           "executions still running at shutdown; their leases will resume them",
         );
       await intake.flush(5_000);
+      unknownTokens.close();
+      await webhookLogRetention.stop();
       await monitor.stop();
       await ocoGuard.stop();
       await pool.stopAll();

@@ -161,7 +161,10 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
     }
     if (r.status !== undefined && r.status >= 500) {
       const during = input.outages.some((o) => r.startedAt <= o.to && (r.endedAt ?? r.startedAt) >= o.from);
-      const legit = r.status === 503 && f.code === "not_recorded" && during && !logged.has(r.tag);
+      // During an outage a 503 is legitimate even for an attempt that committed afterwards: the relay
+      // answers within WEBHOOK_COMMIT_TIMEOUT_MS and a late commit makes the re-sends its duplicates
+      // (doubles are counted below, by alert).
+      const legit = r.status === 503 && f.code === "not_recorded" && during;
       if (!legit)
         add(
           "fiveXX",
@@ -176,7 +179,10 @@ export async function audit(input: AuditInput): Promise<AuditReport> {
       add("duplicated", "alert_accepted_twice", key, `signals ${list.map((s) => s.id).join(", ")}`);
     for (const s of list) {
       const reply = repliesOfKey.get(key)?.find((r) => r.attempt === s.attempt);
-      if (reply?.status !== undefined && reply.status >= 500 && reply.status !== 504)
+      const late =
+        reply?.status === 503 &&
+        input.outages.some((o) => reply.startedAt <= o.to && (reply.endedAt ?? reply.startedAt) >= o.from);
+      if (!late && reply?.status !== undefined && reply.status >= 500 && reply.status !== 504)
         add(
           "fiveXX",
           "503_but_recorded",

@@ -10,9 +10,10 @@ export class DbProxy {
   private server: Server | undefined;
   private readonly pairs = new Set<[Socket, Socket]>();
   private down = false;
+  private frozen = false;
   port = 0;
   /** Connections accepted while up, and refused while cut. */
-  readonly stats = { accepted: 0, refused: 0, cuts: 0 };
+  readonly stats = { accepted: 0, refused: 0, cuts: 0, freezes: 0 };
 
   constructor(
     private readonly targetHost: string,
@@ -40,8 +41,10 @@ export class DbProxy {
         s.on("error", end);
         s.on("close", end);
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.frozen) {
+        client.pause();
+        upstream.pause();
+      } else flow(pair);
     });
     this.server = server;
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -65,6 +68,27 @@ export class DbProxy {
     this.down = false;
   }
 
+  /**
+   * Stalls every connection, open and new: nothing flows either way and nothing is closed, until `thaw`.
+   * A database that hangs (a lock, a full disk, a stalled network) rather than one that goes away.
+   */
+  freeze(): void {
+    this.frozen = true;
+    this.stats.freezes++;
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }
+  }
+
+  /** Everything held by `freeze` flows again, in order. */
+  thaw(): void {
+    this.frozen = false;
+    for (const pair of this.pairs) flow(pair);
+  }
+
   get open(): number {
     return this.pairs.size;
   }
@@ -73,6 +97,11 @@ export class DbProxy {
     this.cut();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+function flow([a, b]: [Socket, Socket]): void {
+  a.pipe(b);
+  b.pipe(a);
 }
 
 /** The same database URL, routed through the proxy. */

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     penaltyRounds: quick ? 1 : 3,
     tokenRounds: quick ? 1 : 3,
     outageMs: 3_000,
+    freezeMs: quick ? 8_000 : 20_000,
     outageIntervalMs: 250,
     resendDelayMs: 5_000,
     hostileBodies: Number(arg("bodies") ?? (quick ? 1_000 : 10_000)),

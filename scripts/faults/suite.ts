@@ -15,14 +15,18 @@ import {
   tokenExpiryScenario,
 } from "./scenarios/brokers";
 import { databaseScenario } from "./scenarios/database";
+import { dbFreezeScenario } from "./scenarios/db-freeze";
 import { deleteOpenScenario } from "./scenarios/delete";
 import { hostileScenario } from "./scenarios/hostile";
 import { type KillPoint, killScenario } from "./scenarios/kill";
 import { manualCloseScenario, manualFlattenRestartScenario } from "./scenarios/manual";
+import { recorderFloodScenario } from "./scenarios/recorder-flood";
 import { repeatedIdsScenario } from "./scenarios/repeated-ids";
 import { hostileSizesScenario } from "./scenarios/sizes";
+import { slowBodyPlan, slowBodyScenario } from "./scenarios/slow-body";
 import { staleExitScenario } from "./scenarios/stale";
 import type { TruthOptions } from "./scenarios/truth-support";
+import { unknownFloodScenario } from "./scenarios/unknown-flood";
 import { settleAndAudit, signalsOf } from "./settle";
 
 /** Issue 12, "the broker is the truth": each runs with followers on Tradovate, ProjectX and Webull. */
@@ -44,13 +48,25 @@ export const SCENARIOS = [
   "penalties",
   "tokens",
   "database",
+  "db-freeze",
+  "recorder-flood",
   "hostile",
+  "slow-body",
+  "unknown-flood",
   ...TRUTH_SCENARIOS,
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 type TruthName = (typeof TRUTH_SCENARIOS)[number];
 /** Scenarios that trade on the Tradovate fan-out recorders. */
-const LEGACY_TRADING: readonly ScenarioName[] = ["sockets", "delays", "penalties", "tokens", "database"];
+const LEGACY_TRADING: readonly ScenarioName[] = [
+  "sockets",
+  "delays",
+  "penalties",
+  "tokens",
+  "database",
+  "db-freeze",
+  "recorder-flood",
+];
 
 export interface SuitePlan {
   seed: number;
@@ -87,6 +103,11 @@ export interface SuitePlan {
   idRestarts: number;
   quietTimeoutMs: number;
   graceMs: number;
+  /** How long the database stays frozen in `db-freeze` (default 20 s), and its alerts' spacing. */
+  freezeMs?: number;
+  freezeIntervalMs?: number;
+  /** How long one recorder floods at 200 alerts/s in `recorder-flood` (default 5 s). */
+  floodMs?: number;
   /** Use this database instead of an embedded one. */
   databaseUrl?: string;
   relayEnv?: Record<string, string>;
@@ -264,6 +285,21 @@ export class FaultSuite {
           resendDelayMs: plan.resendDelayMs,
         });
         break;
+      case "db-freeze":
+        result = await dbFreezeScenario(ctx, {
+          recorder: need(recorders.main),
+          freezeMs: plan.freezeMs ?? 20_000,
+          intervalMs: plan.freezeIntervalMs ?? 500,
+          resendDelayMs: plan.resendDelayMs,
+        });
+        break;
+      case "recorder-flood":
+        result = await recorderFloodScenario(ctx, {
+          recorder: need(recorders.main),
+          floodPerSecond: 200,
+          floodMs: plan.floodMs ?? 5_000,
+        });
+        break;
       case "hostile":
         result = await hostileScenario(ctx, {
           recorder: need(recorders.hostile),
@@ -271,6 +307,12 @@ export class FaultSuite {
           rawRepeats: plan.rawRepeats,
           concurrency: plan.concurrency,
         });
+        break;
+      case "slow-body":
+        result = await slowBodyScenario(ctx, slowBodyPlan(plan));
+        break;
+      case "unknown-flood":
+        result = await unknownFloodScenario(ctx);
         break;
       default:
         result = await this.runTruth(name, ctx);

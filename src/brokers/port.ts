@@ -190,7 +190,11 @@ export interface BrokerSession {
     clientOrderId: ClientOrderId,
   ): Promise<OrderOutcome>;
 
-  positions(brokerAccountId: BrokerAccountId): Promise<BrokerPosition[]>;
+  /**
+   * Open positions of a sub-account. `fresh`: ask the broker now, past any mirror a socket keeps (which
+   * can trail a fill after a reconnect); used before the relay acts on a difference with its book.
+   */
+  positions(brokerAccountId: BrokerAccountId, options?: { fresh?: boolean }): Promise<BrokerPosition[]>;
   workingOrders(brokerAccountId: BrokerAccountId): Promise<BrokerOrder[]>;
   /** The order carrying our client order id, or null when the broker never received it. */
   findOrder(brokerAccountId: BrokerAccountId, clientOrderId: ClientOrderId): Promise<BrokerOrder | null>;

@@ -32,6 +32,11 @@ export async function acceptSignal(
     };
     instanceId: string;
     leaseMs: number;
+    /** The signal of an earlier attempt of this alert that was answered 503 (a re-send names it). */
+    resendOf?: string;
+    /** A commit later than this after arrival was answered 503: it guards itself against re-sends. */
+    slowAfterMs?: number;
+    resendGuardMs?: number;
   },
 ): Promise<AcceptResult> {
   const w = a.webhook;
@@ -56,7 +61,8 @@ export async function acceptSignal(
         age_ms: a.signal.ageMs ?? null,
         payload: a.signal.payload,
       } as never)},
-      ${a.instanceId}, ${a.leaseMs}
+      ${a.instanceId}, ${a.leaseMs}, ${a.resendOf ?? null}::uuid, ${a.slowAfterMs ?? null}::integer,
+      ${a.resendGuardMs ?? 30_000}::integer
     ) as result`;
   const result = row?.result as Record<string, unknown>;
   if (result.outcome === "duplicate") {
@@ -143,4 +149,17 @@ export async function claimSignalSummary(sql: Sql, signalId: string): Promise<bo
        and not exists (select 1 from executions where signal_id = ${signalId} and status in ('pending', 'running', 'waiting_for_broker'))
     returning id`;
   return rows.length > 0;
+}
+
+/**
+ * An attempt answered 503 that committed afterwards: until `until`, an identical alert is a duplicate of
+ * it (called once the late commit is known to have landed).
+ */
+export async function guardResend(
+  sql: Sql,
+  g: { recorderId: string; fingerprint: string; signalId: string; until: Date },
+): Promise<void> {
+  await sql`
+    update signal_fingerprints set resend_until = ${g.until}
+     where recorder_id = ${g.recorderId} and fingerprint = ${g.fingerprint} and signal_id = ${g.signalId}`;
 }

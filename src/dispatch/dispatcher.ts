@@ -1,6 +1,8 @@
 /**
  * The dispatch queue: a p-queue with a global concurrency limit, fed through one lane per account so one
- * account's orders run in signal order while accounts run in parallel. Executions are claimed in Postgres
+ * account's executions run one at a time while accounts run in parallel. Within a lane each recorder's
+ * signals keep their order and recorders take turns (src/dispatch/lanes.ts), so one recorder's flood
+ * never holds another's signal back by more than one execution. Executions are claimed in Postgres
  * with a lease that is renewed while they run; at start (and periodically) unfinished executions whose
  * lease lapsed, or that this instance owned before a restart, are claimed with `for update skip locked`
  * and resumed in check-the-broker-first mode.
@@ -11,6 +13,7 @@ import { claimUnfinished, renewLeases } from "../db/executions";
 import { signalFromJson } from "../domain/signal";
 import type { Logger } from "../log";
 import { type ExecutionJob, type Executor, planFromJson } from "./executor";
+import { AccountLane } from "./lanes";
 
 const RETRY_PAUSES_MS = [250, 500, 1_000, 2_000, 4_000];
 /** Pauses between attempts of an execution waiting for its broker: doubling, capped at 30 s. */
@@ -34,7 +37,9 @@ export interface DispatcherOptions {
 
 export class Dispatcher {
   private readonly queue: PQueue;
-  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly lanes = new Map<string, AccountLane>();
+  /** Per recorder, its signals with executions not started yet (and how many of those executions). */
+  private readonly waiting = new Map<string, Map<string, number>>();
   private readonly active = new Set<string>();
   private readonly perSignal = new Map<string, number>();
   private queued = 0;
@@ -105,7 +110,7 @@ export class Dispatcher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const wake of this.wakers) wake();
-    const idle = Promise.all([...this.lanes.values()]).then(() => this.queue.onIdle());
+    const idle = Promise.all([...this.lanes.values()].map((l) => l.running)).then(() => this.queue.onIdle());
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
     return Promise.race([idle.then(() => true as const), timeout]);
   }
@@ -115,27 +120,54 @@ export class Dispatcher {
     this.queued++;
     this.active.add(job.executionId);
     this.perSignal.set(job.signalId, (this.perSignal.get(job.signalId) ?? 0) + 1);
-    const lane = this.lanes.get(job.accountId) ?? Promise.resolve();
-    const next = lane
-      .then(() => this.runInLane(job))
-      .catch((error) =>
+    this.countWaiting(job, 1);
+    let lane = this.lanes.get(job.accountId);
+    if (!lane) {
+      lane = new AccountLane();
+      this.lanes.set(job.accountId, lane);
+    }
+    lane.push(job);
+    if (!lane.running) lane.running = this.pump(job.accountId, lane);
+  }
+
+  /** Signals of a recorder whose executions have not all started here: its backlog. */
+  pendingSignals(recorderId: string): number {
+    return this.waiting.get(recorderId)?.size ?? 0;
+  }
+
+  private countWaiting(job: ExecutionJob, delta: 1 | -1): void {
+    const bySignal = this.waiting.get(job.recorderId) ?? new Map<string, number>();
+    const n = (bySignal.get(job.signalId) ?? 0) + delta;
+    if (n > 0) bySignal.set(job.signalId, n);
+    else bySignal.delete(job.signalId);
+    if (bySignal.size > 0) this.waiting.set(job.recorderId, bySignal);
+    else this.waiting.delete(job.recorderId);
+  }
+
+  /** Runs the lane's executions one at a time until it is empty. */
+  private async pump(accountId: string, lane: AccountLane): Promise<void> {
+    for (let job = lane.take(); job; job = lane.take()) {
+      const current = job;
+      try {
+        await this.runInLane(current);
+      } catch (error) {
         this.o.logger.error(
-          { event: "LaneFailed", signalId: job.signalId, error: String(error) },
+          { event: "LaneFailed", signalId: current.signalId, error: String(error) },
           "lane error",
-        ),
-      )
-      .finally(() => {
-        this.active.delete(job.executionId);
+        );
+      } finally {
+        this.active.delete(current.executionId);
         this.counters.finished++;
-        const left = (this.perSignal.get(job.signalId) ?? 1) - 1;
-        if (left > 0) this.perSignal.set(job.signalId, left);
+        const left = (this.perSignal.get(current.signalId) ?? 1) - 1;
+        if (left > 0) this.perSignal.set(current.signalId, left);
         else {
-          this.perSignal.delete(job.signalId);
-          this.o.onSignalDone?.(job.signalId);
+          this.perSignal.delete(current.signalId);
+          this.o.onSignalDone?.(current.signalId);
         }
-        if (this.lanes.get(job.accountId) === next) this.lanes.delete(job.accountId);
-      });
-    this.lanes.set(job.accountId, next);
+      }
+    }
+    lane.running = undefined;
+    if (this.lanes.get(accountId) === lane) this.lanes.delete(accountId);
   }
 
   /**
@@ -154,6 +186,7 @@ export class Dispatcher {
         if (first) {
           this.queued--;
           this.counters.dispatched++;
+          this.countWaiting(job, -1);
           first = false;
         }
         return this.o.executor.run(current);

@@ -451,7 +451,8 @@ export class Executor {
     // An exit the broker could not take now is waited for, not given up: the position needs it.
     const away = p.results.find(
       ({ result }) =>
-        (result.kind === "rejected" && result.notSent) || (result.kind === "unknown" && result.unreachable),
+        (result.kind === "rejected" && result.notSent) ||
+        (result.kind === "unknown" && (result.unreachable || result.neverArrived)),
     );
     if (away)
       throw new BrokerAway(

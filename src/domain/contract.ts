@@ -202,6 +202,29 @@ export function specFromTable(name: string, now: Date = new Date()): ContractSpe
   };
 }
 
+/** A stock ticker as Webull trades it (the one broker here that trades equities besides futures). */
+export const EQUITY_TICKER = /^[A-Z][A-Z.]{0,5}$/;
+
+/**
+ * Why a symbol cannot be traded by this relay, in a trader's words, or undefined when it can: a futures
+ * product of the table above (continuous "MNQ1!" or dated "MNQZ6", exchange prefix allowed), or, where
+ * an equities broker follows the signal, a stock ticker.
+ *
+ * @example symbolProblem("XYZ1!", { equities: false }) // 'unknown ticker "XYZ1!": ...'
+ */
+export function symbolProblem(symbol: string, o: { equities: boolean; now?: Date }): string | undefined {
+  const parsed = parseSymbol(symbol, o.now);
+  if (parsed.kind !== "other" && PRODUCTS[parsed.root]) return undefined;
+  const bare = symbol
+    .trim()
+    .toUpperCase()
+    .replace(/^[A-Z_]+:/, "");
+  if (o.equities && EQUITY_TICKER.test(bare)) return undefined;
+  return `Unknown ticker "${symbol.slice(0, 40)}": not a futures product this relay trades (such as MNQ1!, ES1!, NQZ6, CL1!, GC1!)${
+    o.equities ? " nor a stock ticker" : ""
+  }. Check the alert's "ticker" or the recorder's ticker setting.`;
+}
+
 /** Product root of a contract or continuous symbol, matched whole ("ESZ6" -> "ES", "MESZ6" -> "MES"). */
 export function rootOf(symbol: string): string | undefined {
   const parsed = parseSymbol(symbol);

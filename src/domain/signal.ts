@@ -327,7 +327,7 @@ export function normalizeSignal(input: unknown, options: NormalizeOptions = {}):
     if (!time)
       return {
         ok: false,
-        message: `Field "time" is not an ISO-8601 time or epoch: "${String(b.time).slice(0, 40)}".`,
+        message: `Field "time" is not a real ISO-8601 time or epoch (a date such as 2026-02-30 does not exist): "${String(b.time).slice(0, 40)}".`,
       };
   }
 
@@ -387,11 +387,26 @@ export function parseTime(value: string | number): Date | undefined {
     const n = Number(s);
     ms = n < 1e11 ? n * 1000 : n;
   } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(s)) {
+    // Date.parse rolls impossible dates over ("2026-02-30" becomes March 2): check the fields first.
+    if (!realCalendarTime(s)) return undefined;
     ms = Date.parse(s.replace(" ", "T"));
   } else {
     return undefined;
   }
   return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** Whether the date and time fields of an ISO-8601 text name a real moment (month 1-12, day of that month). */
+function realCalendarTime(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/i.exec(s);
+  if (!m) return false;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m
+    .slice(1)
+    .map((x) => (x === undefined ? 0 : Number(x)));
+  if (month === undefined || day === undefined || year === undefined) return false;
+  if (month < 1 || month > 12 || day < 1) return false;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
 }
 
 /** Age of a signal against the server clock, in milliseconds (negative when the sender's clock is ahead). */

@@ -12,6 +12,7 @@ import { envelope, RelayError } from "../errors";
 import { maskWebhookPath } from "../log";
 import { requireAdmin } from "./auth";
 import type { Env, Services } from "./context";
+import { metricsGuard, securityHeaders } from "./hardening";
 import { accountRoutes } from "./routes/accounts";
 import { emergencyRoutes } from "./routes/emergency";
 import { executionRoutes } from "./routes/executions";
@@ -25,6 +26,8 @@ import { webhookLogRoutes } from "./routes/webhooks";
 
 export function createApp(s: Services): Hono<Env> {
   const app = new Hono<Env>();
+  // First, so every response gets the headers: errors, 404s, webhook replies, 401s.
+  app.use("*", securityHeaders(s.config.publicUrl));
 
   app.onError((error, c) => {
     if (error instanceof RelayError) return c.json(envelope(error.code, error.message), error.status);
@@ -55,7 +58,8 @@ export function createApp(s: Services): Hono<Env> {
 
   app.get("/health", (c) => c.json({ status: "ok", instance: s.config.instanceId }));
 
-  // Prometheus scrapes without a token; nothing here is a secret (counts, states, latencies).
+  // Nothing here is a secret (counts, states, latencies): open unless METRICS_TOKEN is set.
+  app.use("/metrics", metricsGuard(s.config.METRICS_TOKEN));
   app.get("/metrics", async (c) => {
     s.metrics.sessions.reset();
     const counts = new Map<string, number>();

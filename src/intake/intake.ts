@@ -9,10 +9,11 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../db/client";
 import type { RecorderRow } from "../db/recorders";
-import { acceptSignal } from "../db/signals";
+import { acceptSignal, guardResend } from "../db/signals";
 import { type RawWebhook, recordRejectedWebhook, type WebhookOutcome } from "../db/webhooks";
 import type { Directory } from "../directory";
 import type { ExecutionJob } from "../dispatch/executor";
+import { symbolProblem } from "../domain/contract";
 import { toStr } from "../domain/decimal";
 import { asAccountId, asExecutionId, asRecorderId, asSignalId, asTraderId } from "../domain/ids";
 import {
@@ -28,6 +29,7 @@ import type { Metrics } from "../metrics";
 import { readBody, storable } from "./body";
 import { type AddressSet, clientAddress } from "./client-ip";
 import type { RateLimiter } from "./rate-limit";
+import type { UnknownTokens } from "./unknown-tokens";
 
 export interface IntakeReply {
   status: number;
@@ -46,10 +48,18 @@ export interface IntakeDeps {
   maxOrderContracts: number;
   instanceId: string;
   leaseMs: number;
+  /** Signals of a recorder accepted here whose executions have not all started (the dispatcher's backlog). */
+  backlog?: (recorderId: string) => number;
+  /** RECORDER_MAX_PENDING_SIGNALS: entries beyond this backlog are refused (exits never are). */
+  maxPendingSignals?: number;
+  /** WEBHOOK_COMMIT_TIMEOUT_MS: past it, 503 while the commit goes on (0 or unset: wait for it). */
+  commitTimeoutMs?: number;
   dispatch: (jobs: ExecutionJob[]) => void;
   now?: () => Date;
   counters?: Map<string, number>;
   metrics?: Metrics;
+  /** Requests no recorder owns: limited per source address, counted in aggregate rows past it. */
+  unknownTokens?: UnknownTokens;
 }
 
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
@@ -76,6 +86,10 @@ async function withRetry<T>(
   return work();
 }
 
+/** TradingView re-sends a 5xx'd alert 5 s apart, up to three times: identical alerts this soon are re-sends. */
+const RESEND_GUARD_MS = 30_000;
+const RESENDS_KEPT = 10_000;
+
 /** How long a rejection's reply waits for its raw-log row. */
 const REJECTION_LOG_WAIT_MS = 2_000;
 
@@ -94,6 +108,9 @@ export class Intake {
    * executions are handed to dispatch in the order the alerts arrived.
    */
   private readonly gates = new Map<string, Promise<void>>();
+
+  /** Alerts answered 503 for a slow commit, by recorder and fingerprint: their re-sends name them. */
+  private readonly resends = new Map<string, { signalId: string; until: number }>();
 
   /** Raw-log writes of rejections still being tried after their reply went out. */
   private readonly logWrites = new Set<Promise<void>>();
@@ -173,6 +190,8 @@ export class Intake {
     const normalized = normalizeSignal(parsed, { maxQuantity: this.d.maxOrderContracts });
     if (!normalized.ok) return this.reject(raw, "invalid", 422, normalized.message);
     const signal = normalized.signal;
+    const unknownSymbol = this.symbolProblem(recorder, signal);
+    if (unknownSymbol) return this.reject(raw, "invalid", 422, unknownSymbol);
 
     const ageMs = signalAgeMs(signal, receivedAt);
     if (ageMs !== undefined && ageMs < -FUTURE_TOLERANCE_MS) {
@@ -194,6 +213,16 @@ export class Intake {
         ageMs,
       );
     }
+    // A recorder sending faster than its traders can trade: refused now, not executed minutes late.
+    const backlog = this.d.backlog?.(recorder.id) ?? 0;
+    if (this.d.maxPendingSignals && backlog >= this.d.maxPendingSignals && !runsWhateverItsAge(signal)) {
+      return this.reject(
+        raw,
+        "rate_limited",
+        429,
+        `This recorder already has ${backlog} signals waiting to be executed; the alert was refused so it cannot execute late. Exits are still taken. Send alerts less often, or raise RECORDER_MAX_PENDING_SIGNALS.`,
+      );
+    }
     const previous = this.gates.get(recorder.id) ?? Promise.resolve();
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
@@ -203,25 +232,107 @@ export class Intake {
     void gate.then(() => {
       if (this.gates.get(recorder.id) === gate) this.gates.delete(recorder.id);
     });
-    return this.accept(recorder, raw, signal, ageMs, (jobs) => {
+    const { reply, settled } = await this.accept(recorder, raw, signal, ageMs, (jobs) => {
       // Dispatch after every earlier alert of this recorder has been dispatched (or refused).
       void previous.then(() => {
         if (jobs.length) this.d.dispatch(jobs);
         open();
       });
-    }).finally(() => {
-      void previous.then(open);
     });
+    // A commit answered 503 for slowness may still land: later alerts of the recorder wait for it.
+    void settled.finally(() => void previous.then(open));
+    return reply;
   }
 
+  /**
+   * Commits the signal, answering within WEBHOOK_COMMIT_TIMEOUT_MS: past it, 503 (TradingView re-sends)
+   * while the commit goes on; if it lands, the signal executes, and the re-sends are its duplicates.
+   */
   private async accept(
     recorder: RecorderRow,
     raw: RawWebhook,
     signal: Signal,
     ageMs: number | undefined,
     dispatchInOrder: (jobs: ExecutionJob[]) => void,
-  ): Promise<IntakeReply> {
+  ): Promise<{ reply: IntakeReply; settled: Promise<unknown> }> {
     const signalId = randomUUID();
+    const print = fingerprint(signal);
+    const key = `${recorder.id}|${print}`;
+    const earlier = this.resends.get(key);
+    const resendOf = earlier && earlier.until > raw.receivedAt.getTime() ? earlier.signalId : undefined;
+    const work = this.commit(recorder, raw, signal, ageMs, dispatchInOrder, signalId, print, resendOf);
+    const limit = this.d.commitTimeoutMs;
+    if (!limit) return { reply: await work, settled: work };
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), limit);
+    });
+    const first = await Promise.race([work, slow]);
+    clearTimeout(timer);
+    if (first) return { reply: first, settled: work };
+
+    const log = this.d.logger.child({ signalId, recorderId: recorder.id });
+    const until = raw.receivedAt.getTime() + RESEND_GUARD_MS;
+    // Re-sends reaching this relay name the attempt; ones reaching another find the guard in the database.
+    this.rememberResend(key, resendOf ?? signalId, until);
+    void work
+      .then(async (late) => {
+        log.warn(
+          { event: "SignalCommittedLate", status: late.status, outcome: late.body.status },
+          "the commit landed after the 503: the signal stands, TradingView's re-sends are its duplicates",
+        );
+        if (late.status === 202)
+          await guardResend(this.d.sql, {
+            recorderId: recorder.id,
+            fingerprint: print,
+            signalId,
+            until: new Date(until),
+          });
+      })
+      .catch((error) =>
+        log.warn(
+          { event: "ResendGuardNotStored", error: String(error) },
+          "could not store the re-send guard",
+        ),
+      );
+    this.count("commit_timeout");
+    log.warn(
+      { event: "SignalCommitSlow", limitMs: limit },
+      "the database did not commit in time; answered 503",
+    );
+    return {
+      reply: {
+        status: 503,
+        body: {
+          status: "error",
+          error: {
+            code: "not_recorded",
+            message: "The signal could not be recorded in time (the database is slow); please resend.",
+          },
+        },
+      },
+      settled: work,
+    };
+  }
+
+  private rememberResend(key: string, signalId: string, until: number): void {
+    const now = Date.now();
+    if (this.resends.size >= RESENDS_KEPT)
+      for (const [k, v] of this.resends)
+        if (v.until < now || this.resends.size >= RESENDS_KEPT) this.resends.delete(k);
+    this.resends.set(key, { signalId, until });
+  }
+
+  private async commit(
+    recorder: RecorderRow,
+    raw: RawWebhook,
+    signal: Signal,
+    ageMs: number | undefined,
+    dispatchInOrder: (jobs: ExecutionJob[]) => void,
+    signalId: string,
+    print: string,
+    resendOf: string | undefined,
+  ): Promise<IntakeReply> {
     const log = this.d.logger.child({ signalId, recorderId: recorder.id });
     let result: Awaited<ReturnType<typeof acceptSignal>>;
     try {
@@ -230,7 +341,10 @@ export class Intake {
         recorderId: recorder.id,
         webhook: raw,
         alertId: signal.alertId,
-        fingerprint: fingerprint(signal),
+        fingerprint: print,
+        ...(resendOf ? { resendOf } : {}),
+        ...(this.d.commitTimeoutMs ? { slowAfterMs: Math.max(0, this.d.commitTimeoutMs - 200) } : {}),
+        resendGuardMs: RESEND_GUARD_MS,
         dedupWindowMs: recorder.settings.dedupWindowMs,
         signal: {
           action: signal.action,
@@ -316,6 +430,18 @@ export class Intake {
     message: string,
     ageMs?: number,
   ): Promise<IntakeReply> {
+    // No recorder owns it (unknown token, or refused before the lookup): its body is cut to a prefix and,
+    // past its address's limit, it is counted into an aggregate row instead of a row of its own.
+    const counted =
+      raw.recorderId === null ? this.d.unknownTokens?.admit(raw, outcome, status, message) : undefined;
+    if (counted) {
+      this.count(outcome);
+      const { written } = counted;
+      this.logWrites.add(written);
+      void written.finally(() => this.logWrites.delete(written));
+      await Promise.race([written, new Promise((r) => setTimeout(r, REJECTION_LOG_WAIT_MS).unref())]);
+      return counted.reply;
+    }
     this.count(outcome);
     // The reply waits for the log write up to a bound; the write itself keeps trying after we answer.
     const write: Promise<void> = withRetry(
@@ -353,6 +479,21 @@ export class Intake {
     const statusWord =
       outcome === "stale" || outcome === "invalid" || outcome === "disabled" ? outcome : "rejected";
     return { status, body: { status: statusWord, error: { code: outcome, message } } };
+  }
+
+  /**
+   * The symbol this recorder's traders would trade, checked against the contract catalogue before
+   * anything is committed (stock tickers only where a Webull trader follows the recorder).
+   */
+  private symbolProblem(recorder: RecorderRow, signal: Signal): string | undefined {
+    const traders = this.d.directory.tradersOf(recorder.id).filter((t) => t.enabled);
+    // Every trader trades its own override: the alert's ticker is not what reaches a broker.
+    if (traders.length > 0 && traders.every((t) => t.overrides.ticker)) return undefined;
+    const equities = traders.some((t) => this.d.directory.account(t.accountId)?.broker === "webull");
+    return symbolProblem(recorder.settings.ticker ?? signal.ticker, {
+      equities,
+      ...(this.d.now ? { now: this.d.now() } : {}),
+    });
   }
 
   private count(outcome: string): void {

@@ -11,12 +11,14 @@ export async function brokerNet(
   session: BrokerSession,
   brokerAccountId: BrokerAccountId,
   contract: string,
+  /** Ask the broker itself, past a socket's mirror: before acting on a difference with the book. */
+  fresh = false,
 ): Promise<number> {
   let last: unknown;
   for (const pause of [0, 250, 1_000]) {
     if (pause) await new Promise((r) => setTimeout(r, pause));
     try {
-      const positions = await session.positions(brokerAccountId);
+      const positions = await session.positions(brokerAccountId, { fresh });
       return positions.find((p) => p.contract === contract)?.netPos ?? 0;
     } catch (error) {
       last = error;

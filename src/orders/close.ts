@@ -63,10 +63,10 @@ export async function closePosition(k: KernelDeps, ctx: LegContext, req: CloseRe
   let book = (await k.journal.position(position))?.netQty ?? 0;
   let d = closeQuantity({ side: req.side, planned: req.planned, bookNet: book, brokerNet: net });
   if (d.brokerShort > 0) {
-    // A position report can trail its fill report: book what is in flight and look once more.
+    // A position report can trail its fill report: book what is in flight and ask the broker itself.
     await k.fills.drain();
     await new Promise((r) => setTimeout(r, Math.min(k.confirmMs ?? 3_000, 500)));
-    net = await brokerNet(ctx.session, ctx.brokerAccountId, ctx.contract.name);
+    net = await brokerNet(ctx.session, ctx.brokerAccountId, ctx.contract.name, true);
     book = (await k.journal.position(position))?.netQty ?? 0;
     d = closeQuantity({ side: req.side, planned: req.planned, bookNet: book, brokerNet: net });
   }

@@ -41,9 +41,11 @@ async function confirmedByBroker(
 ): Promise<{ qty: number; brokerNet: number }> {
   const deadline = Date.now() + (k.confirmMs ?? 3_000);
   for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
-    const net = await brokerNet(leg.session, leg.brokerAccountId, leg.contract.name);
+    // The last look asks the broker itself, past any socket mirror (which trails after a reconnect).
+    const last = Date.now() >= deadline;
+    const net = await brokerNet(leg.session, leg.brokerAccountId, leg.contract.name, last);
     const qty = protectableQuantity(bookNet, net);
-    if (qty === bookNet || Date.now() >= deadline) return { qty, brokerNet: net };
+    if (qty === bookNet || last) return { qty, brokerNet: net };
     await new Promise((r) => setTimeout(r, pause));
   }
 }

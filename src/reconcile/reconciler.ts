@@ -215,7 +215,8 @@ export class Reconciler {
     if (differing.length > 0) {
       // A fill report may be on its way: book what is in flight, then look again before calling it drift.
       await this.d.fills.drain();
-      const again = await session.positions(subId);
+      // The second look asks the broker itself, past any socket mirror.
+      const again = await session.positions(subId, { fresh: true });
       book = await openPositionsOfSub(this.d.sql, traderIds, sub);
       if ((await tradersInFlight(this.d.sql, traderIds, since)).size > 0) return { found, complete: false };
       confirmed = this.differences(again, book);

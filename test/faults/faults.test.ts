@@ -29,6 +29,8 @@ beforeAll(async () => {
       "sockets",
       "delays",
       "database",
+      "db-freeze",
+      "recorder-flood",
       "hostile",
       "manual-close",
       "manual-flatten-restart",
@@ -62,6 +64,9 @@ beforeAll(async () => {
     idRestarts: 1,
     quietTimeoutMs: 60_000,
     graceMs: 10_000,
+    freezeMs: 5_000,
+    freezeIntervalMs: 400,
+    floodMs: 2_500,
     databaseUrl: db.url,
     relayEnv: { FILL_WAIT_MS: "2000", EXECUTION_LEASE_MS: "5000" },
   };
@@ -117,6 +122,17 @@ describe("fault injection against the relay process", () => {
     expect(s.faultDetail.hostileBodies).toBe(1_000);
     expect(suite.h.relay.unexpectedExits).toEqual([]);
   }, 120_000);
+
+  it("F13 a database frozen for seconds: every attempt answered within 3 s, late commits stand, re-sends are duplicates", async () => {
+    const s = await scenario("db-freeze");
+    expect(s.faultDetail.replies503).toBeGreaterThan(0);
+    expect(s.faultDetail.slowerThan3s ?? 0).toBe(0);
+  }, 60_000);
+
+  it("F14 one recorder floods a shared login: the other's buy waits at most one execution, the flood's excess is refused", async () => {
+    const s = await scenario("recorder-flood");
+    expect(s.faultDetail.refused429).toBeGreaterThan(0);
+  }, 60_000);
 
   it("F06 closed by hand at the broker, then the exit alert: flat everywhere, no close against a flat account", async () => {
     const s = await scenario("manual-close");

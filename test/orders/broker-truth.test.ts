@@ -466,6 +466,12 @@ describe("a position closed by hand with its exits left working", () => {
       10_000,
     );
     expect(await booked(f)).toBe(0);
+    // The pass writes its drift report after the broker has confirmed the cancels.
+    await waitFor(
+      async () => ((await driftKinds(f)).includes("orphan_exit") ? true : undefined),
+      "the orphaned exits to be reported",
+      10_000,
+    );
     expect(await driftKinds(f)).toEqual(expect.arrayContaining(["book_corrected", "orphan_exit"]));
     await f.price("20990");
     await f.price("21010");

@@ -90,9 +90,10 @@ export class Lookups {
     return Promise.all(orders.map((o) => this.build(o)));
   }
 
-  async positions(brokerAccountId: string): Promise<BrokerPosition[]> {
+  /** `fresh`: over REST even while the socket is up (the mirror can trail a fill after a reconnect). */
+  async positions(brokerAccountId: string, fresh = false): Promise<BrokerPosition[]> {
     const accountId = Number(brokerAccountId);
-    if (!this.live()) {
+    if (fresh || !this.live()) {
       const body = expectOk(
         await this.caller.call("position/deps", undefined, { query: `masterid=${accountId}` }),
         "positions",

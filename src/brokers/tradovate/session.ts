@@ -100,8 +100,8 @@ export class TradovateSession implements BrokerSession {
     return this.connection.orders.flatten(brokerAccountId, contract, clientOrderId);
   }
 
-  positions(brokerAccountId: BrokerAccountId): Promise<BrokerPosition[]> {
-    return this.connection.lookups.positions(brokerAccountId);
+  positions(brokerAccountId: BrokerAccountId, options?: { fresh?: boolean }): Promise<BrokerPosition[]> {
+    return this.connection.lookups.positions(brokerAccountId, options?.fresh === true);
   }
 
   workingOrders(brokerAccountId: BrokerAccountId): Promise<BrokerOrder[]> {

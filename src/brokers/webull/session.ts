@@ -8,7 +8,7 @@
  * watched by the poller and `findOrder` settles it.
  */
 import type { Logger } from "pino";
-import { type ContractSpec, specFromTable } from "../../domain/contract";
+import { type ContractSpec, EQUITY_TICKER, specFromTable } from "../../domain/contract";
 import { type Dec, dec } from "../../domain/decimal";
 import {
   type AccountId,
@@ -52,8 +52,6 @@ export interface WebullSessionOptions {
   cancelSpacingMs: number;
   now?: () => number;
 }
-
-const EQUITY = /^[A-Z][A-Z.]{0,5}$/;
 
 export class WebullSession implements BrokerSession {
   readonly kind = "webull" as const;
@@ -182,7 +180,7 @@ export class WebullSession implements BrokerSession {
     const spec = specFromTable(symbol, new Date((this.options.now ?? Date.now)()));
     if (spec) return spec;
     const ticker = symbol.trim().toUpperCase();
-    if (EQUITY.test(ticker))
+    if (EQUITY_TICKER.test(ticker))
       return { name: ticker, root: ticker, tickSize: dec("0.01"), valuePerPoint: dec(1) };
     throw new Error(`unknown symbol ${symbol}: not a futures product in the table nor an equity ticker`);
   }
