@@ -49,6 +49,8 @@ export async function databaseScenario(ctx: ScenarioContext, o: DatabaseOptions)
   const watch = new OrderWatch(h.sim);
   const at = rng.int(1, Math.max(1, 2 * n));
   watch.at("any", at, () => {
+    // Once only: a fan-out slower than the wait below is cut by hand, and its late order must not cut again.
+    if (outage.from !== 0) return;
     h.proxy.cut();
     outage.from = Date.now();
     ctx.outages.push(outage);
@@ -58,6 +60,7 @@ export async function databaseScenario(ctx: ScenarioContext, o: DatabaseOptions)
     // The fan-out the cut lands in.
     send("buy", true);
     if (!(await until(() => watch.fired, 30_000))) {
+      watch.dispose();
       h.proxy.cut();
       outage.from = Date.now();
       ctx.outages.push(outage);
