@@ -25,7 +25,7 @@ import { idParam, jsonBody, parse, UUID } from "../validate";
 function overridesFit(recorder: RecorderSettings, overrides: TraderOverrides): void {
   const [problem] = stopAndSizingProblems(effectiveSettings(recorder, overrides));
   if (problem)
-    throw new RelayError("unprocessable", `overrides.${problem.path.join(".")}: ${problem.message}.`);
+    throw new RelayError("invalid_request", `overrides.${problem.path.join(".")}: ${problem.message}.`);
 }
 
 const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
