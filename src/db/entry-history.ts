@@ -34,8 +34,8 @@ export async function entryCounts(
 
 /**
  * The stored signals (normalized JSON) of the trader's executions in `contract` after the one that opened
- * its current position there (an execution that opened, reversed or resynced), the running one excepted,
- * oldest first. At most `limit`.
+ * its current position there (an execution that opened, reversed or resynced) and before the running
+ * one (signals queued behind it are not counted yet), oldest first. At most `limit`.
  */
 export async function signalsSinceOpening(
   sql: Sql,
@@ -51,10 +51,13 @@ export async function signalsSinceOpening(
       where e.trader_id = ${traderId} and e.contract = ${contract} and e.status = 'done'
         and e.decision in ('opened', 'reversed', 'resynced')
     )
+    , running as (
+      select s.seq from executions e join signals s on s.id = e.signal_id where e.id = ${executionId}
+    )
     select s.payload
-    from executions e join signals s on s.id = e.signal_id, opening
-    where e.trader_id = ${traderId} and e.contract = ${contract} and e.id <> ${executionId}
-      and opening.seq is not null and s.seq > opening.seq
+    from executions e join signals s on s.id = e.signal_id, opening, running
+    where e.trader_id = ${traderId} and e.contract = ${contract}
+      and opening.seq is not null and s.seq > opening.seq and s.seq < running.seq
     order by s.seq
     limit ${limit}`;
   return rows.map((r) => r.payload as Record<string, unknown>);

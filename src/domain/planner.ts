@@ -11,6 +11,10 @@
  * | exit / close / flat / sentiment | closed: cancel exits, close the trader's quantity          |
  * | sell while staying long (strategy partial exit) | closed_partial, exits re-placed for the rest |
  * | cancel                          | cancelled: cancel working entry orders                    |
+ *
+ * Issue 14: an `inverse` trader plans the opposite signal; entry filters (src/domain/filters.ts) then
+ * refuse new exposure (skipped_direction / _add_every / _cooldown / _max_entries) while closes still go;
+ * risk sizing (src/domain/sizing.ts) replaces the fixed quantity when a risk budget applies.
  */
 
 import type { ContractSpec } from "./contract";

@@ -3,7 +3,8 @@
  * `Signal`, or a message a trader understands saying what is wrong.
  *
  * Accepted spellings: ticker|symbol, action|data, quantity|qty|contracts, plus sentiment, price, time,
- * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize. Numbers may arrive as
+ * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize, risk_dollars |
+ * risk_percentage (src/domain/signal-risk.ts). Numbers may arrive as
  * strings ("1", "21000.25"), because users quote TradingView placeholders, but only written plainly: a
  * dot for decimals, no thousands separators, no exponent ("1,5" is refused, never read as 15).
  * A quantity is a whole number of contracts (see `parseQuantity`).

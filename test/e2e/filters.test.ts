@@ -137,11 +137,20 @@ const brokers: Broker[] = [
 ];
 
 let alertId = 0;
-async function send(token: string, body: Record<string, unknown>): Promise<Exec> {
+/** Posts an alert; resolves with its signal id once accepted (its execution may still be queued). */
+async function post(token: string, body: Record<string, unknown>): Promise<string> {
   const res = await t.webhook(token, JSON.stringify({ ticker: "MNQ1!", id: `f${alertId++}`, ...body }));
   expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.signalId as string;
+}
+
+async function send(token: string, body: Record<string, unknown>): Promise<Exec> {
+  return settle(await post(token, body));
+}
+
+async function settle(signalId: string): Promise<Exec> {
   const [e] = await waitFor(async () => {
-    const r = await t.api<{ executions: Exec[] }>("GET", `/api/signals/${res.body.signalId}`);
+    const r = await t.api<{ executions: Exec[] }>("GET", `/api/signals/${signalId}`);
     const ex = r.body.executions;
     return ex.length === 1 && !["pending", "running"].includes(ex[0]?.status ?? "") ? ex : undefined;
   }, "the execution to finish");
@@ -188,8 +197,11 @@ describe.each(brokers)("$name", (b) => {
     const f = await b.follower({ avgDown: true, addEvery: 2 });
     expect((await send(f.token, { action: "buy" })).decision).toBe("opened");
     await brokerNet(f, 1);
-    const decisions: string[] = [];
-    for (let i = 0; i < 4; i++) decisions.push((await send(f.token, { action: "buy" })).decision);
+    // A burst: all four are queued before the first runs, and each counts only the ones before it.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await post(f.token, { action: "buy" }));
+    const decisions = [];
+    for (const id of ids) decisions.push((await settle(id)).decision);
     expect(decisions).toEqual(["skipped_add_every", "added", "skipped_add_every", "added"]);
     await brokerNet(f, 3);
   });
