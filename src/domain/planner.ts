@@ -281,7 +281,10 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
 }
 
 function riskInput(ctx: PlanContext, exits: ExitSpec, side: Side): RiskSizingInput {
-  const reference = ctx.signal.price ?? ctx.position.avgPrice;
+  // Without the alert's price an add is measured from the position's average; an open has nothing.
+  const net = ctx.position.netQty;
+  const adding = net !== 0 && side === sideOf(net);
+  const reference = ctx.signal.price ?? (adding ? ctx.position.avgPrice : undefined);
   return {
     recorder: ctx.recorder,
     overrides: ctx.overrides,

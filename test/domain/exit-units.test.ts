@@ -212,3 +212,34 @@ describe("exact for every simulator contract (both simulators list the domain pr
     );
   });
 });
+
+describe("stored plans", () => {
+  it("U11 exits in units survive the executions table (a plan resumed after a restart places the same exits)", async () => {
+    const { planFromJson, planToJson } = await import("../../src/dispatch/executor");
+    const now = new Date("2026-11-20T15:00:00Z");
+    const p = plan({
+      signal: { ticker: "MNQ1!", action: "buy" },
+      recorder: recorderSettingsSchema.parse({
+        takeProfit: [
+          { percent: 0.05, trimPercent: 50 },
+          { percent: 0.1, trimPercent: 100 },
+        ],
+        stopLoss: { dollars: 12.5 },
+      }),
+      overrides: {},
+      multiplier: dec(1),
+      position: { netQty: 0 },
+      now,
+      receivedAt: now,
+    });
+    const back = planFromJson(JSON.parse(JSON.stringify(planToJson(p))));
+    expect(back).toEqual(p);
+    expect(resolveExitTicks(back.exits, "buy", dec(20_000), MNQ.tickSize, MNQ.tv)).toEqual({
+      targets: [
+        { ticks: 40, trimPercent: 50 },
+        { ticks: 80, trimPercent: 100 },
+      ],
+      stopLossTicks: 25,
+    });
+  });
+});
