@@ -151,74 +151,55 @@ const fields = {
   inverse: z.boolean(),
 };
 
-export const recorderSettingsSchema = z
-  .strictObject({
-    quantity: fields.quantity.default(1),
-    addQuantity: fields.addQuantity.optional(),
-    takeProfit: fields.takeProfit.default([]),
-    stopLossTicks: fields.stopLossTicks.default(0),
-    avgDown: fields.avgDown.default(false),
-    maxContracts: fields.maxContracts.optional(),
-    maxSignalAgeSeconds: fields.maxSignalAgeSeconds.default(30),
-    dedupWindowMs: fields.dedupWindowMs.default(3000),
-    tradingWindows: fields.tradingWindows.default([]),
-    timeZone: fields.timeZone.default("America/Chicago"),
-    ticker: fields.ticker.optional(),
-    onOpposite: fields.onOpposite.default("reverse"),
-    positionSync: fields.positionSync.default("off"),
-    discordChannelId: fields.discordChannelId.optional(),
-    discordUserIds: fields.discordUserIds.default([]),
-    // Issue 14, filters / exit units / sizing.
-    stopLoss: fields.stopLoss.optional(),
-    riskDollars: fields.riskDollars.optional(),
-    riskPercent: fields.riskPercent.optional(),
-    cooldownSeconds: fields.cooldownSeconds.default(0),
-    maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
-    addEvery: fields.addEvery.default(1),
-    direction: fields.direction.default("both"),
-    inverse: fields.inverse.default(false),
-  })
-  .superRefine((s, ctx) => {
-    for (const problem of stopAndSizingProblems(s)) ctx.addIssue({ code: "custom", ...problem });
-  });
+export const recorderSettingsSchema = z.strictObject({
+  quantity: fields.quantity.default(1),
+  addQuantity: fields.addQuantity.optional(),
+  takeProfit: fields.takeProfit.default([]),
+  stopLossTicks: fields.stopLossTicks.default(0),
+  avgDown: fields.avgDown.default(false),
+  maxContracts: fields.maxContracts.optional(),
+  maxSignalAgeSeconds: fields.maxSignalAgeSeconds.default(30),
+  dedupWindowMs: fields.dedupWindowMs.default(3000),
+  tradingWindows: fields.tradingWindows.default([]),
+  timeZone: fields.timeZone.default("America/Chicago"),
+  ticker: fields.ticker.optional(),
+  onOpposite: fields.onOpposite.default("reverse"),
+  positionSync: fields.positionSync.default("off"),
+  discordChannelId: fields.discordChannelId.optional(),
+  discordUserIds: fields.discordUserIds.default([]),
+  // Issue 14, filters / exit units / sizing.
+  stopLoss: fields.stopLoss.optional(),
+  riskDollars: fields.riskDollars.optional(),
+  riskPercent: fields.riskPercent.optional(),
+  cooldownSeconds: fields.cooldownSeconds.default(0),
+  maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
+  addEvery: fields.addEvery.default(1),
+  direction: fields.direction.default("both"),
+  inverse: fields.inverse.default(false),
+});
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
 
 /** What a trader may override; anything unset inherits the recorder's value. */
-export const traderOverridesSchema = z
-  .strictObject({
-    quantity: fields.quantity.optional(),
-    addQuantity: fields.addQuantity.optional(),
-    takeProfit: fields.takeProfit.optional(),
-    stopLossTicks: fields.stopLossTicks.optional(),
-    avgDown: fields.avgDown.optional(),
-    maxContracts: fields.maxContracts.optional(),
-    ticker: fields.ticker.optional(),
-    onOpposite: fields.onOpposite.optional(),
-    // Issue 14, filters / exit units / sizing.
-    stopLoss: fields.stopLoss.optional(),
-    riskDollars: fields.riskDollars.optional(),
-    riskPercent: fields.riskPercent.optional(),
-    cooldownSeconds: fields.cooldownSeconds.optional(),
-    maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
-    addEvery: fields.addEvery.optional(),
-    direction: fields.direction.optional(),
-    inverse: fields.inverse.optional(),
-  })
-  .superRefine((o, ctx) => {
-    if (o.stopLoss !== undefined && o.stopLossTicks !== undefined)
-      ctx.addIssue({
-        code: "custom",
-        path: ["stopLoss"],
-        message: "set either stopLossTicks or stopLoss, not both",
-      });
-    if (o.riskDollars !== undefined && o.riskPercent !== undefined)
-      ctx.addIssue({
-        code: "custom",
-        path: ["riskPercent"],
-        message: "set either riskDollars or riskPercent, not both",
-      });
-  });
+export const traderOverridesSchema = z.strictObject({
+  quantity: fields.quantity.optional(),
+  addQuantity: fields.addQuantity.optional(),
+  takeProfit: fields.takeProfit.optional(),
+  stopLossTicks: fields.stopLossTicks.optional(),
+  avgDown: fields.avgDown.optional(),
+  maxContracts: fields.maxContracts.optional(),
+  ticker: fields.ticker.optional(),
+  onOpposite: fields.onOpposite.optional(),
+  // Issue 14, filters / exit units / sizing.
+  stopLoss: fields.stopLoss.optional(),
+  riskDollars: fields.riskDollars.optional(),
+  riskPercent: fields.riskPercent.optional(),
+  cooldownSeconds: fields.cooldownSeconds.optional(),
+  maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
+  addEvery: fields.addEvery.optional(),
+  direction: fields.direction.optional(),
+  inverse: fields.inverse.optional(),
+});
 export type TraderOverrides = z.infer<typeof traderOverridesSchema>;
 
 /**
@@ -238,9 +219,26 @@ export function effectiveSettings(recorder: RecorderSettings, overrides: TraderO
 }
 
 /**
+ * What is wrong with a trader's overrides on this recorder: two spellings of the stop or of the risk budget
+ * in the overrides, or the effective settings' stop and sizing (`stopAndSizingProblems`).
+ */
+export function overridesProblems(
+  recorder: RecorderSettings,
+  overrides: TraderOverrides,
+): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  if (overrides.stopLoss !== undefined && overrides.stopLossTicks !== undefined)
+    out.push({ path: ["stopLoss"], message: "set either stopLossTicks or stopLoss, not both" });
+  if (overrides.riskDollars !== undefined && overrides.riskPercent !== undefined)
+    out.push({ path: ["riskPercent"], message: "set either riskDollars or riskPercent, not both" });
+  return out.length ? out : stopAndSizingProblems(effectiveSettings(recorder, overrides));
+}
+
+/**
  * What is wrong with a set of settings' stop and sizing together, in a trader's words: two spellings of the
- * stop or of the risk budget, or risk sizing without a stop to measure the risk by. Used on a recorder's
- * settings and on a trader's effective settings (recorder + overrides).
+ * stop or of the risk budget, or risk sizing without a stop to measure the risk by. Checked on a
+ * recorder's settings by the API (`recorderSettingsWithin`) and on a trader's (`overridesProblems`); the
+ * planner refuses risk sizing without a stop whatever got stored.
  */
 export function stopAndSizingProblems(
   s: Pick<RecorderSettings, "stopLossTicks" | "stopLoss" | "riskDollars" | "riskPercent">,
@@ -280,6 +278,7 @@ export function recorderSettingsWithin(
   keys: readonly string[] = SIZE_SETTING_KEYS,
 ) {
   return recorderSettingsSchema.superRefine((settings, ctx) => {
+    for (const problem of stopAndSizingProblems(settings)) ctx.addIssue({ code: "custom", ...problem });
     for (const key of SIZE_SETTING_KEYS) {
       const value = settings[key];
       if (!keys.includes(key) || value === undefined || value <= maxOrderContracts) continue;

@@ -9,7 +9,9 @@ import { type Dec, dec, mul, SCALE, times } from "../../src/domain/decimal";
 import { type Plan, plan } from "../../src/domain/planner";
 import {
   effectiveSettings,
+  overridesProblems,
   recorderSettingsSchema,
+  recorderSettingsWithin,
   stopAndSizingProblems,
   traderOverridesSchema,
 } from "../../src/domain/settings";
@@ -209,7 +211,7 @@ describe("sizing settings", () => {
     [{ riskDollars: 10.005, stopLossTicks: 4 }, /dollars and cents/],
     [{ riskPercent: 0, stopLossTicks: 4 }, /./],
   ])("S30 %j is refused", (settings, message) => {
-    const r = recorderSettingsSchema.safeParse(settings);
+    const r = recorderSettingsWithin(100).safeParse(settings);
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => i.message).join("; ")).toMatch(message);
   });
@@ -222,8 +224,12 @@ describe("sizing settings", () => {
     expect(stopAndSizingProblems(effectiveSettings(rec, { stopLossTicks: 0 }))[0]?.message).toMatch(
       /set stopLossTicks or stopLoss too/,
     );
-    expect(traderOverridesSchema.safeParse({ stopLossTicks: 3, stopLoss: { points: 1 } }).success).toBe(
-      false,
+    expect(overridesProblems(rec, { stopLossTicks: 3, stopLoss: { points: 1 } })[0]?.message).toMatch(
+      /either stopLossTicks or stopLoss/,
     );
+    expect(overridesProblems(rec, { riskDollars: 3, riskPercent: 1 })[0]?.message).toMatch(
+      /either riskDollars/,
+    );
+    expect(overridesProblems(rec, { stopLossTicks: 4 })).toEqual([]);
   });
 });

@@ -8,10 +8,9 @@ import { getRecorder } from "../../db/recorders";
 import { getTrader, insertTrader, listTraders, updateTrader } from "../../db/traders";
 import { dec, tryDec } from "../../domain/decimal";
 import {
-  effectiveSettings,
   multiplierSchema,
+  overridesProblems,
   type RecorderSettings,
-  stopAndSizingProblems,
   type TraderOverrides,
   traderOverridesSchema,
 } from "../../domain/settings";
@@ -23,7 +22,7 @@ import { idParam, jsonBody, parse, UUID } from "../validate";
 
 /** The trader's stop and sizing together with its recorder's: risk sizing needs a stop (issue 14). */
 function overridesFit(recorder: RecorderSettings, overrides: TraderOverrides): void {
-  const [problem] = stopAndSizingProblems(effectiveSettings(recorder, overrides));
+  const [problem] = overridesProblems(recorder, overrides);
   if (problem)
     throw new RelayError("invalid_request", `overrides.${problem.path.join(".")}: ${problem.message}.`);
 }
