@@ -40,6 +40,7 @@ import { LastPrices } from "./orders/prices";
 import { Reconciler } from "./reconcile/reconciler";
 import { checkCredentialsKey } from "./secrets/key-check";
 import { CredentialSealer } from "./secrets/sealer";
+import { Balances } from "./sessions/balances";
 import { SessionPool } from "./sessions/pool";
 
 export interface RelayOptions {
@@ -123,9 +124,11 @@ export function buildRelay(o: RelayOptions): Relay {
     },
   );
   const prices = new LastPrices();
+  const balances = new Balances(); // risk sizing in percent of the balance (issue 14)
   pool.onEvent((accountId, event) => {
     fills.handle(accountId, event);
     prices.handle(accountId, event);
+    balances.handle(accountId, event);
   });
   const drift = new DriftDesk(sql, logger, directory, bus);
   fills.onConflict((accountId, clientOrderId, contract, detail, booked) => {
@@ -213,6 +216,9 @@ export function buildRelay(o: RelayOptions): Relay {
     onFinished: (job, outcome) => reporter.finished(job, outcome),
     onWaiting: (job, reason) => reporter.waiting(job, reason),
     metrics,
+    // Issue 14 entry filters and risk sizing: the loss monitor's trading day, the brokers' balances.
+    dayRule: (accountId) => monitor.ruleOf(accountId),
+    balances,
   });
   const dispatcher = new Dispatcher({
     sql,

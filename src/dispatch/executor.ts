@@ -17,9 +17,18 @@ import type { Directory } from "../directory";
 import type { ContractSpec } from "../domain/contract";
 import type { EntryGate } from "../domain/gate";
 import { clientOrderId } from "../domain/ids";
-import { type Intent, isEntryLeg, type Plan, plan, signalAgeMs, withoutEntries } from "../domain/planner";
+import {
+  type Intent,
+  isEntryLeg,
+  type Plan,
+  type PlanContext,
+  plan,
+  signalAgeMs,
+  withoutEntries,
+} from "../domain/planner";
 import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "../domain/settings";
 import { runsWhateverItsAge, type Signal } from "../domain/signal";
+import type { DayRule } from "../domain/trading-day";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { ContractBook } from "../orders/contracts";
@@ -29,7 +38,9 @@ import type { Journal } from "../orders/journal";
 import type { OrderKernel } from "../orders/kernel";
 import { type LegContext, type LegResult, sendLeg } from "../orders/legs";
 import { BrokerUnreachable, why } from "../orders/unreachable";
+import type { Balances } from "../sessions/balances";
 import type { SessionPool } from "../sessions/pool";
+import { readPlanInputs } from "./plan-inputs";
 
 export type { EntryGate };
 
@@ -71,6 +82,11 @@ export interface ExecutorDeps {
   onFinished?: (job: ExecutionJob, outcome: { status: string; problems: string[] }) => void;
   /** Told when an execution starts waiting for its broker (once per execution). */
   onWaiting?: (job: ExecutionJob, reason: string) => void;
+  // Issue 14, entry filters and risk sizing (src/dispatch/plan-inputs.ts).
+  /** The account's trading-day rule (the loss monitor's), for max entries per day. */
+  dayRule?: (accountId: string) => DayRule;
+  /** Broker balances, for risk sizing in percent of the balance. */
+  balances?: Balances;
 }
 
 /** What the dispatcher does next with an execution that did not finish. */
@@ -265,6 +281,10 @@ export class Executor {
         ...(this.deps.maxOrderContracts !== undefined
           ? { maxOrderContracts: this.deps.maxOrderContracts }
           : {}),
+        contract,
+        ...(job.storedPlan
+          ? {}
+          : await this.planInputs(job, trader, recorder.settings, session, contract, position)),
       });
     const blocked = job.storedPlan
       ? undefined
@@ -349,6 +369,25 @@ export class Executor {
       thePlan.reason,
     );
     return { status, problems: run.problems, decision: thePlan.decision };
+  }
+
+  /** The entry filters' history and risk sizing's balance, read only when a setting needs them. */
+  private async planInputs(
+    job: ExecutionJob,
+    trader: { id: string; brokerAccountId: string; overrides: TraderOverrides },
+    recorder: RecorderSettings,
+    session: BrokerSession,
+    contract: ContractSpec,
+    position: { netQty: number } | undefined,
+  ): Promise<Pick<PlanContext, "history" | "balance">> {
+    return readPlanInputs(
+      {
+        sql: this.deps.sql,
+        ...(this.deps.dayRule ? { dayRule: this.deps.dayRule } : {}),
+        ...(this.deps.balances ? { balances: this.deps.balances } : {}),
+      },
+      { job, trader, recorder, session, contract, netQty: position?.netQty ?? 0 },
+    );
   }
 
   /** An exit carried out past the signal's age limit says so: exits run whatever their age. */

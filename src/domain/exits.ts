@@ -11,7 +11,7 @@
  *                targets: [{ ticks: 8, trimPercent: 50 }, { ticks: 16, trimPercent: 100 }], stopLossTicks: 12 })
  *   // tp1 2 @ 21002, tp2 1 @ 21004, sl1 2 @ 20997 (OCO tp1), sl2 1 @ 20997 (OCO tp2)
  */
-import { add, type Dec, dec, div, isPositive, mul, roundToStep, stepsIn, sub, times } from "./decimal";
+import { add, type Dec, isPositive, roundToStep, SCALE, stepsIn, sub, times } from "./decimal";
 import type { ExitSpec } from "./planner";
 import type { TakeProfitTarget } from "./settings";
 import type { ExitOverride } from "./signal";
@@ -130,9 +130,14 @@ export function exitOrders(input: ExitInput): ExitPlan {
 }
 
 /**
- * Turns an exit spec into whole ticks once the fill price is known: per-alert overrides given as an
- * absolute price, points, percent of price or dollars per contract become tick distances. An override that
- * lands on the wrong side of the fill is dropped and reported, never flipped.
+ * Turns an exit spec into whole ticks once the fill price is known: targets and stops set in points,
+ * dollars per contract or percent of price (settings or the alert), and alert exits at an absolute price,
+ * become tick distances. An override that lands on the wrong side of the fill is dropped and reported,
+ * never flipped.
+ *
+ * Rounding, exact in integers (no float on the way): a take-profit goes to the nearest tick (half away
+ * from the fill); a stop rounds toward the fill, so it never risks more than asked; a distance above 0
+ * but under one tick is one tick, the nearest an order can be.
  */
 export function resolveExitTicks(
   spec: ExitSpec,
@@ -142,28 +147,52 @@ export function resolveExitTicks(
   tickValue: Dec,
 ): { targets: TakeProfitTarget[]; stopLossTicks: number; problem?: string } {
   let problem: string | undefined;
-  const targets = [...spec.targets];
+  let targets = [...spec.targets];
   let stopLossTicks = spec.stopLossTicks;
+  const up: 1 | -1 = side === "buy" ? 1 : -1;
+  const down: 1 | -1 = side === "buy" ? -1 : 1;
+  if (spec.unitTargets?.length) {
+    targets = spec.unitTargets.map((t) => ({
+      ticks: distanceTicks(t.distance, up, fillPrice, tickSize, tickValue, "target"),
+      trimPercent: t.trimPercent,
+    }));
+  }
+  if (spec.unitStop)
+    stopLossTicks = distanceTicks(spec.unitStop, down, fillPrice, tickSize, tickValue, "stop");
   if (spec.alertTarget) {
-    const ticks = overrideTicks(spec.alertTarget, side === "buy" ? 1 : -1, fillPrice, tickSize, tickValue);
+    const ticks = distanceTicks(spec.alertTarget, up, fillPrice, tickSize, tickValue, "target");
     if (ticks > 0) targets.splice(0, targets.length, { ticks, trimPercent: 100 });
     else problem = "the alert's take-profit is on the wrong side of the fill; no take-profit placed";
   }
   if (spec.alertStop) {
-    const ticks = overrideTicks(spec.alertStop, side === "buy" ? -1 : 1, fillPrice, tickSize, tickValue);
+    const ticks = distanceTicks(spec.alertStop, down, fillPrice, tickSize, tickValue, "stop");
     if (ticks > 0) stopLossTicks = ticks;
     else problem = "the alert's stop-loss is on the wrong side of the fill; no stop placed";
   }
   return problem ? { targets, stopLossTicks, problem } : { targets, stopLossTicks };
 }
 
-/** Distance in ticks; `direction` is +1 when the exit lies above the fill and -1 when below. */
-function overrideTicks(o: ExitOverride, direction: 1 | -1, fill: Dec, tick: Dec, tickValue: Dec): number {
+/**
+ * A distance in whole ticks; `direction` is +1 when the exit lies above the fill and -1 when below. The
+ * quotients are taken on the scaled integers themselves, so the result is exact before it is rounded.
+ */
+export function distanceTicks(
+  o: ExitOverride,
+  direction: 1 | -1,
+  fill: Dec,
+  tick: Dec,
+  tickValue: Dec,
+  role: "target" | "stop",
+): number {
+  const rounding = role === "stop" ? "down" : "nearest";
   if (o.ticks !== undefined) return o.ticks;
   if (o.price !== undefined)
-    return stepsIn(direction === 1 ? sub(o.price, fill) : sub(fill, o.price), tick, "nearest");
-  if (o.points !== undefined) return stepsIn(o.points, tick, "nearest");
-  if (o.percent !== undefined) return stepsIn(div(mul(fill, o.percent), dec(100)), tick, "nearest");
-  if (o.amount !== undefined) return stepsIn(div(o.amount, tickValue), dec(1), "nearest");
-  return 0;
+    return stepsIn(direction === 1 ? sub(o.price, fill) : sub(fill, o.price), tick, rounding);
+  let raw: { value: bigint; per: bigint } | undefined;
+  if (o.points !== undefined) raw = { value: o.points, per: tick };
+  // fill x percent / 100, in ticks: (F x P) / (T x 100 x SCALE) with every number scaled by SCALE.
+  else if (o.percent !== undefined) raw = { value: fill * o.percent, per: tick * 100n * SCALE };
+  else if (o.amount !== undefined) raw = { value: o.amount, per: tickValue };
+  if (!raw || raw.value <= 0n) return 0;
+  return Math.max(1, stepsIn(raw.value as Dec, raw.per as Dec, rounding));
 }

@@ -11,11 +11,26 @@
  * | exit / close / flat / sentiment | closed: cancel exits, close the trader's quantity          |
  * | sell while staying long (strategy partial exit) | closed_partial, exits re-placed for the rest |
  * | cancel                          | cancelled: cancel working entry orders                    |
+ *
+ * Issue 14: an `inverse` trader plans the opposite signal; entry filters (src/domain/filters.ts) then
+ * refuse new exposure (skipped_direction / _add_every / _cooldown / _max_entries) while closes still go;
+ * risk sizing (src/domain/sizing.ts) replaces the fixed quantity when a risk budget applies.
  */
+
+import type { ContractSpec } from "./contract";
 import { type Dec, stepsIn, times } from "./decimal";
+import { settingsStop, settingsTargets, type UnitTarget } from "./exit-units";
+import { type EntryHistory, entryRefusal, invertSignal } from "./filters";
 import { withinTradingHours } from "./hours";
-import { effectiveSettings, orderSizeProblem, type RecorderSettings, type TraderOverrides } from "./settings";
+import {
+  effectiveSettings,
+  orderSizeProblem,
+  type RecorderSettings,
+  type TakeProfitTarget,
+  type TraderOverrides,
+} from "./settings";
 import type { ExitOverride, Signal } from "./signal";
+import { type RiskSizingInput, riskQuantity } from "./sizing";
 import type { Side } from "./venue/types";
 
 export type Decision =
@@ -35,7 +50,13 @@ export type Decision =
   | "skipped_stale"
   | "skipped_out_of_sync"
   | "flattened_out_of_sync"
-  | "resynced";
+  | "resynced"
+  // Issue 14 entry filters and risk sizing (src/domain/filters.ts, sizing.ts).
+  | "skipped_direction"
+  | "skipped_add_every"
+  | "skipped_cooldown"
+  | "skipped_max_entries"
+  | "skipped_risk_sizing";
 
 export type Intent =
   /** Cancel this trader's working exit orders for the contract (only the ones the relay placed). */
@@ -51,7 +72,11 @@ export type Intent =
 
 /** Exit settings for this signal on this trader after precedence (trader > alert > recorder). */
 export interface ExitSpec {
-  targets: RecorderSettings["takeProfit"];
+  targets: TakeProfitTarget[];
+  /** Take-profit targets set in points, dollars or percent: whole ticks once the fill is known. */
+  unitTargets?: UnitTarget[];
+  /** The stop set in points, dollars or percent (`stopLoss`), instead of stopLossTicks. */
+  unitStop?: ExitOverride;
   /** Per-alert take-profit that needs the fill price to become ticks. */
   alertTarget?: ExitOverride;
   stopLossTicks: number;
@@ -77,6 +102,13 @@ export interface PlanContext {
   receivedAt: Date;
   /** The relay-wide cap on one order (MAX_ORDER_CONTRACTS): a bigger entry is refused, never sent. */
   maxOrderContracts?: number;
+  // Issue 14, filters and sizing (src/domain/filters.ts, sizing.ts): read by the executor.
+  /** The trader's entries so far, for cooldown, max entries per day and every-Nth adds. */
+  history?: EntryHistory;
+  /** The contract traded: risk sizing needs its tick size and value. */
+  contract?: Pick<ContractSpec, "tickSize" | "valuePerPoint">;
+  /** The broker sub-account's balance, for risk sizing in percent of it. */
+  balance?: Dec;
 }
 
 const opposite = (s: Side): Side => (s === "buy" ? "sell" : "buy");
@@ -92,10 +124,15 @@ export function signalAgeMs(signal: Signal, receivedAt: Date, now: Date): number
 /** Legs that add exposure, as opposed to closes and exits. */
 export const isEntryLeg = (leg: string): boolean => leg === "entry" || leg === "add";
 
-export function plan(ctx: PlanContext): Plan {
-  const settings = effectiveSettings(ctx.recorder, ctx.overrides);
+export function plan(input: PlanContext): Plan {
+  const settings = effectiveSettings(input.recorder, input.overrides);
+  // Entry filters (src/domain/filters.ts): an inverse trader plans the opposite signal; then the plan's
+  // new exposure may be refused while its closes still go.
+  const ctx = settings.inverse ? { ...input, signal: invertSignal(input.signal) } : input;
   const exits = exitSpec(ctx);
-  const planned = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  const unfiltered = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  const refusal = entryRefusal(unfiltered, settings, ctx.history, ctx.receivedAt);
+  const planned = refusal ? withoutEntries(unfiltered, refusal.reason, refusal.decision) : unfiltered;
   // An absurd size is a mistake somewhere upstream: the entry is refused whole, a close still goes.
   const oversize = planned.intents.find(
     (i) => i.kind === "entry" && ctx.maxOrderContracts !== undefined && i.qty > ctx.maxOrderContracts,
@@ -186,8 +223,12 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
   if (signal.action === "add" && net === 0) return done("ignored_no_position", "add with no open position");
 
   const base = isAdd ? (settings.addQuantity ?? null) : null;
-  let qty =
-    base !== null
+  // Risk sizing (src/domain/sizing.ts) replaces the fixed quantity when a risk budget applies.
+  const risk = base === null ? riskQuantity(riskInput(ctx, exits, side)) : undefined;
+  if (risk && "refused" in risk) return done(risk.refused, risk.reason);
+  let qty = risk
+    ? risk.qty
+    : base !== null
       ? sized(undefined, base, ctx.multiplier)
       : sized(signal.quantity, settings.quantity, ctx.multiplier);
   if (qty <= 0) return done("ignored_zero_size", "size rounds to 0 contracts after the multiplier");
@@ -206,6 +247,7 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
     capNote = ` (capped from ${qty} by max contracts ${settings.maxContracts})`;
     qty = room;
   }
+  if (risk) capNote += ` (${risk.note})`;
 
   if (reversing) {
     if (settings.onOpposite === "close") {
@@ -238,6 +280,25 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
   ]);
 }
 
+function riskInput(ctx: PlanContext, exits: ExitSpec, side: Side): RiskSizingInput {
+  // Without the alert's price an add is measured from the position's average; an open has nothing.
+  const net = ctx.position.netQty;
+  const adding = net !== 0 && side === sideOf(net);
+  const reference = ctx.signal.price ?? (adding ? ctx.position.avgPrice : undefined);
+  return {
+    recorder: ctx.recorder,
+    overrides: ctx.overrides,
+    signal: ctx.signal,
+    multiplier: ctx.multiplier,
+    exits,
+    side,
+    ...(ctx.contract ? { contract: ctx.contract } : {}),
+    ...(ctx.balance !== undefined ? { balance: ctx.balance } : {}),
+    ...(reference !== undefined ? { referencePrice: reference } : {}),
+    ...(ctx.maxOrderContracts !== undefined ? { maxOrderContracts: ctx.maxOrderContracts } : {}),
+  };
+}
+
 /** Contracts for an order: the alert's quantity (else the setting) times the multiplier, rounded down. */
 export function sized(alertQuantity: Dec | undefined, settingQuantity: number, multiplier: Dec): number {
   const base = alertQuantity ?? times(ONE_CONTRACT, settingQuantity);
@@ -250,9 +311,14 @@ const ONE_CONTRACT = 1_000_000_000n as Dec;
 /** Precedence: trader overrides beat the alert's takeProfit/stopLoss, which beat the recorder. */
 function exitSpec(ctx: PlanContext): ExitSpec {
   const { recorder, overrides, signal } = ctx;
-  const spec: ExitSpec = { targets: recorder.takeProfit, stopLossTicks: recorder.stopLossTicks };
-  if (overrides.takeProfit !== undefined) spec.targets = overrides.takeProfit;
-  else if (signal.takeProfit) {
+  // Settings in any unit (src/domain/exit-units.ts); a trader's stop in either spelling beats both others.
+  const traderStop = overrides.stopLossTicks !== undefined || overrides.stopLoss !== undefined;
+  const spec: ExitSpec = {
+    ...settingsTargets(overrides.takeProfit ?? recorder.takeProfit),
+    ...settingsStop(traderStop ? overrides : recorder),
+  };
+  if (overrides.takeProfit === undefined && signal.takeProfit) {
+    delete spec.unitTargets;
     if (signal.takeProfit.ticks !== undefined)
       spec.targets =
         signal.takeProfit.ticks > 0 ? [{ ticks: signal.takeProfit.ticks, trimPercent: 100 }] : [];
@@ -261,8 +327,8 @@ function exitSpec(ctx: PlanContext): ExitSpec {
       spec.alertTarget = signal.takeProfit;
     }
   }
-  if (overrides.stopLossTicks !== undefined) spec.stopLossTicks = overrides.stopLossTicks;
-  else if (signal.stopLoss) {
+  if (!traderStop && signal.stopLoss) {
+    delete spec.unitStop;
     if (signal.stopLoss.ticks !== undefined) spec.stopLossTicks = signal.stopLoss.ticks;
     else {
       spec.stopLossTicks = 0;

@@ -9,13 +9,55 @@ import { type Dec, dec } from "./decimal";
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 export const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 
-export const takeProfitTargetSchema = z.strictObject({
-  ticks: z.number().int().min(0).max(1_000_000),
-  trimPercent: z.number().gt(0).max(100),
-});
-export type TakeProfitTarget = z.infer<typeof takeProfitTargetSchema>;
+/** A distance or budget written plainly (no exponent, at most 9 decimal places), above 0 and up to `max`. */
+function distanceSchema(max: number) {
+  return z
+    .number()
+    .gt(0)
+    .max(max)
+    .refine(
+      (n) => /^\d+(\.\d{1,9})?$/.test(String(n)),
+      "must be a plain number with at most 9 decimal places",
+    );
+}
 
-/** A list whose targets all have 0 ticks means "no take-profit"; mixing 0 with real targets is refused. */
+/** A take-profit target in whole ticks, as the exit calculator uses it. */
+export interface TakeProfitTarget {
+  ticks: number;
+  trimPercent: number;
+}
+
+/**
+ * A take-profit target as set: its distance in exactly one unit (ticks, points, dollars per contract or
+ * percent of the fill price) plus the percent of the position it closes. Units other than ticks become
+ * whole ticks at exit time (src/domain/exit-units.ts).
+ */
+export const takeProfitTargetSchema = z
+  .strictObject({
+    ticks: z.number().int().min(0).max(1_000_000).optional(),
+    points: distanceSchema(1_000_000).optional(),
+    dollars: distanceSchema(10_000_000).optional(),
+    percent: distanceSchema(100).optional(),
+    trimPercent: z.number().gt(0).max(100),
+  })
+  .superRefine((t, ctx) => {
+    const units = TARGET_UNITS.filter((u) => t[u] !== undefined);
+    if (units.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        message: `a target needs exactly one of ticks, points, dollars, percent (got ${units.length ? units.join(" and ") : "none"})`,
+      });
+  });
+export type TakeProfitSetting = z.infer<typeof takeProfitTargetSchema>;
+export const TARGET_UNITS = ["ticks", "points", "dollars", "percent"] as const;
+export type TargetUnit = (typeof TARGET_UNITS)[number];
+export const targetUnit = (t: TakeProfitSetting): TargetUnit =>
+  TARGET_UNITS.find((u) => t[u] !== undefined) ?? "ticks";
+
+/**
+ * A list whose targets all have 0 ticks means "no take-profit"; mixing 0 with real targets is refused, and
+ * so is mixing units (targets are ordered by distance, which needs one unit).
+ */
 const takeProfitList = z
   .array(takeProfitTargetSchema)
   .max(10)
@@ -28,7 +70,14 @@ const takeProfitList = z
         message: "a target with 0 ticks; use an empty list for no take-profit",
       });
     }
-    return [...list].sort((a, b) => a.ticks - b.ticks);
+    const units = new Set(list.map(targetUnit));
+    if (units.size > 1)
+      ctx.addIssue({
+        code: "custom",
+        message: "all targets must use the same unit (ticks, points, dollars or percent)",
+      });
+    const distance = (t: TakeProfitSetting) => t[targetUnit(t)] ?? 0;
+    return [...list].sort((a, b) => distance(a) - distance(b));
   });
 
 export const tradingWindowSchema = z.strictObject({
@@ -71,6 +120,35 @@ const fields = {
   discordChannelId: z.string().regex(/^\d{15,25}$/, "must be a Discord channel id (digits)"),
   /** Discord users who get this recorder's notifications as direct messages. */
   discordUserIds: z.array(z.string().regex(/^\d{15,25}$/, "must be Discord user ids (digits)")).max(25),
+  // Issue 14, filters / exit units / sizing: see src/domain/filters.ts, exit-units.ts, sizing.ts.
+  /** The stop in points, dollars per contract or percent of the fill price, instead of stopLossTicks. */
+  stopLoss: z
+    .strictObject({
+      points: distanceSchema(1_000_000).optional(),
+      dollars: distanceSchema(10_000_000).optional(),
+      percent: distanceSchema(100).optional(),
+    })
+    .refine(
+      (o) => Object.values(o).filter((v) => v !== undefined).length === 1,
+      "needs exactly one of points, dollars, percent (for ticks use stopLossTicks)",
+    ),
+  /** Risk sizing: contracts = these dollars / the stop's dollar risk per contract, rounded down. */
+  riskDollars: distanceSchema(10_000_000).refine(
+    (n) => Number.isInteger(Math.round(n * 100)) && Math.abs(n * 100 - Math.round(n * 100)) < 1e-6,
+    "must be dollars and cents, like 250 or 187.5",
+  ),
+  /** Risk sizing: this percent of the broker's balance / the stop's dollar risk per contract, rounded down. */
+  riskPercent: distanceSchema(100),
+  /** Seconds after an entry during which the next entry (open, add or the new side of a reverse) is refused. */
+  cooldownSeconds: z.number().int().min(0).max(86_400),
+  /** Entries (opens, adds, reverses' new sides) per trading day; unset = no limit. */
+  maxEntriesPerDay: z.number().int().min(1).max(10_000),
+  /** While in a position, only every Nth same-direction signal adds (1 = every one). Needs avgDown. */
+  addEvery: z.number().int().min(1).max(1_000),
+  /** Which sides may be opened: a refused side still closes the opposite position. */
+  direction: z.enum(["both", "long", "short"]),
+  /** Trade the opposite of each signal: buy <-> sell, long <-> short; exits unchanged. */
+  inverse: z.boolean(),
 };
 
 export const recorderSettingsSchema = z.strictObject({
@@ -89,6 +167,15 @@ export const recorderSettingsSchema = z.strictObject({
   positionSync: fields.positionSync.default("off"),
   discordChannelId: fields.discordChannelId.optional(),
   discordUserIds: fields.discordUserIds.default([]),
+  // Issue 14, filters / exit units / sizing.
+  stopLoss: fields.stopLoss.optional(),
+  riskDollars: fields.riskDollars.optional(),
+  riskPercent: fields.riskPercent.optional(),
+  cooldownSeconds: fields.cooldownSeconds.default(0),
+  maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
+  addEvery: fields.addEvery.default(1),
+  direction: fields.direction.default("both"),
+  inverse: fields.inverse.default(false),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
@@ -103,16 +190,78 @@ export const traderOverridesSchema = z.strictObject({
   maxContracts: fields.maxContracts.optional(),
   ticker: fields.ticker.optional(),
   onOpposite: fields.onOpposite.optional(),
+  // Issue 14, filters / exit units / sizing.
+  stopLoss: fields.stopLoss.optional(),
+  riskDollars: fields.riskDollars.optional(),
+  riskPercent: fields.riskPercent.optional(),
+  cooldownSeconds: fields.cooldownSeconds.optional(),
+  maxEntriesPerDay: fields.maxEntriesPerDay.optional(),
+  addEvery: fields.addEvery.optional(),
+  direction: fields.direction.optional(),
+  inverse: fields.inverse.optional(),
 });
 export type TraderOverrides = z.infer<typeof traderOverridesSchema>;
 
-/** Recorder settings with the trader's overrides applied (trader beats recorder). */
+/**
+ * Recorder settings with the trader's overrides applied (trader beats recorder). The stop and the risk
+ * budget are one setting each in two spellings: a trader who sets one spelling replaces the recorder's other.
+ */
 export function effectiveSettings(recorder: RecorderSettings, overrides: TraderOverrides): RecorderSettings {
   const merged: RecorderSettings = { ...recorder };
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }
+  if (overrides.stopLossTicks !== undefined) delete merged.stopLoss;
+  if (overrides.stopLoss !== undefined) merged.stopLossTicks = 0;
+  if (overrides.riskDollars !== undefined) delete merged.riskPercent;
+  if (overrides.riskPercent !== undefined) delete merged.riskDollars;
   return merged;
+}
+
+/**
+ * What is wrong with a trader's overrides on this recorder: two spellings of the stop or of the risk budget
+ * in the overrides, or the effective settings' stop and sizing (`stopAndSizingProblems`).
+ */
+export function overridesProblems(
+  recorder: RecorderSettings,
+  overrides: TraderOverrides,
+): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  if (overrides.stopLoss !== undefined && overrides.stopLossTicks !== undefined)
+    out.push({ path: ["stopLoss"], message: "set either stopLossTicks or stopLoss, not both" });
+  if (overrides.riskDollars !== undefined && overrides.riskPercent !== undefined)
+    out.push({ path: ["riskPercent"], message: "set either riskDollars or riskPercent, not both" });
+  return out.length ? out : stopAndSizingProblems(effectiveSettings(recorder, overrides));
+}
+
+/**
+ * What is wrong with a set of settings' stop and sizing together, in a trader's words: two spellings of the
+ * stop or of the risk budget, or risk sizing without a stop to measure the risk by. Checked on a
+ * recorder's settings by the API (`recorderSettingsWithin`) and on a trader's (`overridesProblems`); the
+ * planner refuses risk sizing without a stop whatever got stored.
+ */
+export function stopAndSizingProblems(
+  s: Pick<RecorderSettings, "stopLossTicks" | "stopLoss" | "riskDollars" | "riskPercent">,
+): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  if (s.stopLoss !== undefined && s.stopLossTicks > 0)
+    out.push({
+      path: ["stopLoss"],
+      message: 'set either stopLossTicks or stopLoss, not both (send "stopLossTicks": null to switch)',
+    });
+  if (s.riskDollars !== undefined && s.riskPercent !== undefined)
+    out.push({
+      path: ["riskPercent"],
+      message: "set either riskDollars or riskPercent, not both (send null for the one to drop)",
+    });
+  const risk =
+    s.riskDollars !== undefined ? "riskDollars" : s.riskPercent !== undefined ? "riskPercent" : undefined;
+  if (risk && s.stopLoss === undefined && s.stopLossTicks <= 0)
+    out.push({
+      path: [risk],
+      message: "risk sizing divides the risk by the stop's distance: set stopLossTicks or stopLoss too",
+    });
+  return out;
 }
 
 /** Recorder settings that size orders; each is refused above the relay's MAX_ORDER_CONTRACTS. */
@@ -129,6 +278,7 @@ export function recorderSettingsWithin(
   keys: readonly string[] = SIZE_SETTING_KEYS,
 ) {
   return recorderSettingsSchema.superRefine((settings, ctx) => {
+    for (const problem of stopAndSizingProblems(settings)) ctx.addIssue({ code: "custom", ...problem });
     for (const key of SIZE_SETTING_KEYS) {
       const value = settings[key];
       if (!keys.includes(key) || value === undefined || value <= maxOrderContracts) continue;

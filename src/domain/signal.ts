@@ -3,7 +3,8 @@
  * `Signal`, or a message a trader understands saying what is wrong.
  *
  * Accepted spellings: ticker|symbol, action|data, quantity|qty|contracts, plus sentiment, price, time,
- * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize. Numbers may arrive as
+ * id, takeProfit|tp, stopLoss|sl, marketPosition, prevMarketPosition, positionSize, risk_dollars |
+ * risk_percentage (src/domain/signal-risk.ts). Numbers may arrive as
  * strings ("1", "21000.25"), because users quote TradingView placeholders, but only written plainly: a
  * dot for decimals, no thousands separators, no exponent ("1,5" is refused, never read as 15).
  * A quantity is a whole number of contracts (see `parseQuantity`).
@@ -11,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
+import { riskAliases, riskAliasesJson } from "./signal-risk";
 
 export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -45,6 +47,9 @@ export interface Signal {
   /** Signed strategy position after the order ({{strategy.position_size}}). */
   positionSize?: Dec;
   comment?: string;
+  /** Risk sizing from the alert (`risk_dollars`, `risk_percentage`; src/domain/signal-risk.ts). */
+  riskDollars?: Dec;
+  riskPercent?: Dec;
 }
 
 export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
@@ -345,6 +350,9 @@ export function normalizeSignal(input: unknown, options: NormalizeOptions = {}):
   if (b.prevMarketPosition) signal.prevMarketPosition = b.prevMarketPosition;
   if (b.positionSize !== undefined) signal.positionSize = b.positionSize;
   if (b.comment) signal.comment = b.comment;
+  const risk = riskAliases(input as Record<string, unknown>);
+  if (!risk.ok) return { ok: false, message: risk.message };
+  Object.assign(signal, risk.fields);
   return { ok: true, signal };
 }
 
@@ -433,6 +441,7 @@ export function signalToJson(s: Signal): Record<string, unknown> {
     prevMarketPosition: s.prevMarketPosition,
     positionSize: s.positionSize === undefined ? undefined : toStr(s.positionSize),
     comment: s.comment,
+    ...riskAliasesJson(s),
   };
 }
 

@@ -65,7 +65,12 @@ export async function protectPosition(
   const { contract } = leg;
   const out: Protection = { results: [], problems: [], notes: [] };
   const wanted =
-    spec.targets.some((t) => t.ticks > 0) || spec.stopLossTicks > 0 || spec.alertTarget || spec.alertStop;
+    spec.targets.some((t) => t.ticks > 0) ||
+    spec.stopLossTicks > 0 ||
+    spec.alertTarget ||
+    spec.alertStop ||
+    spec.unitTargets?.length ||
+    spec.unitStop;
   if (!wanted) return out; // no exits configured: nothing to ask the broker about
   const key = { traderId, brokerAccountId: leg.brokerAccountId, contract: contract.name };
   let position = await k.journal.position(key);

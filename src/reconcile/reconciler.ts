@@ -34,6 +34,7 @@ import type { TraderRow } from "../db/traders";
 import type { Directory } from "../directory";
 import { bookCorrections } from "../domain/broker-truth";
 import type { ContractSpec } from "../domain/contract";
+import { settingsExitSpec } from "../domain/exit-units";
 import type { ClientOrderId } from "../domain/ids";
 import { effectiveSettings } from "../domain/settings";
 import type { Logger } from "../log";
@@ -266,7 +267,8 @@ export class Reconciler {
       const settings = effectiveSettings(recorder.settings, t.overrides);
       const mine = book.filter((p) => p.traderId === t.id);
       for (const p of mine) {
-        if (settings.takeProfit.length === 0 && settings.stopLossTicks === 0) continue;
+        const hasStop = settings.stopLossTicks > 0 || settings.stopLoss !== undefined;
+        if (settings.takeProfit.length === 0 && !hasStop) continue;
         const spec = await this.spec(accountId, session, p.contract);
         const live = await liveOrders(
           this.d.sql,
@@ -277,7 +279,7 @@ export class Reconciler {
         const limits = live.filter((o) => o.leg.startsWith("tp")).reduce((s, o) => s + o.qty, 0);
         const held = Math.abs(p.netQty);
         const covered =
-          (settings.stopLossTicks === 0 || stops >= held) &&
+          (!hasStop || stops >= held) &&
           (settings.takeProfit.length === 0 || limits > 0) &&
           stops <= held &&
           limits <= held;
@@ -302,10 +304,7 @@ export class Reconciler {
         );
         const seed = `rc:${t.id}:${p.contract}:${p.openedAt?.getTime() ?? 0}:${n}`;
         // The kernel places exits only for what the broker confirms (and corrects the book to it).
-        const protection = await this.d.kernel.protect(ctx, seed, t.id, {
-          targets: settings.takeProfit,
-          stopLossTicks: settings.stopLossTicks,
-        });
+        const protection = await this.d.kernel.protect(ctx, seed, t.id, settingsExitSpec(settings));
         const refused = protection.results.filter((r) => r.result.kind !== "accepted");
         const ok = refused.length === 0 && protection.problems.length === 0;
         if (protection.results.length === 0 && ok) continue; // the broker holds nothing to protect

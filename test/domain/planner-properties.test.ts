@@ -1,9 +1,11 @@
 /**
  * Properties of the copy planner and the exit computation, over thousands of generated cases.
  */
+
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { add, dec, roundToStep, sub, times } from "../../src/domain/decimal";
+import { settingsTargets } from "../../src/domain/exit-units";
 import { allocateTargets, exitOrders } from "../../src/domain/exits";
 import { type Intent, plan } from "../../src/domain/planner";
 import { recorderSettingsSchema } from "../../src/domain/settings";
@@ -95,7 +97,7 @@ describe("exit orders (properties)", () => {
       qty: 1,
       fillPrice: dec("100"),
       tickSize: dec("0.25"),
-      targets: settings.takeProfit,
+      targets: settingsTargets(settings.takeProfit).targets,
       stopLossTicks: 0,
     });
     expect(r.legs).toEqual([]);

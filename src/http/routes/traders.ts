@@ -7,12 +7,25 @@ import { listPositions } from "../../db/positions";
 import { getRecorder } from "../../db/recorders";
 import { getTrader, insertTrader, listTraders, updateTrader } from "../../db/traders";
 import { dec, tryDec } from "../../domain/decimal";
-import { multiplierSchema, traderOverridesSchema } from "../../domain/settings";
+import {
+  multiplierSchema,
+  overridesProblems,
+  type RecorderSettings,
+  type TraderOverrides,
+  traderOverridesSchema,
+} from "../../domain/settings";
 import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { presentTrader } from "../present";
 import { retireTrader } from "../retire";
 import { idParam, jsonBody, parse, UUID } from "../validate";
+
+/** The trader's stop and sizing together with its recorder's: risk sizing needs a stop (issue 14). */
+function overridesFit(recorder: RecorderSettings, overrides: TraderOverrides): void {
+  const [problem] = overridesProblems(recorder, overrides);
+  if (problem)
+    throw new RelayError("invalid_request", `overrides.${problem.path.join(".")}: ${problem.message}.`);
+}
 
 const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const d = tryDec(v);
@@ -77,8 +90,9 @@ export function traderRoutes(s: Services) {
 
   app.post("/", async (c) => {
     const body = parse(create, await jsonBody(c));
-    if (!(await getRecorder(s.sql, body.recorderId)))
-      throw new RelayError("unprocessable", "recorderId: no such recorder.");
+    const recorder = await getRecorder(s.sql, body.recorderId);
+    if (!recorder) throw new RelayError("unprocessable", "recorderId: no such recorder.");
+    overridesFit(recorder.settings, body.overrides);
     const brokerAccountId = await subAccount(body.accountId, body.brokerAccountId);
     let trader: Awaited<ReturnType<typeof insertTrader>>;
     try {
@@ -126,6 +140,8 @@ export function traderRoutes(s: Services) {
     const body = parse(patch, await jsonBody(c));
     const existing = await getTrader(s.sql, id);
     if (!existing) throw new RelayError("not_found", "No such trader.");
+    const recorder = body.overrides ? await getRecorder(s.sql, existing.recorderId) : undefined;
+    if (recorder && body.overrides) overridesFit(recorder.settings, body.overrides);
     const brokerAccountId = body.brokerAccountId
       ? await subAccount(existing.accountId, body.brokerAccountId)
       : undefined;
