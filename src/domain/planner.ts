@@ -225,7 +225,15 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
   const base = isAdd ? (settings.addQuantity ?? null) : null;
   // Risk sizing (src/domain/sizing.ts) replaces the fixed quantity when a risk budget applies.
   const risk = base === null ? riskQuantity(riskInput(ctx, exits, side)) : undefined;
-  if (risk && "refused" in risk) return done(risk.refused, risk.reason);
+  if (risk && "refused" in risk) {
+    // A reverse the sizing cannot size still leaves the old side: the strategy has left it.
+    if (net !== 0 && !sameDirection)
+      return done("closed", `closed ${describe(net)}; new entry refused: ${risk.reason}`, [
+        { kind: "cancelExits" },
+        { kind: "close", side, qty: Math.abs(net) },
+      ]);
+    return done(risk.refused, risk.reason);
+  }
   let qty = risk
     ? risk.qty
     : base !== null

@@ -114,6 +114,14 @@ describe("risk sizing rows", () => {
       qty(run({ settings: { riskDollars: 100 }, signal: { riskPercent: dec(1) }, balance: dec(2000) })),
     ).toBe(2);
   });
+  it("S12 a reverse that cannot be sized still closes the old side", () => {
+    const p = run({ settings: { riskDollars: 5 }, net: 2, signal: { action: "sell" } });
+    expect(p.decision).toBe("closed");
+    expect(p.intents).toEqual([{ kind: "cancelExits" }, { kind: "close", side: "sell", qty: 2 }]);
+    expect(p.reason).toMatch(
+      /^closed long 2; new entry refused: risk \$5 is less than one contract's stop risk/,
+    );
+  });
   it("S11 adds use addQuantity when it is set, else the risk size; closes are never risk-sized", () => {
     const s = { riskDollars: 100, avgDown: true };
     expect(qty(run({ settings: { ...s, addQuantity: 1 }, net: 2 }))).toBe(1);
