@@ -239,7 +239,16 @@ function planSignal(ctx: PlanContext, settings: RecorderSettings, exits: ExitSpe
     : base !== null
       ? sized(undefined, base, ctx.multiplier)
       : sized(signal.quantity, settings.quantity, ctx.multiplier);
-  if (qty <= 0) return done("ignored_zero_size", "size rounds to 0 contracts after the multiplier");
+  if (qty <= 0) {
+    // The strategy has left the old side even when the new one sizes to nothing: the close still goes.
+    if (net !== 0 && !sameDirection)
+      return done(
+        "closed",
+        `closed ${describe(net)}; the new side rounds to 0 contracts after the multiplier`,
+        [{ kind: "cancelExits" }, { kind: "close", side, qty: Math.abs(net) }],
+      );
+    return done("ignored_zero_size", "size rounds to 0 contracts after the multiplier");
+  }
 
   const reversing = net !== 0 && !sameDirection;
   const after = reversing ? 0 : Math.abs(net);

@@ -110,6 +110,20 @@ describe("sizing", () => {
       receivedAt: now,
     });
     expect(tiny).toMatchObject({ decision: "ignored_zero_size", intents: [] });
+    // An opposite signal whose new side rounds to 0 still closes the old side: the strategy left it.
+    const tinyReverse = plan({
+      signal: { ticker: "MNQ1!", action: "sell" },
+      recorder: recorderSettingsSchema.parse({ quantity: 1 }),
+      overrides: {},
+      multiplier: dec("0.5"),
+      position: { netQty: 2 },
+      now,
+      receivedAt: now,
+    });
+    expect(tinyReverse).toMatchObject({
+      decision: "closed",
+      intents: [{ kind: "cancelExits" }, { kind: "close", side: "sell", qty: 2 }],
+    });
   });
 
   it("trader overrides beat the alert's exits, which beat the recorder's", () => {
