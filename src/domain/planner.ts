@@ -16,6 +16,7 @@ import { type Dec, stepsIn, times } from "./decimal";
 import { withinTradingHours } from "./hours";
 import { effectiveSettings, orderSizeProblem, type RecorderSettings, type TraderOverrides } from "./settings";
 import type { ExitOverride, Signal } from "./signal";
+import { managesStop, resolveStopRules, type StopRules } from "./stop-rules";
 import type { Side } from "./venue/types";
 
 export type Decision =
@@ -56,6 +57,8 @@ export interface ExitSpec {
   alertTarget?: ExitOverride;
   stopLossTicks: number;
   alertStop?: ExitOverride;
+  /** Break-even / trailing stop (issue 14), set only when a rule moves the stop. */
+  stops?: StopRules;
 }
 
 export interface Plan {
@@ -269,6 +272,9 @@ function exitSpec(ctx: PlanContext): ExitSpec {
       spec.alertStop = signal.stopLoss;
     }
   }
+  // Issue 14: break-even and trailing stop, with the same precedence.
+  const stops = resolveStopRules(recorder, signal.stops, overrides);
+  if (managesStop(stops)) spec.stops = stops;
   return spec;
 }
 

@@ -71,6 +71,17 @@ const fields = {
   discordChannelId: z.string().regex(/^\d{15,25}$/, "must be a Discord channel id (digits)"),
   /** Discord users who get this recorder's notifications as direct messages. */
   discordUserIds: z.array(z.string().regex(/^\d{15,25}$/, "must be Discord user ids (digits)")).max(25),
+  // Issue 14, break-even and trailing stop (src/domain/stop-rules.ts).
+  /** Trail the stop behind the best price at the stop-loss distance. */
+  trailingStop: z.boolean(),
+  /** Ticks of profit before the trail starts; 0 = from the start. */
+  trailTriggerTicks: z.number().int().min(0).max(100_000),
+  /** The trailing stop moves only in whole steps of this many ticks. */
+  trailStepTicks: z.number().int().min(1).max(100_000),
+  /** Ticks of profit that move the stop to break-even; 0 = off. */
+  breakEvenTicks: z.number().int().min(0).max(100_000),
+  /** Where the break-even stop goes: this many ticks beyond the entry, on the profit side. */
+  breakEvenOffsetTicks: z.number().int().min(0).max(100_000),
 };
 
 export const recorderSettingsSchema = z.strictObject({
@@ -89,6 +100,12 @@ export const recorderSettingsSchema = z.strictObject({
   positionSync: fields.positionSync.default("off"),
   discordChannelId: fields.discordChannelId.optional(),
   discordUserIds: fields.discordUserIds.default([]),
+  // Issue 14, break-even and trailing stop.
+  trailingStop: fields.trailingStop.default(false),
+  trailTriggerTicks: fields.trailTriggerTicks.default(0),
+  trailStepTicks: fields.trailStepTicks.default(1),
+  breakEvenTicks: fields.breakEvenTicks.default(0),
+  breakEvenOffsetTicks: fields.breakEvenOffsetTicks.default(0),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
@@ -103,6 +120,12 @@ export const traderOverridesSchema = z.strictObject({
   maxContracts: fields.maxContracts.optional(),
   ticker: fields.ticker.optional(),
   onOpposite: fields.onOpposite.optional(),
+  // Issue 14, break-even and trailing stop.
+  trailingStop: fields.trailingStop.optional(),
+  trailTriggerTicks: fields.trailTriggerTicks.optional(),
+  trailStepTicks: fields.trailStepTicks.optional(),
+  breakEvenTicks: fields.breakEvenTicks.optional(),
+  breakEvenOffsetTicks: fields.breakEvenOffsetTicks.optional(),
 });
 export type TraderOverrides = z.infer<typeof traderOverridesSchema>;
 

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
+import { readStopAliases, type StopOverrides, stopAliasesToJson } from "./stop-aliases";
 
 export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -45,6 +46,8 @@ export interface Signal {
   /** Signed strategy position after the order ({{strategy.position_size}}). */
   positionSize?: Dec;
   comment?: string;
+  /** Break-even / trailing-stop overrides (trail, trail_trigger, trail_freq, breakeven, breakeven_offset). */
+  stops?: StopOverrides;
 }
 
 export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
@@ -345,6 +348,10 @@ export function normalizeSignal(input: unknown, options: NormalizeOptions = {}):
   if (b.prevMarketPosition) signal.prevMarketPosition = b.prevMarketPosition;
   if (b.positionSize !== undefined) signal.positionSize = b.positionSize;
   if (b.comment) signal.comment = b.comment;
+  // Issue 14: the stop-management aliases users paste (src/domain/stop-aliases.ts).
+  const stops = readStopAliases(input as Record<string, unknown>);
+  if (!stops.ok) return { ok: false, message: stops.message };
+  if (Object.keys(stops.overrides).length > 0) signal.stops = stops.overrides;
   return { ok: true, signal };
 }
 
@@ -433,6 +440,7 @@ export function signalToJson(s: Signal): Record<string, unknown> {
     prevMarketPosition: s.prevMarketPosition,
     positionSize: s.positionSize === undefined ? undefined : toStr(s.positionSize),
     comment: s.comment,
+    ...stopAliasesToJson(s.stops),
   };
 }
 

@@ -36,6 +36,7 @@ import { bookCorrections } from "../domain/broker-truth";
 import type { ContractSpec } from "../domain/contract";
 import type { ClientOrderId } from "../domain/ids";
 import { effectiveSettings } from "../domain/settings";
+import { managesStop, resolveStopRules } from "../domain/stop-rules";
 import type { Logger } from "../log";
 import type { ContractBook } from "../orders/contracts";
 import type { Drift, DriftDesk } from "../orders/drift";
@@ -302,9 +303,12 @@ export class Reconciler {
         );
         const seed = `rc:${t.id}:${p.contract}:${p.openedAt?.getTime() ?? 0}:${n}`;
         // The kernel places exits only for what the broker confirms (and corrects the book to it).
+        // Issue 14: the trader's break-even / trailing rules come along (the stop manager keeps its level).
+        const rules = resolveStopRules(settings, undefined, {});
         const protection = await this.d.kernel.protect(ctx, seed, t.id, {
           targets: settings.takeProfit,
           stopLossTicks: settings.stopLossTicks,
+          ...(managesStop(rules) ? { stops: rules } : {}),
         });
         const refused = protection.results.filter((r) => r.result.kind !== "accepted");
         const ok = refused.length === 0 && protection.problems.length === 0;
