@@ -154,7 +154,7 @@ describe("break-even and trailing stops on ProjectX", () => {
     expect(modifies(f).map((r) => (r.body as { stopPrice: number }).stopPrice)).toEqual([
       20999, 21000, 21001,
     ]);
-    expect(logged("StopTrailed", f.traderId)).toBe(3);
+    await waitFor(() => logged("StopTrailed", f.traderId) === 3, "three StopTrailed lines");
     // The target (21004) fills: the moved stop is cancelled with it, the position is flat.
     sim.setPrice("MNQ", dec("21004"));
     await waitFor(

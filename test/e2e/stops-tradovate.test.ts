@@ -8,7 +8,8 @@
  *     on the same quotes still gets its break-even.
  * E04 trailing that fits the broker's own order (trigger 0, step 1) is a native TrailingStop: the
  *     exchange trails it, the relay sends no modify.
- * E05 a restart re-arms management from the database: the best price seen before it still counts.
+ * E05 a restart re-arms management from the database: break-even still fires, once.
+ * (E06, E07: test/e2e/stops-tradovate-faults.test.ts)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec, toNum } from "../../src/domain/decimal";
@@ -161,7 +162,7 @@ describe("break-even and trailing stops on Tradovate", () => {
       20999, 21000, 21001,
     ]);
     expect(stops(f).map((o) => o.qty)).toEqual([2]);
-    expect(logged("StopTrailed", f.traderId)).toBe(3);
+    await waitFor(() => logged("StopTrailed", f.traderId) === 3, "three StopTrailed lines");
     await signal(f.token, { action: "exit" });
     expect(stops(f)).toEqual([]);
   });
