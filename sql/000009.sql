@@ -21,6 +21,8 @@ create table stop_management (
   break_even_done boolean not null default false,
   -- Times the stop had to be placed again (gone at the broker): part of the new orders' client ids.
   reprotects integer not null default 0,
+  -- positions.opened_at of the position this row manages: a row left from an earlier one is not reused.
+  position_opened_at timestamptz,
   armed_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   primary key (trader_id, broker_account_id, contract)

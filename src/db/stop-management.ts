@@ -21,6 +21,8 @@ export interface ManagedRow extends StopState {
   /** The exits, in ticks, the position was protected with. */
   exits: { targets: TakeProfitTarget[]; stopLossTicks: number };
   reprotects: number;
+  /** When the managed position opened (positions.opened_at). */
+  openedAt: Date | null;
   armedAt: Date;
 }
 
@@ -42,6 +44,7 @@ function rowOf(r: Record<string, unknown>): ManagedRow {
     stop: dec(r.stop_price as string),
     breakEvenDone: r.break_even_done as boolean,
     reprotects: r.reprotects as number,
+    openedAt: (r.position_opened_at as Date | null) ?? null,
     armedAt: r.armed_at as Date,
   };
 }
@@ -59,18 +62,19 @@ export async function allManagedStops(sql: Sql): Promise<ManagedRow[]> {
 }
 
 /** Writes a whole row (arming, re-arming after an add). */
-export async function saveManagedStop(sql: Sql, m: Omit<ManagedRow, "armedAt">): Promise<void> {
+export async function saveManagedStop(sql: Sql, m: ManagedRow): Promise<void> {
   await sql`
     insert into stop_management (trader_id, account_id, broker_account_id, contract, side, entry_price, tick_size,
-                                 stop_loss_ticks, rules, exits, best_price, stop_price, break_even_done, reprotects)
+                                 stop_loss_ticks, rules, exits, best_price, stop_price, break_even_done, reprotects, position_opened_at, armed_at)
     values (${m.traderId}, ${m.accountId}, ${m.brokerAccountId}, ${m.contract}, ${m.side}, ${toStr(m.entry)}::numeric,
             ${toStr(m.tickSize)}::numeric, ${m.stopLossTicks}, ${sql.json(m.rules as never)},
-            ${sql.json(m.exits as never)}, ${toStr(m.best)}::numeric, ${toStr(m.stop)}::numeric, ${m.breakEvenDone}, ${m.reprotects})
+            ${sql.json(m.exits as never)}, ${toStr(m.best)}::numeric, ${toStr(m.stop)}::numeric, ${m.breakEvenDone}, ${m.reprotects}, ${m.openedAt}, ${m.armedAt})
     on conflict (trader_id, broker_account_id, contract) do update set
       account_id = excluded.account_id, side = excluded.side, entry_price = excluded.entry_price,
       tick_size = excluded.tick_size, stop_loss_ticks = excluded.stop_loss_ticks, rules = excluded.rules, exits = excluded.exits,
       best_price = excluded.best_price, stop_price = excluded.stop_price,
-      break_even_done = excluded.break_even_done, reprotects = excluded.reprotects, updated_at = now()`;
+      break_even_done = excluded.break_even_done, reprotects = excluded.reprotects, armed_at = excluded.armed_at, position_opened_at = excluded.position_opened_at,
+      updated_at = now()`;
 }
 
 /** The quote-driven part: best price, stop and break-even, after a move (or a new best worth keeping). */

@@ -92,6 +92,8 @@ const exitsOf = (r: ManagedRow) => ({
 
 export class StopManager implements StopHooks {
   private readonly managed = new Map<string, Managed>();
+  /** Managed positions by account and contract: a quote reaches only its own. */
+  private readonly byQuote = new Map<string, Set<Managed>>();
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
 
@@ -100,7 +102,18 @@ export class StopManager implements StopHooks {
   /** Re-arms every position managed before a restart. */
   async start(): Promise<void> {
     for (const row of await allManagedStops(this.d.sql)) {
-      this.managed.set(keyOf(row), { row, busy: false, ended: false });
+      const m: Managed = { row, busy: false, ended: false };
+      this.put(m);
+      // Closed while the relay was away (the book says so): nothing left to manage.
+      const book = await this.d.kernel.d.journal.position({
+        traderId: row.traderId,
+        brokerAccountId: row.brokerAccountId,
+        contract: row.contract,
+      });
+      if (!book || book.netQty === 0 || book.netQty > 0 !== (row.side === "buy")) {
+        await this.end(m, "the position closed while the relay was stopped");
+        continue;
+      }
       void this.watch(row);
     }
     if (this.managed.size > 0)
@@ -119,8 +132,7 @@ export class StopManager implements StopHooks {
   handle(accountId: string, event: BrokerEvent): void {
     if (this.stopped || this.managed.size === 0) return;
     if (event.type === "QuoteReceived") {
-      for (const m of this.managed.values())
-        if (m.row.accountId === accountId && m.row.contract === event.contract) this.quote(m, event.last);
+      for (const m of this.byQuote.get(`${accountId}|${event.contract}`) ?? []) this.quote(m, event.last);
     } else if (event.type === "SessionChanged" && event.status.state === "ready") {
       for (const m of this.managed.values()) if (m.row.accountId === accountId) void this.watch(m.row);
     } else if (event.type === "PositionChanged" && event.position.netPos === 0) {
@@ -152,12 +164,15 @@ export class StopManager implements StopHooks {
     if (!a.rules) {
       if (before) {
         await dropManagedStop(this.d.sql, key);
-        if (known) known.ended = true;
-        this.managed.delete(keyOf(key));
+        if (known) this.remove(known);
       }
       return;
     }
-    const same = before && before.side === a.side;
+    // A row left from an earlier position (its flat never seen) is not this position's.
+    const position = await a.leg.journal.position(key);
+    const openedAt = position?.openedAt ?? null;
+    const earlier = before && before.openedAt?.getTime() !== openedAt?.getTime();
+    const same = before && !earlier && before.side === a.side;
     const sameEntry = same && before.entry === a.entry;
     const row: ManagedRow = {
       ...key,
@@ -174,6 +189,7 @@ export class StopManager implements StopHooks {
       // An add that changes the average re-arms break-even from the new average.
       breakEvenDone: sameEntry ? before.breakEvenDone : false,
       reprotects: same ? before.reprotects : 0,
+      openedAt,
       armedAt: same ? before.armedAt : new Date(),
     };
     await saveManagedStop(this.d.sql, row);
@@ -183,8 +199,8 @@ export class StopManager implements StopHooks {
       ended: false,
       ...(known?.last !== undefined ? { last: known.last } : {}),
     };
-    if (known) known.ended = true;
-    this.managed.set(keyOf(key), m);
+    if (known) this.remove(known);
+    this.put(m);
     a.leg.log.info(
       {
         event: "StopManagementArmed",
@@ -220,6 +236,8 @@ export class StopManager implements StopHooks {
       .finally(() => {
         m.busy = false;
         this.running.delete(run);
+        // A quote that came in after the loop's last look is not left waiting for the next one.
+        if (m.last !== undefined && !m.ended && !this.stopped) this.quote(m, m.last);
       });
     this.running.add(run);
   }
@@ -421,15 +439,31 @@ export class StopManager implements StopHooks {
 
   private async end(m: Managed, reason: string): Promise<boolean> {
     if (m.ended) return true;
-    m.ended = true;
-    const k = keyOf(m.row);
-    if (this.managed.get(k) === m) this.managed.delete(k);
+    this.remove(m);
     await dropManagedStop(this.d.sql, m.row).catch(() => undefined);
     this.d.logger.info(
       { event: "StopManagementEnded", traderId: m.row.traderId, contract: m.row.contract, reason },
       "stop management ended",
     );
     return true;
+  }
+
+  private put(m: Managed): void {
+    this.managed.set(keyOf(m.row), m);
+    const q = `${m.row.accountId}|${m.row.contract}`;
+    const set = this.byQuote.get(q) ?? new Set();
+    set.add(m);
+    this.byQuote.set(q, set);
+  }
+
+  private remove(m: Managed): void {
+    m.ended = true;
+    const k = keyOf(m.row);
+    if (this.managed.get(k) === m) this.managed.delete(k);
+    const q = `${m.row.accountId}|${m.row.contract}`;
+    const set = this.byQuote.get(q);
+    set?.delete(m);
+    if (set?.size === 0) this.byQuote.delete(q);
   }
 
   /** Quotes for the contract (idempotent in every adapter); the loss monitor usually asked already. */
