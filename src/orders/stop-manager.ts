@@ -304,13 +304,28 @@ export class StopManager implements StopHooks {
       if (held === 0 || held > 0 !== long) return this.end(m, "the trader's position is closed");
       const net = await brokerNet(session, ctx.brokerAccountId, r.contract);
       if (net === 0 || net > 0 !== long) return this.end(m, "the position is flat at the broker");
+      // The stops must cover what both the book and the broker hold.
+      const need = Math.min(Math.abs(held), Math.abs(net));
       const stops = (await ctx.journal.liveOrders(exitsOf(r))).filter((o) => isStopLeg(o.leg));
-      if (stops.length === 0) return this.reprotect(m, ctx, move.stop, state, "no stop of ours is working");
-      let moved = 0;
-      for (const o of stops) {
-        if (await this.modifyOne(ctx, o.clientOrderId, o.brokerOrderId, move.stop)) moved++;
-      }
-      if (moved === stops.length) {
+      const moved = new Set<string>();
+      for (const o of stops)
+        if (await this.modifyOne(ctx, o.clientOrderId, o.brokerOrderId, move.stop))
+          moved.add(o.clientOrderId);
+      // A stop that did not move may be gone (filled with its partner, cancelled by hand): look again.
+      const live =
+        moved.size === stops.length
+          ? stops
+          : (await ctx.journal.liveOrders(exitsOf(r))).filter((o) => isStopLeg(o.leg));
+      const covered = live.reduce((q, o) => q + o.qty, 0);
+      if (covered < need)
+        return this.reprotect(
+          m,
+          ctx,
+          move.stop,
+          state,
+          `the position's stops cover ${covered} of ${need} contract(s)`,
+        );
+      if (live.every((o) => moved.has(o.clientOrderId))) {
         Object.assign(r, state);
         await saveStopState(this.d.sql, r, state);
         const event = move.kind === "break_even" ? "StopMovedToBreakEven" : "StopTrailed";
@@ -323,23 +338,19 @@ export class StopManager implements StopHooks {
             entry: toStr(r.entry),
             best: toStr(state.best),
             last: toStr(last),
-            orders: stops.length,
+            orders: live.length,
           },
           move.kind === "break_even" ? "stop moved to break-even" : "stop trailed",
         );
         return true;
       }
-      // Some stop did not move: is it still there? A stop gone is placed again at the new price.
-      const live = (await ctx.journal.liveOrders(exitsOf(r))).filter((o) => isStopLeg(o.leg));
-      if (live.length < stops.length)
-        return this.reprotect(m, ctx, move.stop, state, "a stop of ours is gone");
       log.warn(
         {
           event: "StopMoveIncomplete",
           contract: r.contract,
           stop: toStr(move.stop),
-          moved,
-          of: stops.length,
+          moved: moved.size,
+          of: live.length,
         },
         "the broker did not move every stop; the next quote tries again",
       );
