@@ -5,6 +5,8 @@
  * E06 a modify that gets no reply is settled from the broker's record: the stop is there, nothing resent.
  * E07 a stop gone at the broker (cancelled by hand) is placed again, at the managed price, OCO with a
  *     fresh take-profit: the position is never left without a stop.
+ * E08 a modify the broker refuses leaves the stop where it was (still covering the position); the next
+ *     quote moves it, and break-even is still logged once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec, toNum } from "../../src/domain/decimal";
@@ -148,6 +150,30 @@ describe("stop management when the broker misbehaves (Tradovate)", () => {
     expect(working[0]?.ocoGroup).toBe(working[1]?.ocoGroup);
     expect(tv.venue.position(f.account, MNQ())?.netPos).toBe(2);
     expect(tv.duplicateClOrdIds()).toEqual([]);
+    await signal(f.token, { action: "exit" });
+  });
+
+  it("E08 a refused modify leaves the stop in place; the next quote moves it; break-even still once", async () => {
+    tv.setPrice(MNQ(), dec("21000"));
+    const f = await follower(await recorder({ breakEvenTicks: 4 }));
+    await signal(f.token, { action: "buy" });
+    tv.rejectNext(
+      "order/modifyorder",
+      { failureReason: "AnotherCommandPending", failureText: "busy" },
+      { user: f.user },
+    );
+    tv.setPrice(MNQ(), dec("21001"));
+    await waitFor(
+      () => t.logs.some((l) => l.includes('"event":"StopMoveIncomplete"') && l.includes(f.traderId)),
+      "refused",
+    );
+    expect(stopAt(f)).toEqual([20998]);
+    expect(logged("StopReplaced", f.traderId)).toBe(0);
+    await quote("21001.25", f, 21000);
+    await waitFor(() => logged("StopMovedToBreakEven", f.traderId) === 1, "moved once");
+    expect(modifies(f)).toHaveLength(2);
+    expect(stops(f).map((o) => o.qty)).toEqual([2]);
+    tv.clearFaults();
     await signal(f.token, { action: "exit" });
   });
 });
