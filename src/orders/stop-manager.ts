@@ -25,11 +25,10 @@ import {
   managedStop,
   saveManagedStop,
   saveStopState,
-  setOrderStopPrice,
 } from "../db/stop-management";
 import type { ContractSpec } from "../domain/contract";
 import { type Dec, toStr } from "../domain/decimal";
-import { asBrokerAccountId, asBrokerOrderId, asClientOrderId } from "../domain/ids";
+import { asBrokerAccountId } from "../domain/ids";
 import {
   advance,
   type ManagedPosition,
@@ -40,10 +39,9 @@ import {
 import type { Side } from "../domain/venue/types";
 import type { Logger } from "../log";
 import { brokerNet } from "./broker-view";
-import { cancelOrders } from "./cancel";
 import type { OrderKernel } from "./kernel";
 import type { LegContext } from "./legs";
-import { protectPosition } from "./protect";
+import { modifyStop, replaceExits } from "./stop-moves";
 import { why } from "./unreachable";
 
 /** What protect tells the manager (src/orders/protect.ts). */
@@ -309,7 +307,7 @@ export class StopManager implements StopHooks {
       const stops = (await ctx.journal.liveOrders(exitsOf(r))).filter((o) => isStopLeg(o.leg));
       const moved = new Set<string>();
       for (const o of stops)
-        if (await this.modifyOne(ctx, o.clientOrderId, o.brokerOrderId, move.stop))
+        if (await modifyStop(this.d.sql, ctx, o.clientOrderId, o.brokerOrderId, move.stop))
           moved.add(o.clientOrderId);
       // A stop that did not move may be gone (filled with its partner, cancelled by hand): look again.
       const live =
@@ -317,14 +315,18 @@ export class StopManager implements StopHooks {
           ? stops
           : (await ctx.journal.liveOrders(exitsOf(r))).filter((o) => isStopLeg(o.leg));
       const covered = live.reduce((q, o) => q + o.qty, 0);
-      if (covered < need)
-        return this.reprotect(
-          m,
+      if (covered < need) {
+        // The stop goes where the manager wants it (heldStop answers from this row), under a new seed.
+        const reprotects = r.reprotects + 1;
+        Object.assign(r, state, { stop: move.stop, reprotects });
+        await saveStopState(this.d.sql, r, { ...state, stop: move.stop, reprotects });
+        return replaceExits(
+          this.d.kernel.d,
           ctx,
-          move.stop,
-          state,
+          r,
           `the position's stops cover ${covered} of ${need} contract(s)`,
         );
+      }
       if (live.every((o) => moved.has(o.clientOrderId))) {
         Object.assign(r, state);
         await saveStopState(this.d.sql, r, state);
@@ -356,96 +358,6 @@ export class StopManager implements StopHooks {
       );
       return false;
     });
-  }
-
-  /**
-   * One modify, settled from the broker's record: true when the order works at `price`. A stop found
-   * filled or cancelled is settled through the kernel's cancel (its fill booked), so it leaves the book.
-   */
-  private async modifyOne(
-    ctx: LegContext,
-    clientOrderId: string,
-    brokerOrderId: string | null,
-    price: Dec,
-  ): Promise<boolean> {
-    if (brokerOrderId) {
-      const outcome = await ctx.session
-        .modifyOrder(ctx.brokerAccountId, asBrokerOrderId(brokerOrderId), { stopPrice: price })
-        .catch((e: unknown) => ({ kind: "unknown" as const, reason: why(e) }));
-      if (outcome.kind === "accepted") {
-        await setOrderStopPrice(this.d.sql, clientOrderId, price);
-        return true;
-      }
-      ctx.log.warn(
-        { event: "StopModifyNotConfirmed", clientOrderId, outcome: outcome.kind, reason: outcome.reason },
-        "the stop's modify was not confirmed; asking the broker",
-      );
-    }
-    const found = await ctx.session
-      .findOrder(ctx.brokerAccountId, asClientOrderId(clientOrderId))
-      .catch(() => "unreachable" as const);
-    if (found === "unreachable") return false;
-    if (found && (found.status === "working" || found.status === "pending")) {
-      if (found.stopPrice === price) {
-        await setOrderStopPrice(this.d.sql, clientOrderId, price);
-        return true;
-      }
-      return false;
-    }
-    // Filled, cancelled or never there: settled (fills booked) through the one cancel.
-    await cancelOrders(
-      ctx,
-      [{ clientOrderId, brokerOrderId: found?.brokerOrderId ?? brokerOrderId, leg: "stop" }],
-      "gone at the broker",
-    );
-    return false;
-  }
-
-  /**
-   * The position's stop is gone while the broker still holds it: its remaining exits are cancelled and
-   * placed again with the stop at the managed price (take-profits OCO-linked as before). Under the lock.
-   */
-  private async reprotect(
-    m: Managed,
-    ctx: LegContext,
-    price: Dec,
-    state: StopState,
-    reason: string,
-  ): Promise<boolean> {
-    const r = m.row;
-    const rest = await ctx.journal.liveOrders(exitsOf(r));
-    if (rest.length > 0) {
-      const report = await cancelOrders(ctx, rest, "replaced by the stop manager: its stop was gone");
-      if (report.problems.length > 0) {
-        ctx.log.warn(
-          { event: "StopReprotectBlocked", contract: r.contract, problems: report.problems },
-          "could not clear the position's exits before placing its stop again; the next quote tries again",
-        );
-        return false;
-      }
-    }
-    const reprotects = r.reprotects + 1;
-    // The stop goes where the manager wants it (heldStop answers from this row).
-    Object.assign(r, state, { stop: price, reprotects });
-    await saveStopState(this.d.sql, r, { ...state, stop: price, reprotects });
-    const seed = `sm:${r.traderId}:${r.contract}:${r.armedAt.getTime()}:${reprotects}`;
-    const protection = await protectPosition(this.d.kernel.d, ctx, seed, r.traderId, {
-      targets: r.exits.targets,
-      stopLossTicks: r.exits.stopLossTicks,
-      stops: r.rules,
-    });
-    ctx.log.warn(
-      {
-        event: "StopReplaced",
-        contract: r.contract,
-        reason,
-        stop: toStr(price),
-        results: protection.results.map((x) => `${x.leg}:${x.result.kind}`),
-        problems: protection.problems,
-      },
-      "the position's stop was gone at the broker; placed again at the managed price",
-    );
-    return true;
   }
 
   private async end(m: Managed, reason: string): Promise<boolean> {
