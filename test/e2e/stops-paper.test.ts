@@ -4,6 +4,7 @@
  *
  * E21 a paper trail that would fit a native order (trigger 0, step 1) is still a plain stop, moved by the
  *     relay, never loosened; break-even fires once on top of it.
+ * E22 an add that changes the average re-arms break-even from the new average: it fires again, once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toNum } from "../../src/domain/decimal";
@@ -70,5 +71,46 @@ describe("stop management on paper", () => {
       t.logs.filter((l) => l.includes('"event":"StopMovedToBreakEven"') && l.includes(trader)),
     ).toHaveLength(1);
     expect(t.logs.filter((l) => l.includes('"event":"StopTrailed"') && l.includes(trader))).toHaveLength(2);
+  });
+
+  it("E22 an add re-arms break-even from the new average", async () => {
+    const s = await paperSetup(t, {
+      multipliers: [1],
+      recorderName: "paper add",
+      settings: { quantity: 1, avgDown: true, stopLossTicks: 8, breakEvenTicks: 4 },
+    });
+    const account = s.accountIds[0] ?? "";
+    const trader = s.traderIds[0] ?? "";
+    const price = (p: string) => t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price: p });
+    const buy = async (p: string) => {
+      const res = await t.webhook(s.token, JSON.stringify({ ticker: "MNQ1!", action: "buy", price: p }));
+      await waitFor(async () => {
+        const [e] =
+          await db.sql`select status from executions where signal_id = ${res.body.signalId as string}`;
+        return e?.status === "done";
+      }, "the execution");
+    };
+    const stop = async () => {
+      const book = await t.relay.services.paper.book(account);
+      await t.relay.services.paper.sync(book);
+      return book.venue
+        .listOrders(account)
+        .filter((o) => o.status === "working" && o.type === "stop")
+        .map((o) => toNum(o.stopPrice ?? (0n as never)));
+    };
+    const at = async (p: string, want: number) => {
+      await price(p);
+      await waitFor(async () => ((await stop())[0] === want ? true : undefined), `the stop at ${want}`);
+    };
+    await price("21000");
+    await buy("21000");
+    await at("21001", 21000); // break-even at the entry
+    await buy("21001"); // average 21000.5: the stop is placed again from it, break-even re-armed
+    expect(await stop()).toEqual([20998.5]);
+    await at("21002", 21000.5); // 6 ticks over the new average: break-even at the new average
+    const fired = () =>
+      t.logs.filter((l) => l.includes('"event":"StopMovedToBreakEven"') && l.includes(trader));
+    await waitFor(() => fired().length === 2, "two break-even lines");
+    expect(fired().map((l) => JSON.parse(l).stop)).toEqual(["21000", "21000.5"]);
   });
 });
