@@ -37,6 +37,7 @@ import { Journal } from "./orders/journal";
 import { OrderKernel } from "./orders/kernel";
 import { OcoGuard } from "./orders/oco-guard";
 import { LastPrices } from "./orders/prices";
+import { StopManager } from "./orders/stop-manager";
 import { Reconciler } from "./reconcile/reconciler";
 import { checkCredentialsKey } from "./secrets/key-check";
 import { CredentialSealer } from "./secrets/sealer";
@@ -160,6 +161,17 @@ export function buildRelay(o: RelayOptions): Relay {
     const found = await contracts.resolve(await pool.session(accountId), name);
     return found;
   };
+  // Issue 14: break-even and relay-managed trailing stops, told of every protection by the kernel.
+  const stopManager = new StopManager({
+    sql,
+    logger,
+    kernel,
+    session: (id) => pool.peek(id),
+    spec,
+    ...(o.settleDelaysMs ? { settleDelaysMs: o.settleDelaysMs } : {}),
+  });
+  kernel.d.stops = stopManager;
+  pool.onEvent((accountId, event) => stopManager.handle(accountId, event));
   const ocoGuard = new OcoGuard({
     sql,
     logger,
@@ -335,6 +347,7 @@ export function buildRelay(o: RelayOptions): Relay {
       await monitor.start();
       const warm = pool.warmInUse();
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
+      await stopManager.start();
       await dispatcher.recover(true);
       dispatcher.start();
       // Before webhooks flow: positions missing their exits get them, drift is reported.
@@ -358,6 +371,7 @@ export function buildRelay(o: RelayOptions): Relay {
       unknownTokens.close();
       await webhookLogRetention.stop();
       await monitor.stop();
+      await stopManager.stop();
       await ocoGuard.stop();
       await pool.stopAll();
       await fills.drain();

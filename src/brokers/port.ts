@@ -26,7 +26,8 @@ export const BROKER_KINDS: readonly BrokerKind[] = [
 ];
 export type Environment = "demo" | "live";
 
-export type OrderType = "market" | "limit" | "stop";
+/** `trailing_stop`: the broker's own trailing stop (Tradovate TrailingStop, ProjectX type 5); `stopPrice` is where it starts and it keeps that distance behind the best price. Only where the broker has one. */
+export type OrderType = "market" | "limit" | "stop" | "trailing_stop";
 
 export interface OrderRequest {
   clientOrderId: ClientOrderId;
@@ -37,7 +38,7 @@ export interface OrderRequest {
   type: OrderType;
   /** Limit price (limit orders). */
   price?: Dec;
-  /** Trigger price (stop orders). */
+  /** Trigger price (stop orders; where a trailing stop starts). */
   stopPrice?: Dec;
   /** The alert's price: the paper broker fills market orders at it; real brokers ignore it. */
   referencePrice?: Dec;

@@ -32,7 +32,7 @@ export interface OrderIntent {
   contract: string;
   leg: string;
   side: Side;
-  type: "market" | "limit" | "stop";
+  type: "market" | "limit" | "stop" | "trailing_stop";
   qty: number;
   price?: Dec;
   stopPrice?: Dec;

@@ -31,6 +31,7 @@ import {
 } from "./settings";
 import type { ExitOverride, Signal } from "./signal";
 import { type RiskSizingInput, riskQuantity } from "./sizing";
+import { managesStop, resolveStopRules, type StopRules } from "./stop-rules";
 import type { Side } from "./venue/types";
 
 export type Decision =
@@ -81,6 +82,8 @@ export interface ExitSpec {
   alertTarget?: ExitOverride;
   stopLossTicks: number;
   alertStop?: ExitOverride;
+  /** Break-even / trailing stop (issue 14), set only when a rule moves the stop. */
+  stops?: StopRules;
 }
 
 export interface Plan {
@@ -352,6 +355,9 @@ function exitSpec(ctx: PlanContext): ExitSpec {
       spec.alertStop = signal.stopLoss;
     }
   }
+  // Issue 14: break-even and trailing stop, with the same precedence.
+  const stops = resolveStopRules(recorder, signal.stops, overrides);
+  if (managesStop(stops)) spec.stops = stops;
   return spec;
 }
 

@@ -149,6 +149,17 @@ const fields = {
   direction: z.enum(["both", "long", "short"]),
   /** Trade the opposite of each signal: buy <-> sell, long <-> short; exits unchanged. */
   inverse: z.boolean(),
+  // Issue 14, break-even and trailing stop (src/domain/stop-rules.ts).
+  /** Trail the stop behind the best price at the stop-loss distance. */
+  trailingStop: z.boolean(),
+  /** Ticks of profit before the trail starts; 0 = from the start. */
+  trailTriggerTicks: z.number().int().min(0).max(100_000),
+  /** The trailing stop moves only in whole steps of this many ticks. */
+  trailStepTicks: z.number().int().min(1).max(100_000),
+  /** Ticks of profit that move the stop to break-even; 0 = off. */
+  breakEvenTicks: z.number().int().min(0).max(100_000),
+  /** Where the break-even stop goes: this many ticks beyond the entry, on the profit side. */
+  breakEvenOffsetTicks: z.number().int().min(0).max(100_000),
 };
 
 export const recorderSettingsSchema = z.strictObject({
@@ -176,6 +187,12 @@ export const recorderSettingsSchema = z.strictObject({
   addEvery: fields.addEvery.default(1),
   direction: fields.direction.default("both"),
   inverse: fields.inverse.default(false),
+  // Issue 14, break-even and trailing stop.
+  trailingStop: fields.trailingStop.default(false),
+  trailTriggerTicks: fields.trailTriggerTicks.default(0),
+  trailStepTicks: fields.trailStepTicks.default(1),
+  breakEvenTicks: fields.breakEvenTicks.default(0),
+  breakEvenOffsetTicks: fields.breakEvenOffsetTicks.default(0),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
@@ -199,6 +216,12 @@ export const traderOverridesSchema = z.strictObject({
   addEvery: fields.addEvery.optional(),
   direction: fields.direction.optional(),
   inverse: fields.inverse.optional(),
+  // Issue 14, break-even and trailing stop.
+  trailingStop: fields.trailingStop.optional(),
+  trailTriggerTicks: fields.trailTriggerTicks.optional(),
+  trailStepTicks: fields.trailStepTicks.optional(),
+  breakEvenTicks: fields.breakEvenTicks.optional(),
+  breakEvenOffsetTicks: fields.breakEvenOffsetTicks.optional(),
 });
 export type TraderOverrides = z.infer<typeof traderOverridesSchema>;
 

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
 import { riskAliases, riskAliasesJson } from "./signal-risk";
+import { readStopAliases, type StopOverrides, stopAliasesToJson } from "./stop-aliases";
 
 export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -50,6 +51,8 @@ export interface Signal {
   /** Risk sizing from the alert (`risk_dollars`, `risk_percentage`; src/domain/signal-risk.ts). */
   riskDollars?: Dec;
   riskPercent?: Dec;
+  /** Break-even / trailing-stop overrides (trail, trail_trigger, trail_freq, breakeven, breakeven_offset). */
+  stops?: StopOverrides;
 }
 
 export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
@@ -353,6 +356,10 @@ export function normalizeSignal(input: unknown, options: NormalizeOptions = {}):
   const risk = riskAliases(input as Record<string, unknown>);
   if (!risk.ok) return { ok: false, message: risk.message };
   Object.assign(signal, risk.fields);
+  // Issue 14: the stop-management aliases users paste (src/domain/stop-aliases.ts).
+  const stops = readStopAliases(input as Record<string, unknown>);
+  if (!stops.ok) return { ok: false, message: stops.message };
+  if (Object.keys(stops.overrides).length > 0) signal.stops = stops.overrides;
   return { ok: true, signal };
 }
 
@@ -442,6 +449,7 @@ export function signalToJson(s: Signal): Record<string, unknown> {
     positionSize: s.positionSize === undefined ? undefined : toStr(s.positionSize),
     comment: s.comment,
     ...riskAliasesJson(s),
+    ...stopAliasesToJson(s.stops),
   };
 }
 

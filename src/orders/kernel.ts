@@ -27,6 +27,7 @@ import type { Journal } from "./journal";
 import type { LegContext } from "./legs";
 import { ContractLocks } from "./locks";
 import { type Protection, protectPosition } from "./protect";
+import type { StopHooks } from "./stop-manager";
 
 export interface KernelDeps {
   sql: Sql;
@@ -43,6 +44,8 @@ export interface KernelDeps {
    * trail the fill report) before the book is corrected to it. Default 3 s.
    */
   confirmMs?: number;
+  /** Issue 14: the stop manager, told of every protection (break-even, relay-managed trailing). */
+  stops?: StopHooks;
 }
 
 export class OrderKernel {

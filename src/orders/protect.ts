@@ -13,6 +13,7 @@ import { tickValue } from "../domain/contract";
 import { exitOrders, resolveExitTicks } from "../domain/exits";
 import { clientOrderId } from "../domain/ids";
 import type { ExitSpec } from "../domain/planner";
+import { nativeTrailFits } from "../domain/stop-rules";
 import { brokerNet } from "./broker-view";
 import { correctBook } from "./correct";
 import type { KernelDeps } from "./kernel";
@@ -101,14 +102,25 @@ export async function protectPosition(
     stopLossTicks: resolved.stopLossTicks,
   });
   if (exits.problem) out.problems.push(`position unprotected: ${exits.problem}`);
+  // Issue 14: a trailing stop the broker runs itself where it fits; else the relay's stop manager holds
+  // the stop, and a stop placed again (a partial exit, reconciliation) goes where the manager had it.
+  const rules = spec.stops;
+  const native =
+    rules !== undefined && nativeTrailFits(rules) && NATIVE_TRAILING.has(leg.session.kind) && !!avg;
+  const held =
+    rules && !native && avg && k.stops
+      ? await k.stops.heldStop(key, side, avg, resolved.stopLossTicks)
+      : undefined;
+  const stopAt = (price: (typeof exits.legs)[number]["price"]) =>
+    held !== undefined && (side === "buy" ? held > price : held < price) ? held : price;
   const request = (e: (typeof exits.legs)[number]): OrderRequest => ({
     clientOrderId: clientOrderId(seed, traderId, e.leg),
     brokerAccountId: leg.brokerAccountId,
     contract,
     side: e.side,
     qty: e.qty,
-    type: e.type,
-    ...(e.type === "limit" ? { price: e.price } : { stopPrice: e.price }),
+    type: e.type === "stop" && native ? "trailing_stop" : e.type,
+    ...(e.type === "limit" ? { price: e.price } : { stopPrice: stopAt(e.price) }),
   });
   const done = new Set<string>();
   for (const e of exits.legs) {
@@ -127,5 +139,20 @@ export async function protectPosition(
     }
     done.add(e.leg);
   }
+  const stop = exits.legs.find((e) => e.type === "stop");
+  const placed = out.results.some((r) => /^sl\d+$/.test(r.leg) && r.result.kind === "accepted");
+  if (k.stops && avg && stop && placed)
+    await k.stops.armed({
+      leg,
+      traderId,
+      side,
+      entry: avg,
+      exits: { targets: resolved.targets, stopLossTicks: resolved.stopLossTicks },
+      stopPrice: stopAt(stop.price),
+      ...(rules && !native ? { rules } : {}),
+    });
   return out;
 }
+
+/** Brokers with a trailing stop order of their own (Tradovate TrailingStop, ProjectX type 5). */
+const NATIVE_TRAILING = new Set(["tradovate", "ninjatrader", "projectx"]);

@@ -37,6 +37,7 @@ import type { ContractSpec } from "../domain/contract";
 import { settingsExitSpec } from "../domain/exit-units";
 import type { ClientOrderId } from "../domain/ids";
 import { effectiveSettings } from "../domain/settings";
+import { managesStop, resolveStopRules } from "../domain/stop-rules";
 import type { Logger } from "../log";
 import type { ContractBook } from "../orders/contracts";
 import type { Drift, DriftDesk } from "../orders/drift";
@@ -304,7 +305,12 @@ export class Reconciler {
         );
         const seed = `rc:${t.id}:${p.contract}:${p.openedAt?.getTime() ?? 0}:${n}`;
         // The kernel places exits only for what the broker confirms (and corrects the book to it).
-        const protection = await this.d.kernel.protect(ctx, seed, t.id, settingsExitSpec(settings));
+        // Issue 14: the trader's break-even / trailing rules come along (the stop manager keeps its level).
+        const rules = resolveStopRules(settings, undefined, {});
+        const protection = await this.d.kernel.protect(ctx, seed, t.id, {
+          ...settingsExitSpec(settings),
+          ...(managesStop(rules) ? { stops: rules } : {}),
+        });
         const refused = protection.results.filter((r) => r.result.kind !== "accepted");
         const ok = refused.length === 0 && protection.problems.length === 0;
         if (protection.results.length === 0 && ok) continue; // the broker holds nothing to protect

@@ -186,6 +186,8 @@ export class PaperSession implements BrokerSession {
   }
 
   private request(o: OrderRequest): VenueOrderRequest {
+    // The paper market has no trailing order: the relay trails paper stops itself (src/orders/stop-manager.ts).
+    if (o.type === "trailing_stop") throw new RangeError("the paper broker has no native trailing stop");
     return {
       account: this.accountId,
       contract: o.contract.name,

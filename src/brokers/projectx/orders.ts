@@ -46,6 +46,13 @@ export interface OrderDeps {
   contractId(spec: ContractSpec): Promise<string>;
 }
 
+const WIRE_TYPES = {
+  market: WireType.market,
+  limit: WireType.limit,
+  stop: WireType.stop,
+  trailing_stop: WireType.trailingStop,
+} as const;
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function wirePrice(value: Dec | undefined, spec: ContractSpec): number | null {
@@ -92,7 +99,10 @@ export class OrderOps {
     if (!Number.isInteger(order.qty) || order.qty <= 0) throw new RangeError(`invalid quantity ${order.qty}`);
     if (order.type === "limit" && (order.price === undefined || !isPositive(order.price)))
       throw new RangeError("a limit order needs a positive price");
-    if (order.type === "stop" && (order.stopPrice === undefined || !isPositive(order.stopPrice)))
+    if (
+      (order.type === "stop" || order.type === "trailing_stop") &&
+      (order.stopPrice === undefined || !isPositive(order.stopPrice))
+    )
       throw new RangeError("a stop order needs a positive stop price");
     const contractId = await this.contractIdOf(order.contract);
     if (typeof contractId !== "string") return contractId;
@@ -100,13 +110,13 @@ export class OrderOps {
     const body = {
       accountId,
       contractId,
-      type:
-        order.type === "market" ? WireType.market : order.type === "limit" ? WireType.limit : WireType.stop,
+      type: WIRE_TYPES[order.type],
       side: wireSide(order.side),
       size: order.qty,
       limitPrice: order.type === "limit" ? wirePrice(order.price, order.contract) : null,
       stopPrice: order.type === "stop" ? wirePrice(order.stopPrice, order.contract) : null,
-      trailPrice: null,
+      // Type 5: trailPrice is the absolute level it starts at; the gateway keeps that distance [reference].
+      trailPrice: order.type === "trailing_stop" ? wirePrice(order.stopPrice, order.contract) : null,
       customTag: order.clientOrderId,
       // Signed ticks [LIVE]: for a long the stop is negative and the target positive; a short reverses.
       ...(brackets?.stopLossTicks

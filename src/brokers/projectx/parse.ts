@@ -20,7 +20,8 @@ export const wireSide = (side: Side): 0 | 1 => (side === "buy" ? 0 : 1);
 
 export function typeOf(type: number): OrderType {
   if (type === WireType.market) return "market";
-  if (type === WireType.stop || type === WireType.trailingStop || type === WireType.stopLimit) return "stop";
+  if (type === WireType.trailingStop) return "trailing_stop";
+  if (type === WireType.stop || type === WireType.stopLimit) return "stop";
   return "limit";
 }
 

@@ -212,7 +212,10 @@ export class OrderDesk {
     if (!Number.isInteger(o.qty) || o.qty <= 0) return `invalid quantity ${o.qty}`;
     if (o.type === "limit" && (o.price === undefined || !isPositive(o.price)))
       return "a limit order needs a positive price";
-    if (o.type === "stop" && (o.stopPrice === undefined || !isPositive(o.stopPrice)))
+    if (
+      (o.type === "stop" || o.type === "trailing_stop") &&
+      (o.stopPrice === undefined || !isPositive(o.stopPrice))
+    )
       return "a stop order needs a positive stop price";
     this.contracts.remember(o.contract);
     const accountSpec = this.mirror.get("account", accountId)?.name;
@@ -224,7 +227,10 @@ export class OrderDesk {
       orderQty: o.qty,
       orderType: wireOrderType(o.type),
       ...(o.type === "limit" && o.price !== undefined ? { price: toNum(o.price) } : {}),
-      ...(o.type === "stop" && o.stopPrice !== undefined ? { stopPrice: toNum(o.stopPrice) } : {}),
+      // A TrailingStop starts at stopPrice and keeps its distance from the market behind the best price.
+      ...((o.type === "stop" || o.type === "trailing_stop") && o.stopPrice !== undefined
+        ? { stopPrice: toNum(o.stopPrice) }
+        : {}),
       timeInForce: o.type === "market" ? "Day" : this.options.restingTimeInForce,
       clOrdId: o.clientOrderId,
       isAutomated: true,

@@ -34,11 +34,12 @@ export const action = (s: Side): "Buy" | "Sell" => (s === "buy" ? "Buy" : "Sell"
 export function orderType(wire: string): OrderType {
   if (wire === "Limit" || wire === "MIT") return "limit";
   if (wire === "Market" || wire === "QTS") return "market";
+  if (wire === "TrailingStop") return "trailing_stop";
   return "stop";
 }
 
-export const wireOrderType = (t: OrderType): "Market" | "Limit" | "Stop" =>
-  t === "market" ? "Market" : t === "limit" ? "Limit" : "Stop";
+const WIRE_TYPES = { market: "Market", limit: "Limit", stop: "Stop", trailing_stop: "TrailingStop" } as const;
+export const wireOrderType = (t: OrderType): (typeof WIRE_TYPES)[OrderType] => WIRE_TYPES[t];
 
 /** A JSON number from the wire as an exact decimal (its shortest decimal text). */
 export const decimal = (n: number | null | undefined): Dec | undefined =>

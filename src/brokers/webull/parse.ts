@@ -39,6 +39,9 @@ export function toNewOrder(req: OrderRequest): NewOrderWire | { invalid: string 
     ...(instrument === "EQUITY" ? { support_trading_session: "CORE" as const } : {}),
   };
   switch (req.type) {
+    case "trailing_stop":
+      // Not used: the relay trails Webull stops itself (src/orders/stop-manager.ts).
+      return { invalid: "no native trailing stop on Webull" };
     case "market":
       return { ...base, order_type: "MARKET", time_in_force: "DAY" };
     case "limit":

@@ -7,6 +7,7 @@ import type { SimAuth, SimSession, SimUser } from "./auth";
 import type { Catalog } from "./catalog";
 import type { EntityStore } from "./entities";
 import type { Recorder } from "./recorder";
+import type { Trails } from "./trails";
 import type { Transport } from "./types";
 
 export interface SimWorld {
@@ -15,6 +16,8 @@ export interface SimWorld {
   store: EntityStore;
   auth: SimAuth;
   recorder: Recorder;
+  /** TrailingStop orders following the market. */
+  trails: Trails;
   now: () => number;
   findMissing: "notFound" | "empty";
 }

@@ -96,6 +96,8 @@ export class EntityStore {
   private readonly fillsByOrder = new Map<number, number[]>();
   private pendingNew: NewOrderContext[] = [];
   private command?: TvCommand;
+  /** An order the exchange itself is changing (a trailing stop following the market). */
+  private moving?: number;
   private nextId = 5_000_001;
 
   constructor(
@@ -144,6 +146,16 @@ export class EntityStore {
       return fn();
     } finally {
       this.command = undefined;
+    }
+  }
+
+  /** Runs `fn` (a Venue modify the exchange makes itself) so the change is a new version, `Replaced`. */
+  withExchangeMove<T>(orderId: number, fn: () => T): T {
+    this.moving = orderId;
+    try {
+      return fn();
+    } finally {
+      this.moving = undefined;
     }
   }
 
@@ -261,10 +273,12 @@ export class EntityStore {
     }
     if (existing.ordStatus === status) {
       const cmd = this.command;
-      if (cmd?.commandType === "Modify" && cmd.orderId === vo.id) {
+      const exchange = this.moving === vo.id;
+      if ((cmd?.commandType === "Modify" && cmd.orderId === vo.id) || exchange) {
         const previous = this.latestVersion(vo.id);
         this.version(accountId, vo, previous?.orderType ?? "Limit", previous?.timeInForce, previous?.text);
-        this.execution(vo, cmd.id, "Replaced", status);
+        const cause = exchange ? (this.newCommandOf.get(vo.id) ?? 0) : (cmd?.id ?? 0);
+        this.execution(vo, cause, "Replaced", status);
       }
       return;
     }

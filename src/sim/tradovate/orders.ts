@@ -30,7 +30,13 @@ import {
 } from "./requests";
 import type { OrderRole } from "./types";
 
-const TYPES: Record<string, VenueOrderType> = { Market: "market", Limit: "limit", Stop: "stop" };
+const TYPES: Record<string, VenueOrderType> = {
+  Market: "market",
+  Limit: "limit",
+  Stop: "stop",
+  // Rests as a stop; trails.ts moves its stopPrice with the market.
+  TrailingStop: "stop",
+};
 
 interface Leg {
   action: "Buy" | "Sell";
@@ -146,6 +152,21 @@ function record(
 
 const withoutQty = (r: RestrainedBody): Leg => r;
 
+/** A TrailingStop needs a quote to know its distance, and a stopPrice away from the market. */
+function trailProblem(world: SimWorld, l: Leg, r: VenueOrderRequest): Reply | undefined {
+  if (l.orderType !== "TrailingStop" || r.stopPrice === undefined) return undefined;
+  const last = world.venue.lastPrice(r.contract);
+  if (last === undefined) return failure("NoQuote", `No quote available for ${r.contract}`);
+  if (last === r.stopPrice)
+    return failure("InvalidPrice", "A trailing stop needs a stopPrice away from the market");
+  return undefined;
+}
+
+function armTrail(world: SimWorld, l: Leg, orderId: number, r: VenueOrderRequest): void {
+  if (l.orderType === "TrailingStop" && r.stopPrice !== undefined)
+    world.trails.arm(orderId, r.contract, r.stopPrice);
+}
+
 export function placeOrder(world: SimWorld, ctx: CallContext, raw: unknown): Reply {
   const parsed = PlaceOrder.safeParse(raw);
   if (!parsed.success) return badRequest(issueText(parsed.error));
@@ -154,9 +175,12 @@ export function placeOrder(world: SimWorld, ctx: CallContext, raw: unknown): Rep
   if (isReply(p)) return p;
   const request = leg(world, p, body, body.orderQty);
   if (isReply(request)) return request;
+  const noTrail = trailProblem(world, body, request);
+  if (noTrail) return noTrail;
   const order = world.store.withNewOrders([context(ctx, body, body.isAutomated)], () =>
     world.venue.place(request),
   );
+  armTrail(world, body, order.id, request);
   record(world, ctx, order.id, p, body, body.orderQty, "order", body.isAutomated);
   return ok({ orderId: order.id });
 }
@@ -201,8 +225,12 @@ export function placeOco(world: SimWorld, ctx: CallContext, raw: unknown): Reply
   const other = withoutQty(body.other);
   const second = leg(world, p, other, body.orderQty);
   if (isReply(second)) return second;
+  const noTrail = trailProblem(world, body, first) ?? trailProblem(world, other, second);
+  if (noTrail) return noTrail;
   const contexts = [context(ctx, body, body.isAutomated), context(ctx, other, body.isAutomated)];
   const [a, b] = world.store.withNewOrders(contexts, () => world.venue.placeOco(first, second));
+  armTrail(world, body, a.id, first);
+  armTrail(world, other, b.id, second);
   record(world, ctx, a.id, p, body, body.orderQty, "oco", body.isAutomated);
   record(world, ctx, b.id, p, other, body.orderQty, "oco", body.isAutomated);
   return ok({ orderId: a.id, ocoId: b.id });
@@ -243,6 +271,9 @@ export function modifyOrder(world: SimWorld, ctx: CallContext, raw: unknown): Re
   });
   const result = world.store.withCommand(command, () => world.venue.modify(order.id, change));
   if (typeof result === "string") return failure("UnknownReason", result);
+  // A trailing stop given a new stopPrice trails from there, at its new distance from the market.
+  if (current?.orderType === "TrailingStop" && change.stopPrice !== undefined)
+    world.trails.arm(order.id, entry.contract.name, change.stopPrice);
   return ok({ commandId: command.id });
 }
 

@@ -30,6 +30,7 @@ import { Recorder, type RequestFilter } from "./recorder";
 import { restHandler } from "./rest";
 import { Router } from "./router";
 import { SocketHub } from "./sockets";
+import { Trails } from "./trails";
 import type {
   FaultFilter,
   InjectedFailure,
@@ -53,6 +54,7 @@ export class TradovateSim {
   private readonly world: SimWorld;
   private readonly auth: SimAuth;
   private readonly store: EntityStore;
+  private readonly trails: Trails;
   private readonly recorder = new Recorder();
   private readonly faults: Faults;
   private readonly router: Router;
@@ -92,12 +94,14 @@ export class TradovateSim {
       (accountId, entityType, eventType, entity) =>
         this.hub.publishProps(accountId, propsMessage(entityType, eventType, entity)),
     );
+    this.trails = new Trails(this.venue, this.store);
     this.world = {
       venue: this.venue,
       catalog: this.catalog,
       store: this.store,
       auth: this.auth,
       recorder: this.recorder,
+      trails: this.trails,
       now: this.now,
       findMissing: options.findMissing ?? "notFound",
     };
@@ -218,10 +222,12 @@ export class TradovateSim {
     return this.contract(root).contract.name;
   }
 
-  /** A new last price (rounded to the tick): triggers resting orders and pushes md quotes. */
+  /** A new last price (rounded to the tick): triggers resting orders, moves trailing stops, pushes md quotes. */
   setPrice(symbol: string, price: Dec): void {
     const entry = this.contract(symbol);
-    this.venue.setPrice(entry.contract.name, roundToStep(price, entry.spec.tickSize));
+    const last = roundToStep(price, entry.spec.tickSize);
+    this.venue.setPrice(entry.contract.name, last);
+    this.trails.ratchet(entry.contract.name, last);
   }
 
   lastPrice(symbol: string): Dec | undefined {
