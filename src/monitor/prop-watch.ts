@@ -1,0 +1,725 @@
+/**
+ * Prop-firm rules per broker sub-account, streamed from the broker's events like the rest of the monitor:
+ * cash events give the balance, position events and quotes the open P&L, order events the working orders.
+ * The rules themselves are the pure functions of src/domain/prop-rules.ts.
+ *
+ * A broker reports a fill's cash and its position change as separate events, so for a moment after a fill
+ * balance + open P&L can count the same dollars twice (or not at all). After any cash or position event a
+ * sub-account is "unsettled": the floor does not trail and no rule fires until the broker's positions,
+ * working orders and balance have been read back (one read per fill, never per quote). Quotes on a
+ * settled sub-account are evaluated at once, on the quote itself.
+ *
+ * A breach closes the entry gate synchronously, is announced like a loss-limit breach, stored in
+ * `prop_breaches` and acted on: pause (nothing more), flatten or fail (the monitor's flatten machinery on
+ * that sub-account; fail also disables its traders until they are re-enabled by hand).
+ */
+import type { BrokerEvent } from "../brokers/port";
+import { audit } from "../db/audit";
+import type { Sql } from "../db/client";
+import type { Directory } from "../directory";
+import { add, type Dec, neg, toStr } from "../domain/decimal";
+import type { GateQuery } from "../domain/gate";
+import { asBrokerAccountId } from "../domain/ids";
+import {
+  type ContractExposure,
+  contractsInUse,
+  dailyLossBreached,
+  drawdownBreached,
+  initialTrail,
+  maxContractsRefusal,
+  type PropRules,
+  profitTargetHit,
+  type RuleAction,
+  raiseHigh,
+  type TrailState,
+} from "../domain/prop-rules";
+import { entryFor, type PropRulesInput, resolvePropRules, trailBasis } from "../domain/prop-settings";
+import type { EventBus } from "../events";
+import type { Logger } from "../log";
+import type { SessionPool } from "../sessions/pool";
+import { flattenAccount } from "./flatten-account";
+import type { FlattenContext } from "./flatten-context";
+import { FlattenJob } from "./job";
+import type { Market } from "./market";
+import type { PnlBook } from "./pnl-book";
+import {
+  disableTraders,
+  insertPropBreach,
+  loadPropBreaches,
+  loadPropRules,
+  loadTrails,
+  type PropBreachRow,
+  type PropRuleName,
+  saveTrail,
+  type TrailRow,
+  updatePropBreach,
+} from "./prop-repo";
+import { breachMessage } from "./prop-text";
+
+export interface PropWatchDeps {
+  sql: Sql;
+  log: Logger;
+  bus: EventBus;
+  directory: Directory;
+  pool: SessionPool;
+  book: PnlBook;
+  market: Market;
+  ctx: FlattenContext;
+  now: () => Date;
+  dayOf(accountId: string): string;
+  subAccountsOf(accountId: string): string[];
+  retryDelaysMs?: number[];
+}
+
+/** One sub-account under prop rules. */
+interface Sub {
+  accountId: string;
+  brokerAccountId: string;
+  key: string;
+  balance?: Dec;
+  /** Balance + open P&L at the last settled evaluation. */
+  equity?: Dec;
+  basis: string;
+  trail?: TrailState;
+  /** The trading day the trail last saw: a new one is the roll an eod trail moves at. */
+  trailDay?: string;
+  /** Bumped by every cash or position event; settled when the broker read back at this generation. */
+  gen: number;
+  settledGen: number;
+  confirming: boolean;
+  saving: boolean;
+  saveAgain: boolean;
+}
+
+export interface PropBreach {
+  id?: string;
+  accountId: string;
+  brokerAccountId: string;
+  rule: PropRuleName;
+  action: RuleAction;
+  tradingDay: string;
+  message: string;
+  equity: Dec;
+  threshold: Dec;
+  at: Date;
+  stored?: Promise<void>;
+  job?: FlattenJob;
+  flattenedAt?: Date;
+  tradersDisabledAt?: Date;
+  disabling?: boolean;
+}
+
+interface WorkingOrder {
+  brokerAccountId: string;
+  contract: string;
+  side: "buy" | "sell";
+  remaining: number;
+}
+
+const RULES: PropRuleName[] = ["trailingDrawdown", "dailyLossLimit", "dailyProfitTarget"];
+const SEED: Record<PropRuleName, string> = {
+  trailingDrawdown: "dd",
+  dailyLossLimit: "dl",
+  dailyProfitTarget: "pt",
+};
+const subKey = (accountId: string, brokerAccountId: string) => `${accountId}|${brokerAccountId}`;
+
+export class PropWatch {
+  private lists = new Map<string, PropRulesInput[]>();
+  private readonly resolved = new Map<string, PropRules | null>();
+  private readonly subs = new Map<string, Sub>();
+  private readonly storedTrails = new Map<string, TrailRow>();
+  /** accountId -> brokerOrderId -> working order. */
+  private readonly orders = new Map<string, Map<string, WorkingOrder>>();
+  readonly breaches = new Map<string, PropBreach>();
+  private started = false;
+
+  constructor(private readonly d: PropWatchDeps) {}
+
+  async start(sinceDay: string): Promise<void> {
+    const [lists, trails, rows] = await Promise.all([
+      loadPropRules(this.d.sql),
+      loadTrails(this.d.sql),
+      loadPropBreaches(this.d.sql, sinceDay),
+    ]);
+    this.lists = lists;
+    for (const t of trails) this.storedTrails.set(subKey(t.accountId, t.brokerAccountId), t);
+    for (const row of rows) if (row.tradingDay === this.d.dayOf(row.accountId)) this.restore(row);
+    this.started = true;
+    this.ensureSubs();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.breaches.values()].map((b) => b.job?.stop()));
+  }
+
+  async reload(): Promise<void> {
+    this.lists = await loadPropRules(this.d.sql);
+    this.resolved.clear();
+    this.ensureSubs();
+    this.evaluateAll();
+  }
+
+  /** The rules a sub-account runs under (undefined: none). */
+  rulesOf(accountId: string, brokerAccountId: string): PropRules | undefined {
+    const key = subKey(accountId, brokerAccountId);
+    if (!this.resolved.has(key)) {
+      const entry = entryFor(this.lists.get(accountId) ?? [], brokerAccountId);
+      const r = entry ? resolvePropRules(entry) : undefined;
+      this.resolved.set(key, r?.ok ? r.rules : null);
+    }
+    return this.resolved.get(key) ?? undefined;
+  }
+
+  hasRules(accountId: string): boolean {
+    return (this.lists.get(accountId)?.length ?? 0) > 0;
+  }
+
+  // Events.
+
+  onEvent(accountId: string, e: BrokerEvent): void {
+    if (!this.started || !this.hasRules(accountId)) return;
+    switch (e.type) {
+      case "QuoteReceived":
+        for (const s of this.subsOf(accountId)) this.evaluate(s);
+        return;
+      case "PositionChanged": {
+        const s = this.sub(accountId, e.position.brokerAccountId);
+        if (!s) return;
+        s.gen++;
+        if (e.position.netPos !== 0) this.reopened(s);
+        void this.confirm(s);
+        return;
+      }
+      case "CashChanged": {
+        const s = this.sub(accountId, e.brokerAccountId);
+        if (!s) return;
+        if (e.balance !== undefined) s.balance = e.balance;
+        s.gen++;
+        void this.confirm(s);
+        return;
+      }
+      case "OrderUpdated":
+        this.trackOrder(accountId, e.order);
+        return;
+      default:
+        return;
+    }
+  }
+
+  onSessionReady(accountId: string): void {
+    if (!this.started) return;
+    for (const b of this.breaches.values())
+      if (b.accountId === accountId && (b.job?.state === "waiting" || b.job?.state === "stuck"))
+        b.job.kick("sessionReady");
+    for (const s of this.subsOf(accountId)) {
+      s.gen++;
+      void this.confirm(s);
+    }
+  }
+
+  /** Day rolls, reads that did not settle, fails whose traders are not disabled yet. */
+  tick(): void {
+    if (!this.started) return;
+    for (const s of this.subs.values()) if (s.gen !== s.settledGen && !s.confirming) void this.confirm(s);
+    for (const b of this.breaches.values())
+      if (b.action === "fail" && !b.tradersDisabledAt && !b.disabling) void this.disable(b);
+  }
+
+  evaluateAll(): void {
+    for (const s of this.subs.values()) this.evaluate(s);
+  }
+
+  // The gate.
+
+  refusal(who: GateQuery): string | undefined {
+    if (!this.hasRules(who.accountId)) return undefined;
+    const sub = who.entry?.brokerAccountId ?? this.d.directory.trader(who.traderId)?.brokerAccountId;
+    if (!sub) return undefined;
+    const day = this.d.dayOf(who.accountId);
+    for (const rule of RULES) {
+      const b = this.breaches.get(`${subKey(who.accountId, sub)}|${rule}`);
+      // A fail keeps the gate shut until its traders are disabled; re-enabled by hand, they trade again.
+      if (b && b.tradingDay === day && (b.action !== "fail" || !b.tradersDisabledAt)) return b.message;
+    }
+    const rules = this.rulesOf(who.accountId, sub);
+    if (!rules?.maxContracts || !who.entry) return undefined;
+    return maxContractsRefusal(rules.maxContracts, this.exposures(who.accountId, sub), who.entry);
+  }
+
+  /** Open and working contracts of a sub-account, per contract, as the broker reported them. */
+  exposures(accountId: string, brokerAccountId: string): ContractExposure[] {
+    const by = new Map<string, ContractExposure>();
+    const of = (contract: string) => {
+      let e = by.get(contract);
+      if (!e) {
+        e = { contract, netQty: 0, workingBuy: 0, workingSell: 0 };
+        by.set(contract, e);
+      }
+      return e;
+    };
+    for (const h of this.d.book.brokerHoldingsOf(accountId))
+      if (h.brokerAccountId === brokerAccountId) of(h.contract).netQty += h.netQty;
+    for (const o of this.orders.get(accountId)?.values() ?? []) {
+      if (o.brokerAccountId !== brokerAccountId) continue;
+      if (o.side === "buy") of(o.contract).workingBuy += o.remaining;
+      else of(o.contract).workingSell += o.remaining;
+    }
+    return [...by.values()];
+  }
+
+  // What GET /api/loss-monitor shows.
+
+  view(accountId: string): Record<string, unknown>[] {
+    if (!this.hasRules(accountId)) return [];
+    const day = this.d.dayOf(accountId);
+    const s = (x: Dec | undefined) => (x === undefined ? null : toStr(x));
+    return this.subsOf(accountId).map((sub) => {
+      const rules = this.rulesOf(accountId, sub.brokerAccountId);
+      const f = this.d.book.subAccountPnl(accountId, sub.brokerAccountId, day);
+      const equity = sub.balance === undefined ? undefined : add(sub.balance, f.unrealized);
+      const loss = rules?.dailyLossLimit?.amount;
+      const target = rules?.dailyProfitTarget?.amount;
+      const breaches = RULES.flatMap((rule) => {
+        const b = this.breaches.get(`${sub.key}|${rule}`);
+        if (!b || b.tradingDay !== day) return [];
+        return [
+          {
+            rule,
+            action: b.action,
+            message: b.message,
+            breachedAt: b.at.toISOString(),
+            state: b.action === "pause" ? "paused" : (b.job?.state ?? "detected"),
+            flattenedAt: b.flattenedAt?.toISOString() ?? null,
+            tradersDisabledAt: b.tradersDisabledAt?.toISOString() ?? null,
+          },
+        ];
+      });
+      return {
+        brokerAccountId: sub.brokerAccountId,
+        preset: rules?.preset ?? null,
+        settled: sub.gen === sub.settledGen,
+        balance: s(sub.balance),
+        equity: s(equity),
+        dayPnl: toStr(f.total),
+        trailingMode: rules?.trailingDrawdown?.mode ?? null,
+        highWater: s(sub.trail?.highWater),
+        floor: s(sub.trail?.floor),
+        drawdownLeft: equity !== undefined && sub.trail ? toStr(add(equity, neg(sub.trail.floor))) : null,
+        lossLimit: s(loss),
+        lossLeft: loss === undefined ? null : toStr(add(loss, f.total)),
+        profitTarget: s(target),
+        profitTargetLeft:
+          target === undefined ? null : toStr(f.total >= target ? (0n as Dec) : add(target, neg(f.total))),
+        maxContracts: rules?.maxContracts ?? null,
+        contractsInUse: contractsInUse(this.exposures(accountId, sub.brokerAccountId)),
+        breaches,
+      };
+    });
+  }
+
+  // Internals.
+
+  private subsOf(accountId: string): Sub[] {
+    return [...this.subs.values()].filter((s) => s.accountId === accountId);
+  }
+
+  /** The sub-account's state, created when it has rules. */
+  private sub(accountId: string, brokerAccountId: string): Sub | undefined {
+    const key = subKey(accountId, brokerAccountId);
+    let s = this.subs.get(key);
+    if (s) return s;
+    if (!this.rulesOf(accountId, brokerAccountId)) return undefined;
+    s = {
+      accountId,
+      brokerAccountId,
+      key,
+      basis: "",
+      gen: 1,
+      settledGen: 0,
+      confirming: false,
+      saving: false,
+      saveAgain: false,
+    };
+    this.subs.set(key, s);
+    void this.confirm(s);
+    return s;
+  }
+
+  private ensureSubs(): void {
+    for (const accountId of this.lists.keys())
+      for (const brokerAccountId of this.d.subAccountsOf(accountId)) this.sub(accountId, brokerAccountId);
+    for (const [key, s] of this.subs)
+      if (!this.rulesOf(s.accountId, s.brokerAccountId)) this.subs.delete(key);
+  }
+
+  private trackOrder(
+    accountId: string,
+    o: {
+      brokerOrderId: string;
+      brokerAccountId: string;
+      contract: string;
+      side: "buy" | "sell";
+      qty: number;
+      filledQty: number;
+      status: string;
+    },
+  ): void {
+    let m = this.orders.get(accountId);
+    if (!m) {
+      m = new Map();
+      this.orders.set(accountId, m);
+    }
+    const remaining = o.qty - o.filledQty;
+    if ((o.status === "working" || o.status === "pending") && remaining > 0)
+      m.set(o.brokerOrderId, {
+        brokerAccountId: o.brokerAccountId,
+        contract: o.contract,
+        side: o.side,
+        remaining,
+      });
+    else m.delete(o.brokerOrderId);
+  }
+
+  /**
+   * Reads the sub-account back from the broker (positions, working orders, balance) until no event arrived
+   * during the read; then the figures are consistent and the rules may act on them.
+   */
+  private async confirm(s: Sub): Promise<void> {
+    if (s.confirming) return;
+    s.confirming = true;
+    try {
+      for (let round = 0; round < 5 && s.gen !== s.settledGen; round++) {
+        const gen = s.gen;
+        const session = this.d.pool.peek(s.accountId);
+        if (session?.status().state !== "ready") return;
+        const id = asBrokerAccountId(s.brokerAccountId);
+        const [positions, working, accounts] = await Promise.all([
+          session.positions(id, { fresh: true }),
+          session.workingOrders(id),
+          session.brokerAccounts(),
+        ]);
+        const seen = new Set(positions.map((p) => p.contract));
+        for (const h of this.d.book.brokerHoldingsOf(s.accountId))
+          if (h.brokerAccountId === s.brokerAccountId && !seen.has(h.contract))
+            this.d.book.setBrokerHolding({ ...h, netQty: 0 });
+        for (const p of positions) {
+          this.d.book.setBrokerHolding({
+            accountId: s.accountId,
+            brokerAccountId: s.brokerAccountId,
+            contract: p.contract,
+            netQty: p.netPos,
+            ...(p.avgPrice !== undefined ? { avgPrice: p.avgPrice } : {}),
+          });
+          if (p.netPos !== 0) this.d.market.watch(s.accountId, p.contract);
+        }
+        const m = this.orders.get(s.accountId) ?? new Map<string, WorkingOrder>();
+        this.orders.set(s.accountId, m);
+        for (const [k, o] of m) if (o.brokerAccountId === s.brokerAccountId) m.delete(k);
+        for (const o of working) this.trackOrder(s.accountId, o);
+        const balance = accounts.find((a) => a.id === s.brokerAccountId)?.balance;
+        if (balance !== undefined) s.balance = balance;
+        if (s.gen === gen) s.settledGen = gen;
+      }
+    } catch (error) {
+      this.d.log.warn(
+        {
+          event: "PropAccountNotRead",
+          accountId: s.accountId,
+          brokerAccountId: s.brokerAccountId,
+          error: String(error),
+        },
+        "prop rules wait for the broker's figures",
+      );
+    } finally {
+      s.confirming = false;
+    }
+    this.evaluate(s);
+  }
+
+  private trailOf(s: Sub, rules: PropRules): TrailState | undefined {
+    const td = rules.trailingDrawdown;
+    if (!td || !rules.startingBalance) return undefined;
+    const basis = trailBasis(rules);
+    if (s.trail && s.basis === basis) return s.trail;
+    const stored = this.storedTrails.get(s.key);
+    s.basis = basis;
+    if (stored && stored.basis === basis) {
+      s.trail = { highWater: stored.highWater, floor: stored.floor };
+      s.trailDay = stored.tradingDay ?? this.d.dayOf(s.accountId);
+    } else {
+      s.trail = initialTrail(rules.startingBalance, td, rules.highWaterBalance ?? undefined);
+      s.trailDay = this.d.dayOf(s.accountId);
+      this.saveTrail(s);
+    }
+    return s.trail;
+  }
+
+  private evaluate(s: Sub): void {
+    if (!this.started) return;
+    const rules = this.rulesOf(s.accountId, s.brokerAccountId);
+    if (!rules || s.gen !== s.settledGen || s.balance === undefined) return;
+    const day = this.d.dayOf(s.accountId);
+    const f = this.d.book.subAccountPnl(s.accountId, s.brokerAccountId, day);
+    if (!f.priced) return;
+    const equity = add(s.balance, f.unrealized);
+    s.equity = equity;
+    const td = rules.trailingDrawdown;
+    const start = rules.startingBalance;
+    const trail = this.trailOf(s, rules);
+    if (td && start && trail) {
+      let next = trail;
+      // End of day: the balance the day closed with (the first settled figure after the roll).
+      if (s.trailDay !== day) {
+        if (td.mode === "eod") next = raiseHigh(next, equity, start, td);
+        s.trailDay = day;
+      }
+      if (td.mode === "intraday") next = raiseHigh(next, equity, start, td);
+      if (next !== trail || s.trailDay !== this.storedTrails.get(s.key)?.tradingDay) {
+        s.trail = next;
+        this.saveTrail(s);
+      }
+      if (drawdownBreached(equity, next.floor))
+        this.breach(s, "trailingDrawdown", td.action, equity, next.floor);
+    }
+    const loss = rules.dailyLossLimit;
+    if (loss && dailyLossBreached(f.total, loss.amount))
+      this.breach(s, "dailyLossLimit", loss.action, f.total, neg(loss.amount));
+    const target = rules.dailyProfitTarget;
+    if (target && profitTargetHit(f.total, target.amount))
+      this.breach(s, "dailyProfitTarget", target.action, f.total, target.amount);
+  }
+
+  /** Stores the floor, one write at a time per sub-account; the row only ever moves up. */
+  private saveTrail(s: Sub): void {
+    if (!s.trail) return;
+    const row: TrailRow = {
+      accountId: s.accountId,
+      brokerAccountId: s.brokerAccountId,
+      basis: s.basis,
+      highWater: s.trail.highWater,
+      floor: s.trail.floor,
+      tradingDay: s.trailDay ?? null,
+    };
+    this.storedTrails.set(s.key, row);
+    if (s.saving) {
+      s.saveAgain = true;
+      return;
+    }
+    s.saving = true;
+    saveTrail(this.d.sql, row)
+      .catch((error: unknown) =>
+        this.d.log.error(
+          {
+            event: "PropFloorNotSaved",
+            accountId: s.accountId,
+            brokerAccountId: s.brokerAccountId,
+            error: String(error),
+          },
+          "the floor is kept in memory; a restart would start from the last stored one",
+        ),
+      )
+      .finally(() => {
+        s.saving = false;
+        if (s.saveAgain) {
+          s.saveAgain = false;
+          this.saveTrail(s);
+        }
+      });
+  }
+
+  private names(accountId: string, brokerAccountId: string): { accountName: string; recorderIds: string[] } {
+    const d = this.d.directory;
+    const account = d.account(accountId);
+    const sub = account?.brokerAccounts.find((b) => b.id === brokerAccountId)?.name ?? brokerAccountId;
+    const recorderIds = [
+      ...new Set(
+        d
+          .allTraders()
+          .flatMap((t) =>
+            t.accountId === accountId && t.brokerAccountId === brokerAccountId
+              ? [t.recorderId as string]
+              : [],
+          ),
+      ),
+    ];
+    return { accountName: `${account?.name ?? accountId} (${sub})`, recorderIds };
+  }
+
+  /** A rule reached: the gate closes now, then the announcement, the row and the action. */
+  private breach(s: Sub, rule: PropRuleName, action: RuleAction, equity: Dec, threshold: Dec): void {
+    const day = this.d.dayOf(s.accountId);
+    const key = `${s.key}|${rule}`;
+    const existing = this.breaches.get(key);
+    if (existing && existing.tradingDay === day) return;
+    const b: PropBreach = {
+      accountId: s.accountId,
+      brokerAccountId: s.brokerAccountId,
+      rule,
+      action,
+      tradingDay: day,
+      message: breachMessage(rule, action, equity, threshold),
+      equity,
+      threshold,
+      at: this.d.now(),
+    };
+    this.breaches.set(key, b);
+    const names = this.names(s.accountId, s.brokerAccountId);
+    this.d.log.warn(
+      {
+        event: "PropRuleBreached",
+        accountId: s.accountId,
+        brokerAccountId: s.brokerAccountId,
+        rule,
+        action,
+        equity: toStr(equity),
+        threshold: toStr(threshold),
+      },
+      b.message,
+    );
+    this.d.bus.emit({
+      type: "BreachDetected",
+      at: b.at,
+      scope: "account",
+      traderId: null,
+      accountId: s.accountId,
+      ...names,
+      limit: toStr(threshold),
+      pnl: toStr(equity),
+      tradingDay: day,
+      rule,
+      message: b.message,
+    });
+    b.stored = insertPropBreach(this.d.sql, {
+      accountId: b.accountId,
+      brokerAccountId: b.brokerAccountId,
+      rule,
+      action,
+      tradingDay: day,
+      message: b.message,
+      equity,
+      threshold,
+      breachedAt: b.at,
+    }).then(
+      (row) => {
+        b.id = row.id;
+      },
+      (error: unknown) =>
+        this.d.log.error({ event: "PropBreachNotStored", key, error: String(error) }, "kept in memory only"),
+    );
+    if (action !== "pause") this.flatten(b, 0, "detected");
+    if (action === "fail") void this.disable(b);
+  }
+
+  private restore(row: PropBreachRow): void {
+    const b: PropBreach = {
+      id: row.id,
+      accountId: row.accountId,
+      brokerAccountId: row.brokerAccountId,
+      rule: row.rule,
+      action: row.action,
+      tradingDay: row.tradingDay,
+      message: row.message,
+      equity: row.equity,
+      threshold: row.threshold,
+      at: row.breachedAt,
+      stored: Promise.resolve(),
+      ...(row.flattenedAt ? { flattenedAt: row.flattenedAt } : {}),
+      ...(row.tradersDisabledAt ? { tradersDisabledAt: row.tradersDisabledAt } : {}),
+    };
+    this.breaches.set(`${subKey(row.accountId, row.brokerAccountId)}|${row.rule}`, b);
+    if (row.action !== "pause") this.flatten(b, row.attempts, row.status === "flat" ? "flat" : "detected");
+  }
+
+  private flatten(b: PropBreach, attempts: number, initial: "detected" | "flat"): void {
+    const { d } = this;
+    const key = `${subKey(b.accountId, b.brokerAccountId)}|${b.rule}`;
+    b.job = new FlattenJob(
+      key,
+      {
+        attempt: () =>
+          flattenAccount(
+            d.ctx,
+            b.accountId,
+            [b.brokerAccountId],
+            `prop:${b.tradingDay}:${SEED[b.rule]}`,
+            b.message,
+          ),
+        changed: async (state, info) => {
+          await b.stored;
+          if (state === "flat") b.flattenedAt = d.now();
+          if (b.id)
+            await updatePropBreach(d.sql, b.id, {
+              status: state === "detected" ? "flattening" : state,
+              attempts: info.attempts,
+              lastError: info.error,
+              ...(state === "flat" && b.flattenedAt ? { flattenedAt: b.flattenedAt } : {}),
+            });
+          if (state !== "flat") return;
+          d.log.warn({ event: "PropBreachFlattened", key, attempts: info.attempts }, b.message);
+          d.bus.emit({
+            type: "BreachFlattened",
+            at: d.now(),
+            scope: "account",
+            traderId: null,
+            accountId: b.accountId,
+            ...this.names(b.accountId, b.brokerAccountId),
+            attempts: info.attempts,
+            tradingDay: b.tradingDay,
+            rule: b.rule,
+            message: b.message,
+          });
+        },
+      },
+      d.log,
+      d.retryDelaysMs,
+      attempts,
+      initial,
+    );
+    if (initial !== "flat") b.job.kick("start");
+  }
+
+  /** A position back on a sub-account flattened today (a late fill): flattened again, bounded. */
+  private reopened(s: Sub): void {
+    const day = this.d.dayOf(s.accountId);
+    for (const rule of RULES) {
+      const b = this.breaches.get(`${s.key}|${rule}`);
+      if (b?.tradingDay === day && b.job?.state === "flat" && b.action !== "pause") b.job.kick("reopened");
+    }
+  }
+
+  /** Fail: the sub-account's traders off until someone turns them back on. */
+  private async disable(b: PropBreach): Promise<void> {
+    if (b.disabling || b.tradersDisabledAt) return;
+    b.disabling = true;
+    try {
+      const ids = await disableTraders(this.d.sql, b.accountId, b.brokerAccountId);
+      await audit(this.d.sql, "loss-monitor", "traders.disable", b.accountId, {
+        brokerAccountId: b.brokerAccountId,
+        traders: ids,
+        reason: b.message,
+      });
+      await this.d.directory.refresh();
+      b.tradersDisabledAt = this.d.now();
+      await b.stored;
+      if (b.id) await updatePropBreach(this.d.sql, b.id, { tradersDisabledAt: b.tradersDisabledAt });
+      this.d.log.warn(
+        {
+          event: "PropTradersDisabled",
+          accountId: b.accountId,
+          brokerAccountId: b.brokerAccountId,
+          traders: ids,
+        },
+        "traders disabled until re-enabled by hand",
+      );
+    } catch (error) {
+      this.d.log.error(
+        { event: "PropTradersNotDisabled", accountId: b.accountId, error: String(error) },
+        "entries stay refused; retried",
+      );
+    } finally {
+      b.disabling = false;
+    }
+  }
+}
