@@ -150,7 +150,7 @@ describe("settings and presets", () => {
     for (const name of PRESET_NAMES) {
       const r = resolvePropRules({ riskPreset: name });
       expect(r.ok, name).toBe(true);
-      expect(PROP_PRESETS[name].trailingDrawdown.action).toBe("fail");
+      expect(PROP_PRESETS[name].trailingDrawdown?.action).toBe("fail");
     }
     const r = resolvePropRules({
       riskPreset: "apex-50k",
