@@ -680,12 +680,20 @@ export class PropWatch {
     if (initial !== "flat") b.job.kick("start");
   }
 
-  /** A position back on a sub-account flattened today (a late fill): flattened again, bounded. */
+  /**
+   * A position back on a sub-account flattened today (a late fill): flattened again, bounded. After a fail
+   * whose traders someone re-enabled by hand, new positions are that person's decision: left alone.
+   */
   private reopened(s: Sub): void {
     const day = this.d.dayOf(s.accountId);
+    const reenabled = this.d.directory
+      .allTraders()
+      .some((t) => t.accountId === s.accountId && t.brokerAccountId === s.brokerAccountId && t.enabled);
     for (const rule of RULES) {
       const b = this.breaches.get(`${s.key}|${rule}`);
-      if (b?.tradingDay === day && b.job?.state === "flat" && b.action !== "pause") b.job.kick("reopened");
+      if (b?.tradingDay !== day || b.job?.state !== "flat" || b.action === "pause") continue;
+      if (b.action === "fail" && b.tradersDisabledAt && reenabled) continue;
+      b.job.kick("reopened");
     }
   }
 
