@@ -14,7 +14,6 @@
  * that sub-account; fail also disables its traders until they are re-enabled by hand).
  */
 import type { BrokerEvent } from "../brokers/port";
-import { audit } from "../db/audit";
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
 import { add, type Dec, neg, toStr } from "../domain/decimal";
@@ -25,11 +24,13 @@ import {
   contractsInUse,
   dailyLossBreached,
   drawdownBreached,
+  drawdownLeft,
   initialTrail,
+  lossLeft,
   maxContractsRefusal,
   type PropRules,
   profitTargetHit,
-  type RuleAction,
+  profitTargetLeft,
   raiseHigh,
   type TrailState,
 } from "../domain/prop-rules";
@@ -37,24 +38,11 @@ import { entryFor, type PropRulesInput, resolvePropRules, trailBasis } from "../
 import type { EventBus } from "../events";
 import type { Logger } from "../log";
 import type { SessionPool } from "../sessions/pool";
-import { flattenAccount } from "./flatten-account";
 import type { FlattenContext } from "./flatten-context";
-import { FlattenJob } from "./job";
 import type { Market } from "./market";
 import type { PnlBook } from "./pnl-book";
-import {
-  disableTraders,
-  insertPropBreach,
-  loadPropBreaches,
-  loadPropRules,
-  loadTrails,
-  type PropBreachRow,
-  type PropRuleName,
-  saveTrail,
-  type TrailRow,
-  updatePropBreach,
-} from "./prop-repo";
-import { breachMessage } from "./prop-text";
+import { PropBreaches, RULES, subKey } from "./prop-breaches";
+import { loadPropBreaches, loadPropRules, loadTrails, saveTrail, type TrailRow } from "./prop-repo";
 
 export interface PropWatchDeps {
   sql: Sql;
@@ -91,38 +79,12 @@ interface Sub {
   saveAgain: boolean;
 }
 
-export interface PropBreach {
-  id?: string;
-  accountId: string;
-  brokerAccountId: string;
-  rule: PropRuleName;
-  action: RuleAction;
-  tradingDay: string;
-  message: string;
-  equity: Dec;
-  threshold: Dec;
-  at: Date;
-  stored?: Promise<void>;
-  job?: FlattenJob;
-  flattenedAt?: Date;
-  tradersDisabledAt?: Date;
-  disabling?: boolean;
-}
-
 interface WorkingOrder {
   brokerAccountId: string;
   contract: string;
   side: "buy" | "sell";
   remaining: number;
 }
-
-const RULES: PropRuleName[] = ["trailingDrawdown", "dailyLossLimit", "dailyProfitTarget"];
-const SEED: Record<PropRuleName, string> = {
-  trailingDrawdown: "dd",
-  dailyLossLimit: "dl",
-  dailyProfitTarget: "pt",
-};
-const subKey = (accountId: string, brokerAccountId: string) => `${accountId}|${brokerAccountId}`;
 
 export class PropWatch {
   private lists = new Map<string, PropRulesInput[]>();
@@ -131,10 +93,12 @@ export class PropWatch {
   private readonly storedTrails = new Map<string, TrailRow>();
   /** accountId -> brokerOrderId -> working order. */
   private readonly orders = new Map<string, Map<string, WorkingOrder>>();
-  readonly breaches = new Map<string, PropBreach>();
+  readonly breaches: PropBreaches;
   private started = false;
 
-  constructor(private readonly d: PropWatchDeps) {}
+  constructor(private readonly d: PropWatchDeps) {
+    this.breaches = new PropBreaches(d);
+  }
 
   async start(sinceDay: string): Promise<void> {
     const [lists, trails, rows] = await Promise.all([
@@ -144,14 +108,14 @@ export class PropWatch {
     ]);
     this.lists = lists;
     for (const t of trails) this.storedTrails.set(subKey(t.accountId, t.brokerAccountId), t);
-    for (const row of rows) if (row.tradingDay === this.d.dayOf(row.accountId)) this.restore(row);
+    for (const row of rows) if (row.tradingDay === this.d.dayOf(row.accountId)) this.breaches.restore(row);
     this.started = true;
     this.ensureSubs();
   }
 
   async stop(): Promise<void> {
     this.started = false;
-    await Promise.all([...this.breaches.values()].map((b) => b.job?.stop()));
+    await this.breaches.stop();
   }
 
   async reload(): Promise<void> {
@@ -188,7 +152,7 @@ export class PropWatch {
         const s = this.sub(accountId, e.position.brokerAccountId);
         if (!s) return;
         s.gen++;
-        if (e.position.netPos !== 0) this.reopened(s);
+        if (e.position.netPos !== 0) this.breaches.reopened(s);
         void this.confirm(s);
         return;
       }
@@ -210,9 +174,7 @@ export class PropWatch {
 
   onSessionReady(accountId: string): void {
     if (!this.started) return;
-    for (const b of this.breaches.values())
-      if (b.accountId === accountId && (b.job?.state === "waiting" || b.job?.state === "stuck"))
-        b.job.kick("sessionReady");
+    this.breaches.onSessionReady(accountId);
     for (const s of this.subsOf(accountId)) {
       s.gen++;
       void this.confirm(s);
@@ -223,8 +185,7 @@ export class PropWatch {
   tick(): void {
     if (!this.started) return;
     for (const s of this.subs.values()) if (s.gen !== s.settledGen && !s.confirming) void this.confirm(s);
-    for (const b of this.breaches.values())
-      if (b.action === "fail" && !b.tradersDisabledAt && !b.disabling) void this.disable(b);
+    this.breaches.tick();
   }
 
   evaluateAll(): void {
@@ -237,12 +198,8 @@ export class PropWatch {
     if (!this.hasRules(who.accountId)) return undefined;
     const sub = who.entry?.brokerAccountId ?? this.d.directory.trader(who.traderId)?.brokerAccountId;
     if (!sub) return undefined;
-    const day = this.d.dayOf(who.accountId);
-    for (const rule of RULES) {
-      const b = this.breaches.get(`${subKey(who.accountId, sub)}|${rule}`);
-      // A fail keeps the gate shut until its traders are disabled; re-enabled by hand, they trade again.
-      if (b && b.tradingDay === day && (b.action !== "fail" || !b.tradersDisabledAt)) return b.message;
-    }
+    const paused = this.breaches.refusal(who.accountId, sub);
+    if (paused) return paused;
     const rules = this.rulesOf(who.accountId, sub);
     if (!rules?.maxContracts || !who.entry) return undefined;
     return maxContractsRefusal(rules.maxContracts, this.exposures(who.accountId, sub), who.entry);
@@ -282,8 +239,8 @@ export class PropWatch {
       const loss = rules?.dailyLossLimit?.amount;
       const target = rules?.dailyProfitTarget?.amount;
       const breaches = RULES.flatMap((rule) => {
-        const b = this.breaches.get(`${sub.key}|${rule}`);
-        if (!b || b.tradingDay !== day) return [];
+        const b = this.breaches.of(accountId, sub.brokerAccountId, rule);
+        if (!b) return [];
         return [
           {
             rule,
@@ -306,12 +263,11 @@ export class PropWatch {
         trailingMode: rules?.trailingDrawdown?.mode ?? null,
         highWater: s(sub.trail?.highWater),
         floor: s(sub.trail?.floor),
-        drawdownLeft: equity !== undefined && sub.trail ? toStr(add(equity, neg(sub.trail.floor))) : null,
+        drawdownLeft: equity !== undefined && sub.trail ? toStr(drawdownLeft(equity, sub.trail.floor)) : null,
         lossLimit: s(loss),
-        lossLeft: loss === undefined ? null : toStr(add(loss, f.total)),
+        lossLeft: loss === undefined ? null : toStr(lossLeft(f.total, loss)),
         profitTarget: s(target),
-        profitTargetLeft:
-          target === undefined ? null : toStr(f.total >= target ? (0n as Dec) : add(target, neg(f.total))),
+        profitTargetLeft: target === undefined ? null : toStr(profitTargetLeft(f.total, target)),
         maxContracts: rules?.maxContracts ?? null,
         contractsInUse: contractsInUse(this.exposures(accountId, sub.brokerAccountId)),
         breaches,
@@ -481,14 +437,14 @@ export class PropWatch {
         this.saveTrail(s);
       }
       if (drawdownBreached(equity, next.floor))
-        this.breach(s, "trailingDrawdown", td.action, equity, next.floor);
+        this.breaches.detect(s, "trailingDrawdown", td.action, equity, next.floor);
     }
     const loss = rules.dailyLossLimit;
     if (loss && dailyLossBreached(f.total, loss.amount))
-      this.breach(s, "dailyLossLimit", loss.action, f.total, neg(loss.amount));
+      this.breaches.detect(s, "dailyLossLimit", loss.action, f.total, neg(loss.amount));
     const target = rules.dailyProfitTarget;
     if (target && profitTargetHit(f.total, target.amount))
-      this.breach(s, "dailyProfitTarget", target.action, f.total, target.amount);
+      this.breaches.detect(s, "dailyProfitTarget", target.action, f.total, target.amount);
   }
 
   /** Stores the floor, one write at a time per sub-account; the row only ever moves up. */
@@ -527,207 +483,5 @@ export class PropWatch {
           this.saveTrail(s);
         }
       });
-  }
-
-  private names(accountId: string, brokerAccountId: string): { accountName: string; recorderIds: string[] } {
-    const d = this.d.directory;
-    const account = d.account(accountId);
-    const sub = account?.brokerAccounts.find((b) => b.id === brokerAccountId)?.name ?? brokerAccountId;
-    const recorderIds = [
-      ...new Set(
-        d
-          .allTraders()
-          .flatMap((t) =>
-            t.accountId === accountId && t.brokerAccountId === brokerAccountId
-              ? [t.recorderId as string]
-              : [],
-          ),
-      ),
-    ];
-    return { accountName: `${account?.name ?? accountId} (${sub})`, recorderIds };
-  }
-
-  /** A rule reached: the gate closes now, then the announcement, the row and the action. */
-  private breach(s: Sub, rule: PropRuleName, action: RuleAction, equity: Dec, threshold: Dec): void {
-    const day = this.d.dayOf(s.accountId);
-    const key = `${s.key}|${rule}`;
-    const existing = this.breaches.get(key);
-    if (existing && existing.tradingDay === day) return;
-    const b: PropBreach = {
-      accountId: s.accountId,
-      brokerAccountId: s.brokerAccountId,
-      rule,
-      action,
-      tradingDay: day,
-      message: breachMessage(rule, action, equity, threshold),
-      equity,
-      threshold,
-      at: this.d.now(),
-    };
-    this.breaches.set(key, b);
-    const names = this.names(s.accountId, s.brokerAccountId);
-    this.d.log.warn(
-      {
-        event: "PropRuleBreached",
-        accountId: s.accountId,
-        brokerAccountId: s.brokerAccountId,
-        rule,
-        action,
-        equity: toStr(equity),
-        threshold: toStr(threshold),
-      },
-      b.message,
-    );
-    this.d.bus.emit({
-      type: "BreachDetected",
-      at: b.at,
-      scope: "account",
-      traderId: null,
-      accountId: s.accountId,
-      ...names,
-      limit: toStr(threshold),
-      pnl: toStr(equity),
-      tradingDay: day,
-      rule,
-      message: b.message,
-    });
-    b.stored = insertPropBreach(this.d.sql, {
-      accountId: b.accountId,
-      brokerAccountId: b.brokerAccountId,
-      rule,
-      action,
-      tradingDay: day,
-      message: b.message,
-      equity,
-      threshold,
-      breachedAt: b.at,
-    }).then(
-      (row) => {
-        b.id = row.id;
-      },
-      (error: unknown) =>
-        this.d.log.error({ event: "PropBreachNotStored", key, error: String(error) }, "kept in memory only"),
-    );
-    if (action !== "pause") this.flatten(b, 0, "detected");
-    if (action === "fail") void this.disable(b);
-  }
-
-  private restore(row: PropBreachRow): void {
-    const b: PropBreach = {
-      id: row.id,
-      accountId: row.accountId,
-      brokerAccountId: row.brokerAccountId,
-      rule: row.rule,
-      action: row.action,
-      tradingDay: row.tradingDay,
-      message: row.message,
-      equity: row.equity,
-      threshold: row.threshold,
-      at: row.breachedAt,
-      stored: Promise.resolve(),
-      ...(row.flattenedAt ? { flattenedAt: row.flattenedAt } : {}),
-      ...(row.tradersDisabledAt ? { tradersDisabledAt: row.tradersDisabledAt } : {}),
-    };
-    this.breaches.set(`${subKey(row.accountId, row.brokerAccountId)}|${row.rule}`, b);
-    if (row.action !== "pause") this.flatten(b, row.attempts, row.status === "flat" ? "flat" : "detected");
-  }
-
-  private flatten(b: PropBreach, attempts: number, initial: "detected" | "flat"): void {
-    const { d } = this;
-    const key = `${subKey(b.accountId, b.brokerAccountId)}|${b.rule}`;
-    b.job = new FlattenJob(
-      key,
-      {
-        attempt: () =>
-          flattenAccount(
-            d.ctx,
-            b.accountId,
-            [b.brokerAccountId],
-            `prop:${b.tradingDay}:${SEED[b.rule]}`,
-            b.message,
-          ),
-        changed: async (state, info) => {
-          await b.stored;
-          if (state === "flat") b.flattenedAt = d.now();
-          if (b.id)
-            await updatePropBreach(d.sql, b.id, {
-              status: state === "detected" ? "flattening" : state,
-              attempts: info.attempts,
-              lastError: info.error,
-              ...(state === "flat" && b.flattenedAt ? { flattenedAt: b.flattenedAt } : {}),
-            });
-          if (state !== "flat") return;
-          d.log.warn({ event: "PropBreachFlattened", key, attempts: info.attempts }, b.message);
-          d.bus.emit({
-            type: "BreachFlattened",
-            at: d.now(),
-            scope: "account",
-            traderId: null,
-            accountId: b.accountId,
-            ...this.names(b.accountId, b.brokerAccountId),
-            attempts: info.attempts,
-            tradingDay: b.tradingDay,
-            rule: b.rule,
-            message: b.message,
-          });
-        },
-      },
-      d.log,
-      d.retryDelaysMs,
-      attempts,
-      initial,
-    );
-    if (initial !== "flat") b.job.kick("start");
-  }
-
-  /**
-   * A position back on a sub-account flattened today (a late fill): flattened again, bounded. After a fail
-   * whose traders someone re-enabled by hand, new positions are that person's decision: left alone.
-   */
-  private reopened(s: Sub): void {
-    const day = this.d.dayOf(s.accountId);
-    const reenabled = this.d.directory
-      .allTraders()
-      .some((t) => t.accountId === s.accountId && t.brokerAccountId === s.brokerAccountId && t.enabled);
-    for (const rule of RULES) {
-      const b = this.breaches.get(`${s.key}|${rule}`);
-      if (b?.tradingDay !== day || b.job?.state !== "flat" || b.action === "pause") continue;
-      if (b.action === "fail" && b.tradersDisabledAt && reenabled) continue;
-      b.job.kick("reopened");
-    }
-  }
-
-  /** Fail: the sub-account's traders off until someone turns them back on. */
-  private async disable(b: PropBreach): Promise<void> {
-    if (b.disabling || b.tradersDisabledAt) return;
-    b.disabling = true;
-    try {
-      const ids = await disableTraders(this.d.sql, b.accountId, b.brokerAccountId);
-      await audit(this.d.sql, "loss-monitor", "traders.disable", b.accountId, {
-        brokerAccountId: b.brokerAccountId,
-        traders: ids,
-        reason: b.message,
-      });
-      await this.d.directory.refresh();
-      b.tradersDisabledAt = this.d.now();
-      await b.stored;
-      if (b.id) await updatePropBreach(this.d.sql, b.id, { tradersDisabledAt: b.tradersDisabledAt });
-      this.d.log.warn(
-        {
-          event: "PropTradersDisabled",
-          accountId: b.accountId,
-          brokerAccountId: b.brokerAccountId,
-          traders: ids,
-        },
-        "traders disabled until re-enabled by hand",
-      );
-    } catch (error) {
-      this.d.log.error(
-        { event: "PropTradersNotDisabled", accountId: b.accountId, error: String(error) },
-        "entries stay refused; retried",
-      );
-    } finally {
-      b.disabling = false;
-    }
   }
 }
