@@ -77,10 +77,15 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
     const rule = m.ruleOf(a.id);
     const f = m.book.accountPnl(a.id, day);
     const limit = settings?.maxDailyLoss;
-    // Prop rules per sub-account; the account's drawdownLeft is the smallest of them.
+    // Prop rules per sub-account. The account's drawdownLeft and lossLeft are the least left anywhere
+    // on it: the login's daily loss limit and each sub-account's own.
     const prop = m.prop.view(a.id);
-    const lefts = prop.flatMap((p) => (typeof p.drawdownLeft === "string" ? [p.drawdownLeft] : []));
-    const drawdownLeft = lefts.length ? lefts.reduce((lo, x) => (dec(x) < dec(lo) ? x : lo)) : null;
+    const least = (xs: (string | null)[]) => {
+      const given = xs.filter((x): x is string => x !== null);
+      return given.length ? given.reduce((lo, x) => (dec(x) < dec(lo) ? x : lo)) : null;
+    };
+    const drawdownLeft = least(prop.map((p) => p.drawdownLeft));
+    const lossLeft = least([limit ? toStr(add(limit, f.total)) : null, ...prop.map((p) => p.lossLeft)]);
     return {
       accountId: a.id,
       accountName: a.name,
@@ -89,7 +94,7 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       tradingDayRoll: rule.roll,
       tradingDayTimeZone: rule.timeZone,
       limit: s(limit),
-      lossLeft: limit ? toStr(add(limit, f.total)) : null,
+      lossLeft,
       drawdownLeft,
       realized: toStr(f.realized),
       unrealized: toStr(f.unrealized),

@@ -75,6 +75,8 @@ interface Sub {
   gen: number;
   settledGen: number;
   confirming: boolean;
+  /** After a failed read, the next housekeeping retry waits until then (ms). */
+  retryAt?: number;
   saving: boolean;
   saveAgain: boolean;
 }
@@ -86,6 +88,36 @@ interface WorkingOrder {
   remaining: number;
 }
 
+/** One sub-account's prop figures in GET /api/loss-monitor: money as decimal strings. */
+export interface PropSubView {
+  brokerAccountId: string;
+  preset: string | null;
+  /** False while the figures wait for the broker's read-back after a fill. */
+  settled: boolean;
+  balance: string | null;
+  equity: string | null;
+  dayPnl: string;
+  trailingMode: string | null;
+  highWater: string | null;
+  floor: string | null;
+  drawdownLeft: string | null;
+  lossLimit: string | null;
+  lossLeft: string | null;
+  profitTarget: string | null;
+  profitTargetLeft: string | null;
+  maxContracts: number | null;
+  contractsInUse: number;
+  breaches: {
+    rule: string;
+    action: string;
+    message: string;
+    breachedAt: string;
+    state: string;
+    flattenedAt: string | null;
+    tradersDisabledAt: string | null;
+  }[];
+}
+
 export class PropWatch {
   private lists = new Map<string, PropRulesInput[]>();
   private readonly resolved = new Map<string, PropRules | null>();
@@ -93,6 +125,9 @@ export class PropWatch {
   private readonly storedTrails = new Map<string, TrailRow>();
   /** accountId -> brokerOrderId -> working order. */
   private readonly orders = new Map<string, Map<string, WorkingOrder>>();
+  /** Order events counted, and the count at each order's last event: a read-back never undoes a newer one. */
+  private orderEvents = 0;
+  private readonly orderSeen = new Map<string, number>();
   readonly breaches: PropBreaches;
   private started = false;
 
@@ -165,6 +200,7 @@ export class PropWatch {
         return;
       }
       case "OrderUpdated":
+        this.orderSeen.set(`${accountId}|${e.order.brokerOrderId}`, ++this.orderEvents);
         this.trackOrder(accountId, e.order);
         return;
       default:
@@ -184,7 +220,11 @@ export class PropWatch {
   /** Day rolls, reads that did not settle, fails whose traders are not disabled yet. */
   tick(): void {
     if (!this.started) return;
-    for (const s of this.subs.values()) if (s.gen !== s.settledGen && !s.confirming) void this.confirm(s);
+    const t = Date.now();
+    // With no read-back in flight there is nothing a newer order event must be protected from.
+    if (![...this.subs.values()].some((s) => s.confirming)) this.orderSeen.clear();
+    for (const s of this.subs.values())
+      if (s.gen !== s.settledGen && !s.confirming && (s.retryAt ?? 0) <= t) void this.confirm(s);
     this.breaches.tick();
   }
 
@@ -228,7 +268,7 @@ export class PropWatch {
 
   // What GET /api/loss-monitor shows.
 
-  view(accountId: string): Record<string, unknown>[] {
+  view(accountId: string): PropSubView[] {
     if (!this.hasRules(accountId)) return [];
     const day = this.d.dayOf(accountId);
     const s = (x: Dec | undefined) => (x === undefined ? null : toStr(x));
@@ -348,6 +388,7 @@ export class PropWatch {
     try {
       for (let round = 0; round < 5 && s.gen !== s.settledGen; round++) {
         const gen = s.gen;
+        const ordersBefore = this.orderEvents;
         const session = this.d.pool.peek(s.accountId);
         if (session?.status().state !== "ready") return;
         const id = asBrokerAccountId(s.brokerAccountId);
@@ -372,13 +413,16 @@ export class PropWatch {
         }
         const m = this.orders.get(s.accountId) ?? new Map<string, WorkingOrder>();
         this.orders.set(s.accountId, m);
-        for (const [k, o] of m) if (o.brokerAccountId === s.brokerAccountId) m.delete(k);
-        for (const o of working) this.trackOrder(s.accountId, o);
+        const newer = (orderId: string) =>
+          (this.orderSeen.get(`${s.accountId}|${orderId}`) ?? 0) > ordersBefore;
+        for (const [k, o] of m) if (o.brokerAccountId === s.brokerAccountId && !newer(k)) m.delete(k);
+        for (const o of working) if (!newer(o.brokerOrderId)) this.trackOrder(s.accountId, o);
         const balance = accounts.find((a) => a.id === s.brokerAccountId)?.balance;
         if (balance !== undefined) s.balance = balance;
         if (s.gen === gen) s.settledGen = gen;
       }
     } catch (error) {
+      s.retryAt = Date.now() + 2_000;
       this.d.log.warn(
         {
           event: "PropAccountNotRead",
