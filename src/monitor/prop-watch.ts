@@ -13,7 +13,7 @@
  * `prop_breaches` and acted on: pause (nothing more), flatten or fail (the monitor's flatten machinery on
  * that sub-account; fail also disables its traders until they are re-enabled by hand).
  */
-import type { BrokerEvent } from "../brokers/port";
+import type { BrokerAccountInfo, BrokerEvent, BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
 import { add, type Dec, neg, toStr } from "../domain/decimal";
@@ -57,6 +57,8 @@ export interface PropWatchDeps {
   dayOf(accountId: string): string;
   subAccountsOf(accountId: string): string[];
   retryDelaysMs?: number[];
+  /** Pause after a fill's first event before reading the sub-account back, so one read sees the whole fill. */
+  settleMs?: number;
 }
 
 /** One sub-account under prop rules. */
@@ -75,6 +77,8 @@ interface Sub {
   gen: number;
   settledGen: number;
   confirming: boolean;
+  /** A read-back is scheduled. */
+  pending?: NodeJS.Timeout;
   /** After a failed read, the next housekeeping retry waits until then (ms). */
   retryAt?: number;
   saving: boolean;
@@ -127,6 +131,12 @@ export class PropWatch {
   private readonly orders = new Map<string, Map<string, WorkingOrder>>();
   /** Order events counted, and the count at each order's last event: a read-back never undoes a newer one. */
   private orderEvents = 0;
+  /** Cash and position events counted (all sub-accounts), and the login balance reads in flight. */
+  private bumps = 0;
+  private readonly accountReads = new Map<
+    string,
+    { read: Promise<BrokerAccountInfo[]>; startedAt: number }
+  >();
   private readonly orderSeen = new Map<string, number>();
   readonly breaches: PropBreaches;
   private started = false;
@@ -150,6 +160,7 @@ export class PropWatch {
 
   async stop(): Promise<void> {
     this.started = false;
+    for (const s of this.subs.values()) clearTimeout(s.pending);
     await this.breaches.stop();
   }
 
@@ -186,17 +197,15 @@ export class PropWatch {
       case "PositionChanged": {
         const s = this.sub(accountId, e.position.brokerAccountId);
         if (!s) return;
-        s.gen++;
+        this.bump(s);
         if (e.position.netPos !== 0) this.breaches.reopened(s);
-        void this.confirm(s);
         return;
       }
       case "CashChanged": {
         const s = this.sub(accountId, e.brokerAccountId);
         if (!s) return;
         if (e.balance !== undefined) s.balance = e.balance;
-        s.gen++;
-        void this.confirm(s);
+        this.bump(s);
         return;
       }
       case "OrderUpdated":
@@ -211,10 +220,7 @@ export class PropWatch {
   onSessionReady(accountId: string): void {
     if (!this.started) return;
     this.breaches.onSessionReady(accountId);
-    for (const s of this.subsOf(accountId)) {
-      s.gen++;
-      void this.confirm(s);
-    }
+    for (const s of this.subsOf(accountId)) this.bump(s);
   }
 
   /** Day rolls, reads that did not settle, fails whose traders are not disabled yet. */
@@ -317,6 +323,32 @@ export class PropWatch {
 
   // Internals.
 
+  /** A cash or position event: the figures are unsettled until one read-back after the fill's events. */
+  private bump(s: Sub): void {
+    s.gen++;
+    this.bumps++;
+    if (s.pending || s.confirming) return;
+    s.pending = setTimeout(() => {
+      s.pending = undefined;
+      void this.confirm(s);
+    }, this.d.settleMs ?? 100);
+    s.pending.unref();
+  }
+
+  /**
+   * The login's balances, one broker request shared by the sub-accounts reading back at the same time (a
+   * fan-out fills a dozen of them at once), but never one that started before the asker's own events.
+   */
+  private balances(accountId: string, session: BrokerSession, since: number): Promise<BrokerAccountInfo[]> {
+    const shared = this.accountReads.get(accountId);
+    if (shared && shared.startedAt >= since) return shared.read;
+    const read = session.brokerAccounts().finally(() => {
+      if (this.accountReads.get(accountId)?.read === read) this.accountReads.delete(accountId);
+    });
+    this.accountReads.set(accountId, { read, startedAt: this.bumps });
+    return read;
+  }
+
   private subsOf(accountId: string): Sub[] {
     return [...this.subs.values()].filter((s) => s.accountId === accountId);
   }
@@ -388,6 +420,7 @@ export class PropWatch {
     try {
       for (let round = 0; round < 5 && s.gen !== s.settledGen; round++) {
         const gen = s.gen;
+        const bumpsBefore = this.bumps;
         const ordersBefore = this.orderEvents;
         const session = this.d.pool.peek(s.accountId);
         if (session?.status().state !== "ready") return;
@@ -395,7 +428,7 @@ export class PropWatch {
         const [positions, working, accounts] = await Promise.all([
           session.positions(id, { fresh: true }),
           session.workingOrders(id),
-          session.brokerAccounts(),
+          this.balances(s.accountId, session, bumpsBefore),
         ]);
         const seen = new Set(positions.map((p) => p.contract));
         for (const h of this.d.book.brokerHoldingsOf(s.accountId))
