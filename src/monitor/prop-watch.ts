@@ -16,21 +16,17 @@
 import type { BrokerAccountInfo, BrokerEvent, BrokerSession } from "../brokers/port";
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
-import { add, type Dec, neg, toStr } from "../domain/decimal";
+import { add, type Dec, neg } from "../domain/decimal";
 import type { GateQuery } from "../domain/gate";
 import { asBrokerAccountId } from "../domain/ids";
 import {
   type ContractExposure,
-  contractsInUse,
   dailyLossBreached,
   drawdownBreached,
-  drawdownLeft,
   initialTrail,
-  lossLeft,
   maxContractsRefusal,
   type PropRules,
   profitTargetHit,
-  profitTargetLeft,
   raiseHigh,
   type TrailState,
 } from "../domain/prop-rules";
@@ -41,8 +37,10 @@ import type { SessionPool } from "../sessions/pool";
 import type { FlattenContext } from "./flatten-context";
 import type { Market } from "./market";
 import type { PnlBook } from "./pnl-book";
-import { PropBreaches, RULES, subKey } from "./prop-breaches";
+import { PropBreaches, subKey } from "./prop-breaches";
+import { WorkingOrders } from "./prop-orders";
 import { loadPropBreaches, loadPropRules, loadTrails, saveTrail, type TrailRow } from "./prop-repo";
+import { type PropSubView, propSubView } from "./prop-view";
 
 export interface PropWatchDeps {
   sql: Sql;
@@ -62,7 +60,7 @@ export interface PropWatchDeps {
 }
 
 /** One sub-account under prop rules. */
-interface Sub {
+export interface Sub {
   accountId: string;
   brokerAccountId: string;
   key: string;
@@ -85,59 +83,20 @@ interface Sub {
   saveAgain: boolean;
 }
 
-interface WorkingOrder {
-  brokerAccountId: string;
-  contract: string;
-  side: "buy" | "sell";
-  remaining: number;
-}
-
-/** One sub-account's prop figures in GET /api/loss-monitor: money as decimal strings. */
-export interface PropSubView {
-  brokerAccountId: string;
-  preset: string | null;
-  /** False while the figures wait for the broker's read-back after a fill. */
-  settled: boolean;
-  balance: string | null;
-  equity: string | null;
-  dayPnl: string;
-  trailingMode: string | null;
-  highWater: string | null;
-  floor: string | null;
-  drawdownLeft: string | null;
-  lossLimit: string | null;
-  lossLeft: string | null;
-  profitTarget: string | null;
-  profitTargetLeft: string | null;
-  maxContracts: number | null;
-  contractsInUse: number;
-  breaches: {
-    rule: string;
-    action: string;
-    message: string;
-    breachedAt: string;
-    state: string;
-    flattenedAt: string | null;
-    tradersDisabledAt: string | null;
-  }[];
-}
+export type { PropSubView };
 
 export class PropWatch {
   private lists = new Map<string, PropRulesInput[]>();
   private readonly resolved = new Map<string, PropRules | null>();
   private readonly subs = new Map<string, Sub>();
   private readonly storedTrails = new Map<string, TrailRow>();
-  /** accountId -> brokerOrderId -> working order. */
-  private readonly orders = new Map<string, Map<string, WorkingOrder>>();
-  /** Order events counted, and the count at each order's last event: a read-back never undoes a newer one. */
-  private orderEvents = 0;
+  private readonly working = new WorkingOrders();
   /** Cash and position events counted (all sub-accounts), and the login balance reads in flight. */
   private bumps = 0;
   private readonly accountReads = new Map<
     string,
     { read: Promise<BrokerAccountInfo[]>; startedAt: number }
   >();
-  private readonly orderSeen = new Map<string, number>();
   readonly breaches: PropBreaches;
   private started = false;
 
@@ -209,8 +168,7 @@ export class PropWatch {
         return;
       }
       case "OrderUpdated":
-        this.orderSeen.set(`${accountId}|${e.order.brokerOrderId}`, ++this.orderEvents);
-        this.trackOrder(accountId, e.order);
+        this.working.onEvent(accountId, e.order);
         return;
       default:
         return;
@@ -228,7 +186,7 @@ export class PropWatch {
     if (!this.started) return;
     const t = Date.now();
     // With no read-back in flight there is nothing a newer order event must be protected from.
-    if (![...this.subs.values()].some((s) => s.confirming)) this.orderSeen.clear();
+    if (![...this.subs.values()].some((s) => s.confirming)) this.working.prune();
     for (const s of this.subs.values())
       if (s.gen !== s.settledGen && !s.confirming && (s.retryAt ?? 0) <= t) void this.confirm(s);
     this.breaches.tick();
@@ -253,72 +211,14 @@ export class PropWatch {
 
   /** Open and working contracts of a sub-account, per contract, as the broker reported them. */
   exposures(accountId: string, brokerAccountId: string): ContractExposure[] {
-    const by = new Map<string, ContractExposure>();
-    const of = (contract: string) => {
-      let e = by.get(contract);
-      if (!e) {
-        e = { contract, netQty: 0, workingBuy: 0, workingSell: 0 };
-        by.set(contract, e);
-      }
-      return e;
-    };
-    for (const h of this.d.book.brokerHoldingsOf(accountId))
-      if (h.brokerAccountId === brokerAccountId) of(h.contract).netQty += h.netQty;
-    for (const o of this.orders.get(accountId)?.values() ?? []) {
-      if (o.brokerAccountId !== brokerAccountId) continue;
-      if (o.side === "buy") of(o.contract).workingBuy += o.remaining;
-      else of(o.contract).workingSell += o.remaining;
-    }
-    return [...by.values()];
+    return this.working.exposures(this.d.book.brokerHoldingsOf(accountId), accountId, brokerAccountId);
   }
 
   // What GET /api/loss-monitor shows.
 
   view(accountId: string): PropSubView[] {
     if (!this.hasRules(accountId)) return [];
-    const day = this.d.dayOf(accountId);
-    const s = (x: Dec | undefined) => (x === undefined ? null : toStr(x));
-    return this.subsOf(accountId).map((sub) => {
-      const rules = this.rulesOf(accountId, sub.brokerAccountId);
-      const f = this.d.book.subAccountPnl(accountId, sub.brokerAccountId, day);
-      const equity = sub.balance === undefined ? undefined : add(sub.balance, f.unrealized);
-      const loss = rules?.dailyLossLimit?.amount;
-      const target = rules?.dailyProfitTarget?.amount;
-      const breaches = RULES.flatMap((rule) => {
-        const b = this.breaches.of(accountId, sub.brokerAccountId, rule);
-        if (!b) return [];
-        return [
-          {
-            rule,
-            action: b.action,
-            message: b.message,
-            breachedAt: b.at.toISOString(),
-            state: b.action === "pause" ? "paused" : (b.job?.state ?? "detected"),
-            flattenedAt: b.flattenedAt?.toISOString() ?? null,
-            tradersDisabledAt: b.tradersDisabledAt?.toISOString() ?? null,
-          },
-        ];
-      });
-      return {
-        brokerAccountId: sub.brokerAccountId,
-        preset: rules?.preset ?? null,
-        settled: sub.gen === sub.settledGen,
-        balance: s(sub.balance),
-        equity: s(equity),
-        dayPnl: toStr(f.total),
-        trailingMode: rules?.trailingDrawdown?.mode ?? null,
-        highWater: s(sub.trail?.highWater),
-        floor: s(sub.trail?.floor),
-        drawdownLeft: equity !== undefined && sub.trail ? toStr(drawdownLeft(equity, sub.trail.floor)) : null,
-        lossLimit: s(loss),
-        lossLeft: loss === undefined ? null : toStr(lossLeft(f.total, loss)),
-        profitTarget: s(target),
-        profitTargetLeft: target === undefined ? null : toStr(profitTargetLeft(f.total, target)),
-        maxContracts: rules?.maxContracts ?? null,
-        contractsInUse: contractsInUse(this.exposures(accountId, sub.brokerAccountId)),
-        breaches,
-      };
-    });
+    return this.subsOf(accountId).map((sub) => propSubView(this, this.d.book, this.d.dayOf(accountId), sub));
   }
 
   // Internals.
@@ -382,34 +282,6 @@ export class PropWatch {
       if (!this.rulesOf(s.accountId, s.brokerAccountId)) this.subs.delete(key);
   }
 
-  private trackOrder(
-    accountId: string,
-    o: {
-      brokerOrderId: string;
-      brokerAccountId: string;
-      contract: string;
-      side: "buy" | "sell";
-      qty: number;
-      filledQty: number;
-      status: string;
-    },
-  ): void {
-    let m = this.orders.get(accountId);
-    if (!m) {
-      m = new Map();
-      this.orders.set(accountId, m);
-    }
-    const remaining = o.qty - o.filledQty;
-    if ((o.status === "working" || o.status === "pending") && remaining > 0)
-      m.set(o.brokerOrderId, {
-        brokerAccountId: o.brokerAccountId,
-        contract: o.contract,
-        side: o.side,
-        remaining,
-      });
-    else m.delete(o.brokerOrderId);
-  }
-
   /**
    * Reads the sub-account back from the broker (positions, working orders, balance) until no event arrived
    * during the read; then the figures are consistent and the rules may act on them.
@@ -421,7 +293,7 @@ export class PropWatch {
       for (let round = 0; round < 5 && s.gen !== s.settledGen; round++) {
         const gen = s.gen;
         const bumpsBefore = this.bumps;
-        const ordersBefore = this.orderEvents;
+        const ordersBefore = this.working.mark();
         const session = this.d.pool.peek(s.accountId);
         if (session?.status().state !== "ready") return;
         const id = asBrokerAccountId(s.brokerAccountId);
@@ -444,12 +316,7 @@ export class PropWatch {
           });
           if (p.netPos !== 0) this.d.market.watch(s.accountId, p.contract);
         }
-        const m = this.orders.get(s.accountId) ?? new Map<string, WorkingOrder>();
-        this.orders.set(s.accountId, m);
-        const newer = (orderId: string) =>
-          (this.orderSeen.get(`${s.accountId}|${orderId}`) ?? 0) > ordersBefore;
-        for (const [k, o] of m) if (o.brokerAccountId === s.brokerAccountId && !newer(k)) m.delete(k);
-        for (const o of working) if (!newer(o.brokerOrderId)) this.trackOrder(s.accountId, o);
+        this.working.replace(s.accountId, s.brokerAccountId, working, ordersBefore);
         const balance = accounts.find((a) => a.id === s.brokerAccountId)?.balance;
         if (balance !== undefined) s.balance = balance;
         if (s.gen === gen) s.settledGen = gen;
