@@ -65,8 +65,6 @@ export interface Sub {
   brokerAccountId: string;
   key: string;
   balance?: Dec;
-  /** Balance + open P&L at the last settled evaluation. */
-  equity?: Dec;
   basis: string;
   trail?: TrailState;
   /** The trading day the trail last saw: a new one is the roll an eod trail moves at. */
@@ -359,16 +357,16 @@ export class PropWatch {
   private evaluate(s: Sub): void {
     if (!this.started) return;
     const rules = this.rulesOf(s.accountId, s.brokerAccountId);
-    if (!rules || s.gen !== s.settledGen || s.balance === undefined) return;
+    if (!rules || s.gen !== s.settledGen) return;
     const day = this.d.dayOf(s.accountId);
     const f = this.d.book.subAccountPnl(s.accountId, s.brokerAccountId, day);
     if (!f.priced) return;
-    const equity = add(s.balance, f.unrealized);
-    s.equity = equity;
     const td = rules.trailingDrawdown;
     const start = rules.startingBalance;
     const trail = this.trailOf(s, rules);
-    if (td && start && trail) {
+    // The trailing drawdown needs the broker's balance; the day's P&L rules do not.
+    if (td && start && trail && s.balance !== undefined) {
+      const equity = add(s.balance, f.unrealized);
       let next = trail;
       // End of day: the balance the day closed with (the first settled figure after the roll).
       if (s.trailDay !== day) {

@@ -281,6 +281,35 @@ describe("prop rules on Tradovate", () => {
     );
   });
 
+  it("W06 a sub-account's daily loss limit flattens once (action flatten) and refuses entries, traders kept enabled", async () => {
+    const s = await setup("w06", [{ dailyLossLimit: { amount: 30 } }]);
+    sim.setPrice(sim.front("MNQ"), dec("21000"));
+    expect((await signal(s.token, { ticker: "MNQ1!", action: "buy", price: "21000" }))?.decision).toBe(
+      "opened",
+    );
+    sim.setPrice(sim.front("MNQ"), dec("20990"));
+    const v = await until(s, (x) => x.equity === "49980", "-20");
+    expect(v.lossLeft).toBe("10");
+    const account = (await m.loss()).accounts.find((a) => a.accountId === s.accountId) as unknown as {
+      lossLeft: string | null;
+    };
+    expect(account.lossLeft).toBe("10"); // the least left anywhere on the login
+    sim.setPrice(sim.front("MNQ"), dec("20985")); // -30
+    const flat = await waitFor(
+      () => eventsOf(m.events, "BreachFlattened").find((e) => e.accountId === s.accountId),
+      "flattened",
+    );
+    expect(flat).toMatchObject({ rule: "dailyLossLimit", attempts: 1 });
+    expect(flat.message).toBe(
+      "daily loss limit: the day's P&L -30 reached -30; account flattened and new entries refused for the rest of the trading day",
+    );
+    expect(liquidations(s.brokerAccountId)).toHaveLength(1);
+    expect(m.t.relay.services.directory.trader(s.traderId)?.enabled).toBe(true);
+    const blocked = await signal(s.token, { ticker: "MNQ1!", action: "buy", price: "20985" });
+    expect(blocked?.decision).toBe("blocked_risk");
+    expect(blocked?.reason).toBe(`entry refused: ${flat.message}`);
+  });
+
   it("W05 eod: the floor moves only at the day roll, locks at start + lock, and a restart keeps it", async () => {
     const s = await setup("w05", [
       { startingBalance: 50_000, trailingDrawdown: { mode: "eod", amount: 100, lock: 50 } },
