@@ -143,6 +143,11 @@ describe("prop rules on ProjectX", () => {
       () => (m.t.relay.services.directory.trader(s.traderId)?.enabled === false ? true : undefined),
       "the trader disabled",
     );
+    await waitFor(async () => {
+      const [r] = await m.t
+        .sql`select traders_disabled_at from prop_breaches where account_id = ${s.accountId}`;
+      return r?.traders_disabled_at ? true : undefined;
+    }, "the disabling stored");
     expect((await m.t.api("PATCH", `/api/traders/${s.traderId}`, { enabled: true })).status).toBe(200);
     await waitFor(
       () => (m.t.relay.services.directory.trader(s.traderId)?.enabled ? true : undefined),

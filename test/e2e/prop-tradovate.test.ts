@@ -170,10 +170,12 @@ describe("prop rules on Tradovate", () => {
       const t = await m.t.api<{ enabled: boolean }>("GET", `/api/traders/${s.traderId}`);
       return t.body.enabled === false ? true : undefined;
     }, "the trader disabled");
-    const [row] = await m.t.sql`
-      select status, action, traders_disabled_at from prop_breaches where account_id = ${s.accountId}`;
+    const row = await waitFor(async () => {
+      const [r] = await m.t.sql`
+        select status, action, traders_disabled_at from prop_breaches where account_id = ${s.accountId}`;
+      return r?.traders_disabled_at ? r : undefined;
+    }, "the disabling stored");
     expect(row).toMatchObject({ status: "flat", action: "fail" });
-    expect(row?.traders_disabled_at).not.toBeNull();
     // A disabled trader gets no execution at all: the signal is accepted and fans out to nobody.
     const res = await m.t.webhook(s.token, JSON.stringify({ ticker: "MNQ1!", action: "buy", id: "w01-off" }));
     expect(res.status).toBe(202);
