@@ -94,6 +94,9 @@ export type RelayEvent =
       limit: string;
       pnl: string;
       tradingDay: string;
+      /** Prop rules (issue 14): which rule, and what happened in a trader's words. */
+      rule?: string;
+      message?: string;
     }
   | {
       type: "BreachFlattened";
@@ -105,6 +108,9 @@ export type RelayEvent =
       recorderIds: string[];
       attempts: number;
       tradingDay: string;
+      /** Prop rules (issue 14): which rule, and what happened in a trader's words. */
+      rule?: string;
+      message?: string;
     }
   /** Reconciliation found the broker and our book disagreeing. */
   | {

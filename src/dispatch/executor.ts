@@ -286,9 +286,26 @@ export class Executor {
           ? {}
           : await this.planInputs(job, trader, recorder.settings, session, contract, position)),
       });
+    // Prop rules (issue 14): the gate sees the entry itself, so max contracts can count it.
+    const opening = planned.intents.find((i) => i.kind === "entry");
+    const closing = planned.intents.reduce((n, i) => n + (i.kind === "close" ? i.qty : 0), 0);
     const blocked = job.storedPlan
       ? undefined
-      : this.deps.entryGate?.({ traderId: trader.id, accountId: job.accountId });
+      : this.deps.entryGate?.({
+          traderId: trader.id,
+          accountId: job.accountId,
+          ...(opening?.kind === "entry"
+            ? {
+                entry: {
+                  brokerAccountId,
+                  contract: contract.name,
+                  side: opening.side,
+                  qty: opening.qty,
+                  closeQty: closing,
+                },
+              }
+            : {}),
+        });
     const thePlan = blocked ? withoutEntries(planned, blocked) : planned;
     state.plan = thePlan;
     if (thePlan.intents.length === 0) {

@@ -20,4 +20,5 @@ export type { KillSwitchState } from "./kill-switch";
 export type { FlattenState } from "./machine";
 export { LossMonitor, type LossMonitorDeps } from "./monitor";
 export { type LossSnapshot, lossSnapshot, monitorStatus } from "./present";
+export { loadPropRules, savePropRules } from "./prop-repo";
 export { type AccountLossSettings, loadAccountLossSettings, setAccountLossSettings } from "./repo";

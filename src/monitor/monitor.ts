@@ -15,7 +15,7 @@ import type { AppliedFill } from "../db/orders";
 import { listPositions } from "../db/positions";
 import type { Directory } from "../directory";
 import { toStr } from "../domain/decimal";
-import type { EntryGate } from "../domain/gate";
+import type { EntryGate, GateQuery } from "../domain/gate";
 import { type DayRule, previousDay } from "../domain/trading-day";
 import type { EventBus } from "../events";
 import type { Logger } from "../log";
@@ -32,6 +32,7 @@ import type { AttemptResult, FlattenContext } from "./flatten-context";
 import { KillSwitch } from "./kill-switch";
 import { Market } from "./market";
 import { PnlBook } from "./pnl-book";
+import { PropWatch } from "./prop-watch";
 import {
   type AccountLossSettings,
   addTraderRealized,
@@ -75,6 +76,8 @@ export class LossMonitor {
   readonly breaches = new Map<string, Breach>();
   /** Entry gate for `relay.entryGates`: kill switch, trader breach, account breach. */
   readonly gate: EntryGate;
+  /** Prop-firm rules per broker sub-account (prop-watch.ts). */
+  readonly prop: PropWatch;
   private settings = new Map<string, AccountLossSettings>();
   private readonly days: TradingDays;
   private readonly jobs: BreachJobs;
@@ -135,7 +138,21 @@ export class LossMonitor {
       accountsHolding: () => this.book.accountsHolding(),
       ...retry,
     });
-    this.gate = (who) => this.refusal(who);
+    this.prop = new PropWatch({
+      sql: deps.sql,
+      log: this.log,
+      bus: deps.bus,
+      directory: deps.directory,
+      pool: deps.pool,
+      book: this.book,
+      market: this.market,
+      ctx: this.ctx,
+      now: this.now,
+      dayOf: (accountId) => this.dayOf(accountId),
+      subAccountsOf: (accountId) => this.subAccountsOf(accountId),
+      ...retry,
+    });
+    this.gate = (who) => this.refusal(who) ?? this.prop.refusal(who);
   }
 
   /** Loads today's figures, breaches and the kill switch, then follows the brokers' events. */
@@ -169,6 +186,7 @@ export class LossMonitor {
       if (row.tradingDay === this.dayOf(accountId)) this.jobs.restore(row, accountId, this.breaches);
     }
     this.days.rolled(this.accountIds());
+    await this.prop.start(previousDay(since));
     this.started = true;
     for (const [accountId, s] of this.settings) if (s.maxDailyLoss) void this.refreshBroker(accountId);
     this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? 1_000);
@@ -183,6 +201,7 @@ export class LossMonitor {
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe.splice(0)) u();
     await Promise.all([...this.breaches.values()].map((b) => b.job.stop()));
+    await this.prop.stop();
     await this.emergency.stopJobs();
   }
 
@@ -226,7 +245,7 @@ export class LossMonitor {
     return this.deps.directory.allAccounts().map((a) => a.id as string);
   }
 
-  private refusal(who: { traderId: string; accountId: string }): string | undefined {
+  private refusal(who: GateQuery): string | undefined {
     const k = this.kill.current;
     if (k.stopped) {
       const since = k.since ? ` since ${k.since}` : "";
@@ -244,6 +263,12 @@ export class LossMonitor {
 
   private onBrokerEvent(accountId: string, e: BrokerEvent): void {
     if (!this.started) return;
+    this.onAccountEvent(accountId, e);
+    // After the book has the event: prop rules read the same prices and positions.
+    this.prop.onEvent(accountId, e);
+  }
+
+  private onAccountEvent(accountId: string, e: BrokerEvent): void {
     switch (e.type) {
       case "QuoteReceived":
         this.book.setPrice(accountId, e.contract, e.last, e.at);
@@ -315,6 +340,7 @@ export class LossMonitor {
       if (b.accountId === accountId && (b.job.state === "waiting" || b.job.state === "stuck"))
         b.job.kick("sessionReady");
     this.emergency.onSessionReady(accountId);
+    this.prop.onSessionReady(accountId);
     if (this.settings.get(accountId)?.maxDailyLoss) void this.refreshBroker(accountId);
   }
 
@@ -329,6 +355,7 @@ export class LossMonitor {
   private async reloadSettings(): Promise<void> {
     try {
       this.settings = await loadAccountLossSettings(this.deps.sql);
+      await this.prop.reload();
       // Before start has loaded today's breaches, evaluating could breach a trader a second time.
       if (this.started) this.evaluateAll();
     } catch (error) {
@@ -341,6 +368,7 @@ export class LossMonitor {
   private evaluateAll(): void {
     for (const t of this.deps.directory.allTraders()) this.evaluateTrader(t.id);
     for (const [accountId, s] of this.settings) if (s.maxDailyLoss) this.evaluateAccount(accountId);
+    this.prop.evaluateAll();
   }
 
   private evaluateTrader(traderId: string): void {
@@ -402,6 +430,7 @@ export class LossMonitor {
       );
     }
     if (rolled.length > 0) this.evaluateAll();
+    this.prop.tick();
     for (const traderId of [...this.peakDirty]) {
       this.peakDirty.delete(traderId);
       const t = this.deps.directory.trader(traderId);

@@ -166,6 +166,14 @@ export class PnlBook {
     return this.withOpen(realized, this.brokerHoldingsOf(accountId));
   }
 
+  /** One broker sub-account's realized P&L of the day and its positions marked (prop rules). */
+  subAccountPnl(accountId: string, brokerAccountId: string, day: string): PnlFigures {
+    const r = this.brokerRealized.get(accountId)?.get(brokerAccountId);
+    const realized = r && r.day === day ? r.realized : ZERO;
+    const holdings = this.brokerHoldingsOf(accountId).filter((h) => h.brokerAccountId === brokerAccountId);
+    return this.withOpen(realized, holdings);
+  }
+
   // Prices.
 
   setPrice(accountId: string, contract: string, last: Dec, at: Date): void {

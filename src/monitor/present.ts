@@ -3,7 +3,7 @@
  * float; times are ISO strings.
  */
 import type { Dec } from "../domain/decimal";
-import { toStr } from "../domain/decimal";
+import { add, dec, toStr } from "../domain/decimal";
 import { type Breach, breachReason, subjectKey } from "./breaches";
 import type { KillSwitchState } from "./kill-switch";
 import type { LossMonitor } from "./monitor";
@@ -61,6 +61,7 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       enabled: t.enabled,
       tradingDay: day,
       limit: s(t.maxDailyLoss),
+      lossLeft: t.maxDailyLoss ? toStr(add(t.maxDailyLoss, f.total)) : null,
       realized: toStr(f.realized),
       unrealized: toStr(f.unrealized),
       total: toStr(f.total),
@@ -75,6 +76,16 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
     const settings = m.accountSettings(a.id);
     const rule = m.ruleOf(a.id);
     const f = m.book.accountPnl(a.id, day);
+    const limit = settings?.maxDailyLoss;
+    // Prop rules per sub-account. The account's drawdownLeft and lossLeft are the least left anywhere
+    // on it: the login's daily loss limit and each sub-account's own.
+    const prop = m.prop.view(a.id);
+    const least = (xs: (string | null)[]) => {
+      const given = xs.filter((x): x is string => x !== null);
+      return given.length ? given.reduce((lo, x) => (dec(x) < dec(lo) ? x : lo)) : null;
+    };
+    const drawdownLeft = least(prop.map((p) => p.drawdownLeft));
+    const lossLeft = least([limit ? toStr(add(limit, f.total)) : null, ...prop.map((p) => p.lossLeft)]);
     return {
       accountId: a.id,
       accountName: a.name,
@@ -82,7 +93,9 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       tradingDay: day,
       tradingDayRoll: rule.roll,
       tradingDayTimeZone: rule.timeZone,
-      limit: s(settings?.maxDailyLoss),
+      limit: s(limit),
+      lossLeft,
+      drawdownLeft,
       realized: toStr(f.realized),
       unrealized: toStr(f.unrealized),
       total: toStr(f.total),
@@ -90,6 +103,7 @@ export function lossSnapshot(m: LossMonitor): LossSnapshot {
       priced: f.priced,
       ...breachView(m.breaches.get(subjectKey("account", a.id)), day),
       positions: m.book.brokerHoldingsOf(a.id).map((h) => holdingView(m, h)),
+      prop,
     };
   });
   return { killSwitch: m.kill.current, traders, accounts };

@@ -67,6 +67,7 @@ function who(e: { scope: "trader" | "account"; accountName: string }, recorderNa
 
 export function renderBreach(e: Of<"BreachDetected">, recorderName?: string): Unit {
   const target = who(e, recorderName);
+  if (e.message) return renderPropRule(e, "🛑 **Prop rule reached**", COLORS.red);
   return {
     headline: clip(
       `🛑 **Daily loss limit hit** · ${target}: P&L ${money(e.pnl)}, limit ${money(e.limit, false)}. Flattening and blocking new entries for the day.`,
@@ -85,6 +86,7 @@ export function renderBreach(e: Of<"BreachDetected">, recorderName?: string): Un
 export function renderFlattened(e: Of<"BreachFlattened">, recorderName?: string): Unit {
   const target = who(e, recorderName);
   const tries = e.attempts === 1 ? "1 attempt" : `${e.attempts} attempts`;
+  if (e.message) return renderPropRule(e, `🛑 **Flat after a prop rule** (${tries})`, COLORS.orange);
   return {
     headline: clip(
       `🛑 **Flat after loss limit** · ${target}: flat (${tries}); no new entries until the next trading day.`,
@@ -95,6 +97,25 @@ export function renderFlattened(e: Of<"BreachFlattened">, recorderName?: string)
       description: `${target} is flat after ${tries}. New entries stay blocked until the trading day after ${e.tradingDay}.`,
       color: COLORS.orange,
       fields: [field("Trading day", e.tradingDay), field("Attempts", String(e.attempts))],
+      timestamp: at(e),
+    }),
+  };
+}
+
+/** Prop-firm rules (issue 14): the monitor's own sentence says what was reached and what was done. */
+function renderPropRule(
+  e: Of<"BreachDetected"> | Of<"BreachFlattened">,
+  headline: string,
+  color: number,
+): Unit {
+  const text = e.message ?? "";
+  return {
+    headline: clip(`${headline} · **${md(e.accountName)}**: ${text}.`, LIMITS.content),
+    embed: fitEmbed({
+      title: clip(`${headline.replace(/\*\*/g, "")} · ${md(e.accountName)}`, LIMITS.title),
+      description: clip(text, LIMITS.description),
+      color,
+      fields: [field("Trading day", e.tradingDay), field("Rule", e.rule ?? "")],
       timestamp: at(e),
     }),
   };

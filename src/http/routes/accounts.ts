@@ -6,8 +6,9 @@ import { BROKER_KINDS } from "../../brokers/port";
 import { getAccount, insertAccount, listAccounts, updateAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
 import { dec, tryDec } from "../../domain/decimal";
+import { propRulesSchema } from "../../domain/prop-settings";
 import { RelayError } from "../../errors";
-import { setAccountLossSettings, validRule } from "../../monitor/index";
+import { loadPropRules, savePropRules, setAccountLossSettings, validRule } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { presentAccount } from "../present";
 import { retireAccount } from "../retire";
@@ -39,6 +40,8 @@ const patch = z.strictObject({
     .nullable()
     .optional(),
   tradingDayTimeZone: z.string().min(1).nullable().optional(),
+  /** Prop-firm rules per broker sub-account (src/domain/prop-settings.ts); null or [] removes them. */
+  propRules: propRulesSchema.nullable().optional(),
 });
 
 /** Logging in can take a while at a real broker; the API answers after this, session still starting. */
@@ -56,9 +59,20 @@ export function accountRoutes(s: Services) {
     await s.directory.refresh();
   };
 
+  // The account as presented, with its prop rules list as stored.
+  const withRules = async (account: Parameters<typeof presentAccount>[0]) => ({
+    ...presentAccount(account, sessionOf(account.id)),
+    propRules: (await loadPropRules(s.sql)).get(account.id) ?? [],
+  });
+
   app.get("/", async (c) => {
-    const accounts = await listAccounts(s.sql);
-    return c.json({ accounts: accounts.map((a) => presentAccount(a, sessionOf(a.id))) });
+    const [accounts, rules] = await Promise.all([listAccounts(s.sql), loadPropRules(s.sql)]);
+    return c.json({
+      accounts: accounts.map((a) => ({
+        ...presentAccount(a, sessionOf(a.id)),
+        propRules: rules.get(a.id) ?? [],
+      })),
+    });
   });
 
   app.post("/", async (c) => {
@@ -92,7 +106,7 @@ export function accountRoutes(s: Services) {
   app.get("/:id", async (c) => {
     const account = await getAccount(s.sql, idParam(c, "account"));
     if (!account) throw new RelayError("not_found", "No such account.");
-    return c.json(presentAccount(account, sessionOf(account.id)));
+    return c.json(await withRules(account));
   });
 
   app.patch("/:id", async (c) => {
@@ -111,6 +125,18 @@ export function accountRoutes(s: Services) {
         "invalid_request",
         "tradingDayTimeZone: is not a known time zone (e.g. America/Chicago)",
       );
+    }
+    if (body.propRules !== undefined) {
+      const known = new Set(existing.brokerAccounts.map((b) => b.id));
+      const unknown = (body.propRules ?? []).find(
+        (e) => e.brokerAccountId && known.size && !known.has(e.brokerAccountId),
+      );
+      if (unknown)
+        throw new RelayError(
+          "invalid_request",
+          `propRules: sub-account ${unknown.brokerAccountId} is not on this login (it has ${[...known].join(", ")})`,
+        );
+      await savePropRules(s.sql, id, body.propRules ?? []);
     }
     if (
       body.maxDailyLoss !== undefined ||
@@ -136,9 +162,10 @@ export function accountRoutes(s: Services) {
       await s.pool.remove(id);
       await connect(id);
     }
+    if (body.propRules !== undefined) await s.lossMonitor.prop.reload();
     const account = await getAccount(s.sql, id);
     if (!account) throw new RelayError("not_found", "No such account.");
-    return c.json(presentAccount(account, sessionOf(id)));
+    return c.json(await withRules(account));
   });
 
   app.delete("/:id", async (c) => {
