@@ -26,6 +26,7 @@ import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
 import { UnknownTokens } from "./intake/unknown-tokens";
 import { WebhookLogRetention } from "./intake/webhook-log-retention";
+import { LeaderCopier } from "./leader/copier";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
@@ -73,6 +74,7 @@ export interface Relay {
   notifications: Notifications;
   /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
   entryGates: EntryGate[];
+  leaders: LeaderCopier;
   start(): Promise<void>;
   stop(drainMs?: number): Promise<void>;
 }
@@ -258,6 +260,18 @@ export function buildRelay(o: RelayOptions): Relay {
     unknownTokens,
     ...(o.now ? { now: o.now } : {}),
   });
+  // Issue 14, leader copying: a leader's own fills become signals for its recorder's followers.
+  const leaders = new LeaderCopier({
+    sql,
+    logger,
+    pool,
+    directory,
+    dispatch: (jobs) => dispatcher.enqueue(jobs),
+    instanceId: config.instanceId,
+    leaseMs: config.EXECUTION_LEASE_MS,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  pool.onEvent((accountId, event) => leaders.handle(accountId, event));
   const monitor = createLossMonitor({
     sql,
     logger,
@@ -318,11 +332,14 @@ export function buildRelay(o: RelayOptions): Relay {
     monitor,
     notifications,
     entryGates,
+    leaders,
     async start() {
       // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
       await checkCredentialsKey(sql, sealer);
       await directory.start();
       await services.auth.reload();
+      // Before the sessions start, so fills they replay on connecting are copied (duplicates are not).
+      await leaders.start();
       // Before any fill is booked: an exit filled while the relay was away still has its partner cancelled.
       ocoGuard.start();
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
@@ -352,6 +369,7 @@ export function buildRelay(o: RelayOptions): Relay {
       unknownTokens.close();
       await webhookLogRetention.stop();
       await monitor.stop();
+      await leaders.stop();
       await ocoGuard.stop();
       await pool.stopAll();
       await fills.drain();

@@ -14,6 +14,7 @@
  */
 import { type Dec, stepsIn, times } from "./decimal";
 import { withinTradingHours } from "./hours";
+import { leaderPlan } from "./leader";
 import { effectiveSettings, orderSizeProblem, type RecorderSettings, type TraderOverrides } from "./settings";
 import type { ExitOverride, Signal } from "./signal";
 import type { Side } from "./venue/types";
@@ -95,7 +96,18 @@ export const isEntryLeg = (leg: string): boolean => leg === "entry" || leg === "
 export function plan(ctx: PlanContext): Plan {
   const settings = effectiveSettings(ctx.recorder, ctx.overrides);
   const exits = exitSpec(ctx);
-  const planned = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  // A leader's fill (issue 14, leader copying) moves the follower to its share of the leader's position.
+  const leader = ctx.signal.leader;
+  const planned = leader
+    ? leaderPlan({
+        move: leader,
+        net: ctx.position.netQty,
+        multiplier: ctx.multiplier,
+        settings,
+        exits,
+        now: ctx.now,
+      })
+    : (syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits));
   // An absurd size is a mistake somewhere upstream: the entry is refused whole, a close still goes.
   const oversize = planned.intents.find(
     (i) => i.kind === "entry" && ctx.maxOrderContracts !== undefined && i.qty > ctx.maxOrderContracts,

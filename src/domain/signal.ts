@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
+import { type LeaderMove, parseLeaderMove } from "./leader";
 
 export const ACTIONS = ["buy", "sell", "exit", "close", "flat", "cancel", "add"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -45,6 +46,11 @@ export interface Signal {
   /** Signed strategy position after the order ({{strategy.position_size}}). */
   positionSize?: Dec;
   comment?: string;
+  /**
+   * Leader copying (issue 14): set only on signals the relay makes from a leader's own fill, never read
+   * from a webhook body; the planner then moves each follower to its share (src/domain/leader.ts).
+   */
+  leader?: LeaderMove;
 }
 
 export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
@@ -433,6 +439,7 @@ export function signalToJson(s: Signal): Record<string, unknown> {
     prevMarketPosition: s.prevMarketPosition,
     positionSize: s.positionSize === undefined ? undefined : toStr(s.positionSize),
     comment: s.comment,
+    leader: s.leader,
   };
 }
 
@@ -440,7 +447,8 @@ export function signalToJson(s: Signal): Record<string, unknown> {
 export function signalFromJson(j: Record<string, unknown>): Signal {
   const result = normalizeSignal(j);
   if (!result.ok) throw new Error(`stored signal no longer parses: ${result.message}`);
-  return result.signal;
+  const leader = parseLeaderMove(j.leader);
+  return leader ? { ...result.signal, leader } : result.signal;
 }
 
 /**

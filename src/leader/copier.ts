@@ -1,0 +1,242 @@
+/**
+ * Leader copying (issue 14): a leader sub-account's own fills become signals for its recorder's
+ * followers. Each fill of an order the relay did not place is read as a move of the leader's own
+ * position (before -> after), recorded as a signal (source "leader") with an alert id derived from the
+ * fill's identity, and dispatched like a webhook's signal: deduplicated, committed, then executed by the
+ * dispatcher, executor and planner (src/domain/leader.ts decides what each follower does).
+ *
+ * Loop safety: a fill carrying one of our client order ids, or naming a broker order we recorded, is never
+ * copied; a sub-account cannot lead a recorder it follows (refused by the database). Fills of one leader
+ * are handled one at a time, in the order the session reported them.
+ */
+import type { BrokerEvent } from "../brokers/port";
+import type { Sql } from "../db/client";
+import { acceptLeaderSignal, type LeaderRow, leaderPosition, listLeaders, relayHolding } from "../db/leaders";
+import { orderByBrokerId } from "../db/orders";
+import type { Directory } from "../directory";
+import type { ExecutionJob } from "../dispatch/executor";
+import { toStr } from "../domain/decimal";
+import {
+  asAccountId,
+  asBrokerAccountId,
+  asExecutionId,
+  asRecorderId,
+  asSignalId,
+  asTraderId,
+  isOurClientOrderId,
+} from "../domain/ids";
+import { leaderAlertId, leaderSignal } from "../domain/leader";
+import { signalToJson } from "../domain/signal";
+import type { Logger } from "../log";
+import { fillKey } from "../orders/fills";
+import type { SessionPool } from "../sessions/pool";
+
+type Filled = Extract<BrokerEvent, { type: "OrderFilled" }>;
+
+export interface LeaderCopierDeps {
+  sql: Sql;
+  logger: Logger;
+  pool: SessionPool;
+  directory: Directory;
+  dispatch: (jobs: ExecutionJob[]) => void;
+  instanceId: string;
+  leaseMs: number;
+  now?: () => Date;
+  /** A fill whose order is not known yet on a sub-account we also trade: how long its reply may race it. */
+  graceMs?: number;
+  /** How long the broker's position may trail the fill report before it is taken as it is. */
+  positionWaitMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LeaderCopier {
+  private leaders: LeaderRow[] = [];
+  private readonly chains = new Map<string, Promise<void>>();
+  private unsubscribe?: () => void;
+  private stopped = false;
+
+  constructor(private readonly d: LeaderCopierDeps) {}
+
+  async start(): Promise<void> {
+    await this.reload();
+    this.unsubscribe = this.d.directory.onChange(() => void this.reload());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await Promise.all([...this.chains.values()]);
+  }
+
+  /** Reads the leaders again and keeps their sessions warm (a leader need not be anyone's trader). */
+  async reload(): Promise<void> {
+    try {
+      this.leaders = await listLeaders(this.d.sql);
+    } catch (error) {
+      this.d.logger.warn({ event: "LeadersNotLoaded", error: String(error) }, "could not load leaders");
+      return;
+    }
+    for (const id of new Set(this.leaders.map((l) => l.accountId)))
+      if (!this.d.pool.peek(id)) void this.d.pool.session(id).catch(() => undefined);
+  }
+
+  /** Feed for every broker event of every session. Never throws. */
+  handle(accountId: string, event: BrokerEvent): void {
+    if (event.type !== "OrderFilled" || this.stopped) return;
+    for (const leader of this.leaders) {
+      if (leader.accountId !== accountId || leader.brokerAccountId !== event.brokerAccountId) continue;
+      const key = leader.recorderId;
+      const next = (this.chains.get(key) ?? Promise.resolve())
+        .then(() => this.copy(leader, event))
+        .catch((error) =>
+          this.d.logger.error(
+            { event: "LeaderFillNotCopied", recorderId: key, error: String(error) },
+            "a leader fill could not be copied",
+          ),
+        );
+      this.chains.set(key, next);
+      void next.finally(() => {
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      });
+    }
+  }
+
+  private async copy(leader: LeaderRow, e: Filled): Promise<void> {
+    const log = this.d.logger.child({ recorderId: leader.recorderId, brokerOrderId: e.brokerOrderId });
+    if (await this.ours(leader, e)) return;
+    const recorder = this.d.directory.recorder(leader.recorderId);
+    if (!recorder) return;
+    const venue = this.d.pool.peek(leader.accountId)?.venue ?? "";
+    const key = `${venue}|${fillKey(e.brokerOrderId, e.fill)}`;
+    const alertId = leaderAlertId(key);
+    // A fill delivered again (reconnect, restart) is already a signal: nothing to read or send.
+    const [seen] = await this.d.sql`
+      select id from signals where recorder_id = ${leader.recorderId} and alert_id = ${alertId}`;
+    if (seen) {
+      log.debug({ event: "LeaderFillDuplicate", signalId: seen.id }, "leader fill seen before");
+      return;
+    }
+    if (!recorder.enabled) {
+      log.info({ event: "LeaderFillIgnored", reason: "recorder disabled" }, "recorder disabled");
+      return;
+    }
+    const signed = e.side === "buy" ? e.fill.qty : -e.fill.qty;
+    const stored = await leaderPosition(this.d.sql, leader.recorderId, e.contract);
+    const after = await this.leaderNow(
+      leader,
+      e.contract,
+      stored === undefined ? undefined : stored + signed,
+    );
+    if (after === undefined) throw new Error("the leader's position could not be read from the broker");
+    const before = stored ?? after - signed;
+    const signal = leaderSignal({
+      move: { before, after },
+      contract: e.contract,
+      at: e.fill.at,
+      fillKey: key,
+      price: e.fill.price,
+    });
+    if (!signal) {
+      log.info({ event: "LeaderFillNoMove", before, after }, "a leader fill left its position unchanged");
+      return;
+    }
+    const receivedAt = this.d.now?.() ?? new Date();
+    const signalId = crypto.randomUUID();
+    const body = JSON.stringify({
+      fill: key,
+      contract: e.contract,
+      side: e.side,
+      qty: e.fill.qty,
+      before,
+      after,
+    });
+    const result = await acceptLeaderSignal(this.d.sql, {
+      signalId,
+      recorderId: leader.recorderId,
+      webhook: {
+        receivedAt,
+        recorderId: leader.recorderId,
+        tokenPrefix: null,
+        sourceIp: null,
+        contentType: "leader",
+        headers: { source: "leader", accountId: leader.accountId, brokerAccountId: leader.brokerAccountId },
+        body,
+        bodyBytes: Buffer.byteLength(body),
+      },
+      alertId,
+      fingerprint: alertId,
+      dedupWindowMs: 0,
+      signal: {
+        action: signal.action,
+        ticker: signal.ticker,
+        quantity: toStr(signal.quantity ?? (0n as never)),
+        ...(signal.price !== undefined ? { price: toStr(signal.price) } : {}),
+        time: e.fill.at.toISOString(),
+        ageMs: Math.max(0, receivedAt.getTime() - e.fill.at.getTime()),
+        payload: signalToJson(signal),
+      },
+      instanceId: this.d.instanceId,
+      leaseMs: this.d.leaseMs,
+      contract: e.contract,
+      leaderAfter: after,
+    });
+    if (result.outcome !== "accepted") return;
+    log.info(
+      { event: "LeaderSignalAccepted", signalId, before, after, traders: result.executions.length },
+      "leader fill copied as a signal",
+    );
+    this.d.dispatch(
+      result.executions.map((x) => ({
+        executionId: asExecutionId(x.id),
+        signalId: asSignalId(signalId),
+        traderId: asTraderId(x.traderId),
+        accountId: asAccountId(x.accountId),
+        recorderId: asRecorderId(leader.recorderId),
+        receivedAt,
+        signal,
+        resume: false,
+      })),
+    );
+  }
+
+  /** Whether the fill belongs to an order the relay placed (never copied: loop safety). */
+  private async ours(leader: LeaderRow, e: Filled): Promise<boolean> {
+    if (e.clientOrderId && isOurClientOrderId(e.clientOrderId)) return true;
+    const venue = this.d.pool.peek(leader.accountId)?.venue;
+    if (await orderByBrokerId(this.d.sql, leader.accountId, e.brokerOrderId, venue)) return true;
+    // Only a sub-account the relay also trades can carry our orders; their reply may trail the fill.
+    const trades = this.d.directory
+      .allTraders()
+      .some((t) => t.accountId === leader.accountId && t.brokerAccountId === leader.brokerAccountId);
+    if (!trades) return false;
+    await sleep(this.d.graceMs ?? 1_000);
+    return !!(await orderByBrokerId(this.d.sql, leader.accountId, e.brokerOrderId, venue));
+  }
+
+  /**
+   * The leader's own position now: the broker's, less what the relay's traders hold on that sub-account.
+   * Asked again for a short while when it does not show the fill yet (`expected`); the broker is the truth.
+   */
+  private async leaderNow(
+    leader: LeaderRow,
+    contract: string,
+    expected: number | undefined,
+  ): Promise<number | undefined> {
+    const session = await this.d.pool.session(leader.accountId);
+    const deadline = Date.now() + (this.d.positionWaitMs ?? 2_000);
+    let own: number | undefined;
+    for (;;) {
+      const positions = await session
+        .positions(asBrokerAccountId(leader.brokerAccountId), { fresh: true })
+        .catch(() => undefined);
+      if (positions) {
+        const net = positions.find((p) => p.contract === contract)?.netPos ?? 0;
+        own = net - (await relayHolding(this.d.sql, leader.accountId, leader.brokerAccountId, contract));
+        if (expected === undefined || own === expected) return own;
+      }
+      if (Date.now() >= deadline) return own;
+      await sleep(200);
+    }
+  }
+}
