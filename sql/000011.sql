@@ -19,7 +19,7 @@ begin
       on t.recorder_id = l.recorder_id and t.account_id = l.account_id
      and t.broker_account_id = l.broker_account_id and t.deleted_at is null
      where l.recorder_id = new.recorder_id
-       and (tg_table_name <> 'traders' or t.id = new.id)
+       and (tg_table_name <> 'traders' or t.id::text = to_jsonb(new) ->> 'id')
   ) then
     raise exception 'a sub-account cannot both lead and follow one recorder' using errcode = 'RL001';
   end if;

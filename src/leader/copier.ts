@@ -69,6 +69,11 @@ export class LeaderCopier {
     await Promise.all([...this.chains.values()]);
   }
 
+  /** Resolves when every leader fill reported so far has been handled. */
+  async idle(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+
   /** Reads the leaders again and keeps their sessions warm (a leader need not be anyone's trader). */
   async reload(): Promise<void> {
     try {
@@ -104,7 +109,10 @@ export class LeaderCopier {
 
   private async copy(leader: LeaderRow, e: Filled): Promise<void> {
     const log = this.d.logger.child({ recorderId: leader.recorderId, brokerOrderId: e.brokerOrderId });
-    if (await this.ours(leader, e)) return;
+    if (await this.ours(leader, e)) {
+      log.debug({ event: "LeaderFillOurs" }, "a fill of the relay's own order on a leader: not copied");
+      return;
+    }
     const recorder = this.d.directory.recorder(leader.recorderId);
     if (!recorder) return;
     const venue = this.d.pool.peek(leader.accountId)?.venue ?? "";
