@@ -45,9 +45,13 @@ create table leader_positions (
 -- Where a signal came from: a webhook, or a leader's fill (written in the same transaction).
 alter table signals add column source text not null default 'webhook' check (source in ('webhook', 'leader'));
 
--- Session flatten: the last trading-window end whose flatten ran, per recorder (never twice, restarts too).
+-- Session flatten: the last close of a recorder's trading windows that was handled, so one close is
+-- flattened once, restarts included. `done_at` null: its flatten was still running (resumed at start, same
+-- order ids). A close seen first when the setting is switched on is only recorded (done_at set, nothing
+-- flattened).
 create table session_flattens (
   recorder_id uuid primary key references recorders (id),
   window_end timestamptz not null,
-  handled_at timestamptz not null default now()
+  started_at timestamptz not null default now(),
+  done_at timestamptz
 );

@@ -30,6 +30,7 @@ import { LeaderCopier } from "./leader/copier";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
 import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
+import { SessionFlattener } from "./monitor/session-flatten";
 import { createNotifications, type Notifications } from "./notify/index";
 import { ContractBook } from "./orders/contracts";
 import { DriftDesk } from "./orders/drift";
@@ -75,6 +76,7 @@ export interface Relay {
   /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
   entryGates: EntryGate[];
   leaders: LeaderCopier;
+  sessionFlatten: SessionFlattener;
   start(): Promise<void>;
   stop(drainMs?: number): Promise<void>;
 }
@@ -285,6 +287,16 @@ export function buildRelay(o: RelayOptions): Relay {
     ...o.lossMonitor,
   });
   entryGates.push(monitor.gate);
+  // Issue 14, session flatten: traders of a recorder with flattenAtWindowEnd are flat when its hours close.
+  const sessionFlatten = new SessionFlattener({
+    sql,
+    logger,
+    directory,
+    pool,
+    now: o.lossMonitor?.now ?? o.now ?? (() => new Date()),
+    flattenTrader: (traderId, seed, reason) => monitor.flattenTrader(traderId, seed, reason),
+    ...(o.lossMonitor?.retryDelaysMs ? { retryDelaysMs: o.lossMonitor.retryDelaysMs } : {}),
+  });
   const services: Services = {
     lossMonitor: monitor,
     notifications,
@@ -333,6 +345,7 @@ export function buildRelay(o: RelayOptions): Relay {
     notifications,
     entryGates,
     leaders,
+    sessionFlatten,
     async start() {
       // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
       await checkCredentialsKey(sql, sealer);
@@ -354,6 +367,7 @@ export function buildRelay(o: RelayOptions): Relay {
         new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref()),
       ]);
       reconciler.start();
+      await sessionFlatten.start();
       await notifications.start();
       webhookLogRetention.start();
     },
@@ -368,6 +382,7 @@ export function buildRelay(o: RelayOptions): Relay {
       await intake.flush(5_000);
       unknownTokens.close();
       await webhookLogRetention.stop();
+      await sessionFlatten.stop();
       await monitor.stop();
       await leaders.stop();
       await ocoGuard.stop();

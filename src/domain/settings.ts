@@ -89,6 +89,8 @@ export const recorderSettingsSchema = z.strictObject({
   positionSync: fields.positionSync.default("off"),
   discordChannelId: fields.discordChannelId.optional(),
   discordUserIds: fields.discordUserIds.default([]),
+  // Issue 14, session flatten: every trader flattened (exits cancelled) when the trading windows close.
+  flattenAtWindowEnd: z.boolean().default(false),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];
