@@ -312,6 +312,7 @@ export function buildRelay(o: RelayOptions): Relay {
     auth: new AdminAuth(sql, config.RELAY_ADMIN_TOKEN),
     counters,
     metrics,
+    leaders,
     startedAt: new Date(),
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };

@@ -15,7 +15,7 @@ import { acceptLeaderSignal, type LeaderRow, leaderPosition, listLeaders, relayH
 import { orderByBrokerId } from "../db/orders";
 import type { Directory } from "../directory";
 import type { ExecutionJob } from "../dispatch/executor";
-import { toStr } from "../domain/decimal";
+import { type Dec, toStr } from "../domain/decimal";
 import {
   asAccountId,
   asBrokerAccountId,
@@ -25,7 +25,7 @@ import {
   asTraderId,
   isOurClientOrderId,
 } from "../domain/ids";
-import { leaderAlertId, leaderSignal } from "../domain/leader";
+import { type LeaderMove, leaderAlertId, leaderSignal } from "../domain/leader";
 import { signalToJson } from "../domain/signal";
 import type { Logger } from "../log";
 import { fillKey } from "../orders/fills";
@@ -46,6 +46,8 @@ export interface LeaderCopierDeps {
   graceMs?: number;
   /** How long the broker's position may trail the fill report before it is taken as it is. */
   positionWaitMs?: number;
+  /** After a session is ready, how long its replayed fills get before the positions are compared. */
+  catchUpDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,6 +57,7 @@ export class LeaderCopier {
   private readonly chains = new Map<string, Promise<void>>();
   private unsubscribe?: () => void;
   private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly d: LeaderCopierDeps) {}
 
@@ -66,6 +69,7 @@ export class LeaderCopier {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    for (const timer of this.timers) clearTimeout(timer);
     await Promise.all([...this.chains.values()]);
   }
 
@@ -88,23 +92,39 @@ export class LeaderCopier {
 
   /** Feed for every broker event of every session. Never throws. */
   handle(accountId: string, event: BrokerEvent): void {
-    if (event.type !== "OrderFilled" || this.stopped) return;
-    for (const leader of this.leaders) {
-      if (leader.accountId !== accountId || leader.brokerAccountId !== event.brokerAccountId) continue;
-      const key = leader.recorderId;
-      const next = (this.chains.get(key) ?? Promise.resolve())
-        .then(() => this.copy(leader, event))
-        .catch((error) =>
-          this.d.logger.error(
-            { event: "LeaderFillNotCopied", recorderId: key, error: String(error) },
-            "a leader fill could not be copied",
-          ),
-        );
-      this.chains.set(key, next);
-      void next.finally(() => {
-        if (this.chains.get(key) === next) this.chains.delete(key);
-      });
+    if (this.stopped) return;
+    if (event.type === "SessionChanged" && event.status.state === "ready") {
+      // After the fills a session replays on connecting (given time to arrive first): what it did not.
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (this.stopped) return;
+        for (const leader of this.leaders)
+          if (leader.accountId === accountId) this.enqueue(leader, () => this.catchUp(leader));
+      }, this.d.catchUpDelayMs ?? 2_000);
+      this.timers.add(timer);
+      return;
     }
+    if (event.type !== "OrderFilled") return;
+    for (const leader of this.leaders)
+      if (leader.accountId === accountId && leader.brokerAccountId === event.brokerAccountId)
+        this.enqueue(leader, () => this.copy(leader, event));
+  }
+
+  /** One leader's work runs in order, one piece at a time. */
+  private enqueue(leader: LeaderRow, work: () => Promise<void>): void {
+    const key = leader.recorderId;
+    const next = (this.chains.get(key) ?? Promise.resolve())
+      .then(work)
+      .catch((error) =>
+        this.d.logger.error(
+          { event: "LeaderFillNotCopied", recorderId: key, error: String(error) },
+          "a leader fill could not be copied",
+        ),
+      );
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
   }
 
   private async copy(leader: LeaderRow, e: Filled): Promise<void> {
@@ -113,22 +133,10 @@ export class LeaderCopier {
       log.debug({ event: "LeaderFillOurs" }, "a fill of the relay's own order on a leader: not copied");
       return;
     }
-    const recorder = this.d.directory.recorder(leader.recorderId);
-    if (!recorder) return;
     const venue = this.d.pool.peek(leader.accountId)?.venue ?? "";
     const key = `${venue}|${fillKey(e.brokerOrderId, e.fill)}`;
-    const alertId = leaderAlertId(key);
     // A fill delivered again (reconnect, restart) is already a signal: nothing to read or send.
-    const [seen] = await this.d.sql`
-      select id from signals where recorder_id = ${leader.recorderId} and alert_id = ${alertId}`;
-    if (seen) {
-      log.debug({ event: "LeaderFillDuplicate", signalId: seen.id }, "leader fill seen before");
-      return;
-    }
-    if (!recorder.enabled) {
-      log.info({ event: "LeaderFillIgnored", reason: "recorder disabled" }, "recorder disabled");
-      return;
-    }
+    if (await this.seen(leader, key)) return;
     const signed = e.side === "buy" ? e.fill.qty : -e.fill.qty;
     const stored = await leaderPosition(this.d.sql, leader.recorderId, e.contract);
     const after = await this.leaderNow(
@@ -137,28 +145,84 @@ export class LeaderCopier {
       stored === undefined ? undefined : stored + signed,
     );
     if (after === undefined) throw new Error("the leader's position could not be read from the broker");
-    const before = stored ?? after - signed;
-    const signal = leaderSignal({
-      move: { before, after },
+    await this.emit(leader, {
+      move: { before: stored ?? after - signed, after },
       contract: e.contract,
       at: e.fill.at,
-      fillKey: key,
+      key,
       price: e.fill.price,
+      detail: { side: e.side, qty: e.fill.qty },
     });
-    if (!signal) {
-      log.info({ event: "LeaderFillNoMove", before, after }, "a leader fill left its position unchanged");
+  }
+
+  /**
+   * When the leader's session is (back) ready: a contract whose position at the broker differs from the
+   * one last copied moved while no fill reached us (a restart on a broker that does not replay fills).
+   * The move is copied as a signal dated when the leader was last seen, so by the age rules an exit or
+   * trim always goes and an entry only while that is recent.
+   */
+  private async catchUp(leader: LeaderRow): Promise<void> {
+    const rows = await this.d.sql`
+      select contract, net_qty, updated_at from leader_positions where recorder_id = ${leader.recorderId}`;
+    for (const row of rows) {
+      const contract = row.contract as string;
+      const stored = Number(row.net_qty);
+      const seenAt = row.updated_at as Date;
+      const now = await this.leaderNow(leader, contract, undefined);
+      if (now === undefined || now === stored) continue;
+      const key = `sync:${contract}:${stored}@${seenAt.getTime()}->${now}`;
+      if (await this.seen(leader, key)) continue;
+      this.d.logger.warn(
+        { event: "LeaderCaughtUp", recorderId: leader.recorderId, contract, before: stored, after: now },
+        "the leader moved while its fills were not seen",
+      );
+      await this.emit(leader, {
+        move: { before: stored, after: now },
+        contract,
+        at: seenAt,
+        key,
+        detail: {},
+      });
+    }
+  }
+
+  private async seen(leader: LeaderRow, key: string): Promise<boolean> {
+    const [row] = await this.d.sql`
+      select id from signals where recorder_id = ${leader.recorderId} and alert_id = ${leaderAlertId(key)}`;
+    if (row)
+      this.d.logger.debug(
+        { event: "LeaderFillDuplicate", recorderId: leader.recorderId, signalId: row.id, key },
+        "leader fill seen before",
+      );
+    return !!row;
+  }
+
+  /** Records the leader's move as a signal (with its new position, in one transaction) and dispatches it. */
+  private async emit(
+    leader: LeaderRow,
+    m: { move: LeaderMove; contract: string; at: Date; key: string; price?: Dec; detail: object },
+  ): Promise<void> {
+    const log = this.d.logger.child({ recorderId: leader.recorderId, key: m.key });
+    const recorder = this.d.directory.recorder(leader.recorderId);
+    if (!recorder?.enabled) {
+      log.info({ event: "LeaderFillIgnored", reason: "recorder disabled" }, "recorder disabled");
       return;
     }
+    const signal = leaderSignal({
+      move: m.move,
+      contract: m.contract,
+      at: m.at,
+      fillKey: m.key,
+      ...(m.price !== undefined ? { price: m.price } : {}),
+    });
+    if (!signal) {
+      log.info({ event: "LeaderFillNoMove", ...m.move }, "a leader fill left its position unchanged");
+      return;
+    }
+    const alertId = signal.alertId ?? leaderAlertId(m.key);
     const receivedAt = this.d.now?.() ?? new Date();
     const signalId = crypto.randomUUID();
-    const body = JSON.stringify({
-      fill: key,
-      contract: e.contract,
-      side: e.side,
-      qty: e.fill.qty,
-      before,
-      after,
-    });
+    const body = JSON.stringify({ fill: m.key, contract: m.contract, ...m.detail, ...m.move });
     const result = await acceptLeaderSignal(this.d.sql, {
       signalId,
       recorderId: leader.recorderId,
@@ -178,20 +242,20 @@ export class LeaderCopier {
       signal: {
         action: signal.action,
         ticker: signal.ticker,
-        quantity: toStr(signal.quantity ?? (0n as never)),
+        ...(signal.quantity !== undefined ? { quantity: toStr(signal.quantity) } : {}),
         ...(signal.price !== undefined ? { price: toStr(signal.price) } : {}),
-        time: e.fill.at.toISOString(),
-        ageMs: Math.max(0, receivedAt.getTime() - e.fill.at.getTime()),
+        time: m.at.toISOString(),
+        ageMs: Math.max(0, receivedAt.getTime() - m.at.getTime()),
         payload: signalToJson(signal),
       },
       instanceId: this.d.instanceId,
       leaseMs: this.d.leaseMs,
-      contract: e.contract,
-      leaderAfter: after,
+      contract: m.contract,
+      leaderAfter: m.move.after,
     });
     if (result.outcome !== "accepted") return;
     log.info(
-      { event: "LeaderSignalAccepted", signalId, before, after, traders: result.executions.length },
+      { event: "LeaderSignalAccepted", signalId, ...m.move, traders: result.executions.length },
       "leader fill copied as a signal",
     );
     this.d.dispatch(

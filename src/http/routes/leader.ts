@@ -73,6 +73,7 @@ export function leaderRoutes(s: Services) {
       brokerAccountId: leader.brokerAccountId,
     });
     await s.directory.refresh();
+    await s.leaders?.reload();
     return c.json({ leader: present(leader) });
   });
 
@@ -82,6 +83,7 @@ export function leaderRoutes(s: Services) {
       throw new RelayError("not_found", "The recorder has no leader.");
     await audit(s.sql, c.get("actor"), "recorder.leader.remove", recorderId, {});
     await s.directory.refresh();
+    await s.leaders?.reload();
     return c.json({ leader: null });
   });
 
