@@ -21,3 +21,4 @@ export type { FlattenState } from "./machine";
 export { LossMonitor, type LossMonitorDeps } from "./monitor";
 export { type LossSnapshot, lossSnapshot, monitorStatus } from "./present";
 export { type AccountLossSettings, loadAccountLossSettings, setAccountLossSettings } from "./repo";
+export { SessionFlattener } from "./session-flatten";
