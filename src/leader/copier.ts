@@ -44,8 +44,8 @@ export interface LeaderCopierDeps {
   now?: () => Date;
   /** A fill whose order is not known yet on a sub-account we also trade: how long its reply may race it. */
   graceMs?: number;
-  /** How long the broker's position may trail the fill report before it is taken as it is. */
-  positionWaitMs?: number;
+  /** How long after a fill its contract is looked at again (a position trailing its fill report). */
+  recheckMs?: number;
   /** After a session is ready, how long its replayed fills get before the positions are compared. */
   catchUpDelayMs?: number;
 }
@@ -58,6 +58,8 @@ export class LeaderCopier {
   private unsubscribe?: () => void;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Per (recorder, contract): a look again pending, dated by the oldest fill that asked for it. */
+  private readonly rechecks = new Map<string, { at: Date }>();
 
   constructor(private readonly d: LeaderCopierDeps) {}
 
@@ -139,12 +141,18 @@ export class LeaderCopier {
     if (await this.seen(leader, key)) return;
     const signed = e.side === "buy" ? e.fill.qty : -e.fill.qty;
     const stored = await leaderPosition(this.d.sql, leader.recorderId, e.contract);
-    const after = await this.leaderNow(
-      leader,
-      e.contract,
-      stored === undefined ? undefined : stored + signed,
-    );
+    const after = await this.leaderOwn(leader, e.contract);
+    // Looked at again shortly: a position that trailed the fill report, a burst read half way, one of
+    // our own fills on the same sub-account not booked yet. The broker is the truth.
+    this.recheck(leader, e.contract, e.fill.at);
     if (after === undefined) throw new Error("the leader's position could not be read from the broker");
+    if (after === stored) {
+      log.debug(
+        { event: "LeaderFillPending", key, position: after },
+        "the broker does not show this fill (yet)",
+      );
+      return;
+    }
     await this.emit(leader, {
       move: { before: stored ?? after - signed, after },
       contract: e.contract,
@@ -155,6 +163,24 @@ export class LeaderCopier {
     });
   }
 
+  /** One look at the contract again after `recheckMs`, dated by the oldest fill that asked for it. */
+  private recheck(leader: LeaderRow, contract: string, at: Date): void {
+    const k = `${leader.recorderId}|${contract}`;
+    const pending = this.rechecks.get(k);
+    if (pending) {
+      if (at < pending.at) pending.at = at;
+      return;
+    }
+    const entry = { at };
+    this.rechecks.set(k, entry);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.rechecks.delete(k);
+      if (!this.stopped) this.enqueue(leader, () => this.sync(leader, contract, entry.at));
+    }, this.d.recheckMs ?? 1_000);
+    this.timers.add(timer);
+  }
+
   /**
    * When the leader's session is (back) ready: a contract whose position at the broker differs from the
    * one last copied moved while no fill reached us (a restart on a broker that does not replay fills).
@@ -163,27 +189,26 @@ export class LeaderCopier {
    */
   private async catchUp(leader: LeaderRow): Promise<void> {
     const rows = await this.d.sql`
-      select contract, net_qty, updated_at from leader_positions where recorder_id = ${leader.recorderId}`;
-    for (const row of rows) {
-      const contract = row.contract as string;
-      const stored = Number(row.net_qty);
-      const seenAt = row.updated_at as Date;
-      const now = await this.leaderNow(leader, contract, undefined);
-      if (now === undefined || now === stored) continue;
-      const key = `sync:${contract}:${stored}@${seenAt.getTime()}->${now}`;
-      if (await this.seen(leader, key)) continue;
-      this.d.logger.warn(
-        { event: "LeaderCaughtUp", recorderId: leader.recorderId, contract, before: stored, after: now },
-        "the leader moved while its fills were not seen",
-      );
-      await this.emit(leader, {
-        move: { before: stored, after: now },
-        contract,
-        at: seenAt,
-        key,
-        detail: {},
-      });
-    }
+      select contract, updated_at from leader_positions where recorder_id = ${leader.recorderId}`;
+    for (const row of rows) await this.sync(leader, row.contract as string, row.updated_at as Date);
+  }
+
+  /** The leader's position at the broker against the one last copied; a difference is copied, dated `at`. */
+  private async sync(leader: LeaderRow, contract: string, at: Date): Promise<void> {
+    const [row] = await this.d.sql`
+      select net_qty, updated_at from leader_positions
+       where recorder_id = ${leader.recorderId} and contract = ${contract}`;
+    if (!row) return;
+    const stored = Number(row.net_qty);
+    const now = await this.leaderOwn(leader, contract);
+    if (now === undefined || now === stored) return;
+    const key = `sync:${contract}:${stored}@${(row.updated_at as Date).getTime()}->${now}`;
+    if (await this.seen(leader, key)) return;
+    this.d.logger.warn(
+      { event: "LeaderCaughtUp", recorderId: leader.recorderId, contract, before: stored, after: now },
+      "the leader's position moved without a fill copied for it",
+    );
+    await this.emit(leader, { move: { before: stored, after: now }, contract, at, key, detail: {} });
   }
 
   private async seen(leader: LeaderRow, key: string): Promise<boolean> {
@@ -286,29 +311,14 @@ export class LeaderCopier {
     return !!(await orderByBrokerId(this.d.sql, leader.accountId, e.brokerOrderId, venue));
   }
 
-  /**
-   * The leader's own position now: the broker's, less what the relay's traders hold on that sub-account.
-   * Asked again for a short while when it does not show the fill yet (`expected`); the broker is the truth.
-   */
-  private async leaderNow(
-    leader: LeaderRow,
-    contract: string,
-    expected: number | undefined,
-  ): Promise<number | undefined> {
+  /** The leader's own position now: the broker's, less what the relay's traders hold on that sub-account. */
+  private async leaderOwn(leader: LeaderRow, contract: string): Promise<number | undefined> {
     const session = await this.d.pool.session(leader.accountId);
-    const deadline = Date.now() + (this.d.positionWaitMs ?? 2_000);
-    let own: number | undefined;
-    for (;;) {
-      const positions = await session
-        .positions(asBrokerAccountId(leader.brokerAccountId), { fresh: true })
-        .catch(() => undefined);
-      if (positions) {
-        const net = positions.find((p) => p.contract === contract)?.netPos ?? 0;
-        own = net - (await relayHolding(this.d.sql, leader.accountId, leader.brokerAccountId, contract));
-        if (expected === undefined || own === expected) return own;
-      }
-      if (Date.now() >= deadline) return own;
-      await sleep(200);
-    }
+    const positions = await session
+      .positions(asBrokerAccountId(leader.brokerAccountId), { fresh: true })
+      .catch(() => undefined);
+    if (!positions) return undefined;
+    const net = positions.find((p) => p.contract === contract)?.netPos ?? 0;
+    return net - (await relayHolding(this.d.sql, leader.accountId, leader.brokerAccountId, contract));
   }
 }

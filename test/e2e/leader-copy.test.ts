@@ -100,6 +100,14 @@ for (const desk of w.desks()) {
         "close: followers flat",
       );
       expect(desk.position(leader)).toBe(0);
+      const listed = await t.api<{ signals: { source: string; signal: { leader?: unknown } }[] }>(
+        "GET",
+        `/api/signals?recorderId=${recorderId}&limit=1`,
+      );
+      expect(listed.body.signals[0]).toMatchObject({
+        source: "leader",
+        signal: { leader: { before: -2, after: 0 } },
+      });
       expect(await w.leaderSignals(recorderId)).toBe(5);
       const decisions = await t.sql`
         select e.decision, count(*)::int as n from executions e join signals s on s.id = e.signal_id
@@ -206,6 +214,62 @@ for (const desk of w.desks()) {
         "B's exit is not copied",
       );
       expect(await w.leaderSignals(a.body.id)).toBe(2);
+    });
+
+    it(`LD04 (${desk.name}) a burst of leader orders (five at once) leaves the followers at their share, nothing doubled or crossed`, async () => {
+      const { accountId, subs } = await desk.login(`ld04${desk.name}`);
+      const [leader = 0, f1 = 0, f2 = 0] = subs;
+      const recorderId = await w.recorder(`Burst ${desk.name}`, accountId, leader, [
+        [f1, 1],
+        [f2, 1.5],
+      ]);
+      desk.buy(leader, 2);
+      await w.follows(
+        desk,
+        [
+          [f1, 2],
+          [f2, 3],
+        ],
+        "open before the burst",
+      );
+      // 2 -> 3 -> 5 -> 6 -> 3 -> 5, all at once.
+      for (const q of [1, 2, 1, -3, 2]) (q > 0 ? desk.buy : desk.sell)(leader, Math.abs(q));
+      await w.follows(
+        desk,
+        [
+          [leader, 5],
+          [f1, 5],
+          [f2, 7],
+        ],
+        "followers at 5 and floor(7.5)",
+      );
+      // Down to flat at once, in two orders.
+      desk.sell(leader, 4);
+      desk.sell(leader, 1);
+      await w.follows(
+        desk,
+        [
+          [f1, 0],
+          [f2, 0],
+        ],
+        "flat",
+      );
+      // Replayed order by order, no follower's position ever went below zero (nothing crossed, nothing doubled).
+      const filled = await w.t.sql`
+        select o.trader_id, o.side, o.filled_qty from broker_orders o join traders tr on tr.id = o.trader_id
+         where tr.recorder_id = ${recorderId} and o.filled_qty > 0 order by o.id`;
+      const running = new Map<string, number>();
+      let lowest = 0;
+      for (const f of filled) {
+        const n =
+          (running.get(f.trader_id as string) ?? 0) +
+          (f.side === "buy" ? Number(f.filled_qty) : -Number(f.filled_qty));
+        running.set(f.trader_id as string, n);
+        lowest = Math.min(lowest, n);
+      }
+      expect(lowest).toBe(0);
+      expect([...running.values()]).toEqual([0, 0]);
+      expect(await w.leaderSignals(recorderId)).toBeLessThanOrEqual(8);
     });
   });
 }
