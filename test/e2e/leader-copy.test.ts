@@ -273,3 +273,32 @@ for (const desk of w.desks()) {
     });
   });
 }
+
+describe("leader copying across brokers", () => {
+  it("LD05 a Tradovate leader's fills are followed on ProjectX (the leader's contract by name)", async () => {
+    const [tradovate, projectx] = w.desks();
+    if (!tradovate || !projectx) throw new Error("desks");
+    const lead = await tradovate.login("ld05lead");
+    const follow = await projectx.login("ld05follow");
+    const rec = await w.t.api<{ id: string }>("POST", "/api/recorders", { name: "Cross" });
+    const tr = await w.t.api("POST", "/api/traders", {
+      recorderId: rec.body.id,
+      accountId: follow.accountId,
+      brokerAccountId: String(follow.subs[0]),
+      multiplier: 2,
+    });
+    expect(tr.status).toBe(201);
+    const set = await w.t.api("PUT", `/api/recorders/${rec.body.id}/leader`, {
+      accountId: lead.accountId,
+      brokerAccountId: String(lead.subs[0]),
+    });
+    expect(set.status).toBe(200);
+    const leader = lead.subs[0] ?? 0;
+    const f = follow.subs[0] ?? 0;
+    tradovate.buy(leader, 1);
+    await waitFor(() => (projectx.position(f) === 2 ? true : undefined), "the ProjectX follower long 2");
+    tradovate.close(leader);
+    await waitFor(() => (projectx.position(f) === 0 ? true : undefined), "the ProjectX follower flat");
+    expect(await w.leaderSignals(rec.body.id)).toBe(2);
+  });
+});
