@@ -358,6 +358,7 @@ export function buildRelay(o: RelayOptions): Relay {
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();
+      leaders.warm();
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
       await dispatcher.recover(true);
       dispatcher.start();

@@ -63,8 +63,9 @@ export class LeaderCopier {
 
   constructor(private readonly d: LeaderCopierDeps) {}
 
+  /** Loads the leaders (before any session starts, so no fill finds them unknown); `warm` starts them. */
   async start(): Promise<void> {
-    await this.reload();
+    await this.load();
     this.unsubscribe = this.d.directory.onChange(() => void this.reload());
   }
 
@@ -82,14 +83,23 @@ export class LeaderCopier {
 
   /** Reads the leaders again and keeps their sessions warm (a leader need not be anyone's trader). */
   async reload(): Promise<void> {
-    try {
-      this.leaders = await listLeaders(this.d.sql);
-    } catch (error) {
-      this.d.logger.warn({ event: "LeadersNotLoaded", error: String(error) }, "could not load leaders");
-      return;
-    }
+    if (await this.load()) this.warm();
+  }
+
+  /** Starts the sessions of leaders whose login no trader uses. */
+  warm(): void {
     for (const id of new Set(this.leaders.map((l) => l.accountId)))
       if (!this.d.pool.peek(id)) void this.d.pool.session(id).catch(() => undefined);
+  }
+
+  private async load(): Promise<boolean> {
+    try {
+      this.leaders = await listLeaders(this.d.sql);
+      return true;
+    } catch (error) {
+      this.d.logger.warn({ event: "LeadersNotLoaded", error: String(error) }, "could not load leaders");
+      return false;
+    }
   }
 
   /** Feed for every broker event of every session. Never throws. */
