@@ -166,4 +166,60 @@ describe("session flatten", () => {
     }, "flat after the next close");
     expect(px.duplicateCustomTags()).toEqual([]);
   });
+
+  it("SF02 a flatten cut short by a restart is resumed for the same close, not started again", async () => {
+    const ids = tv.addUser({
+      name: "sf02",
+      password: "pw",
+      accounts: [{ name: "DSF02", balance: dec(100_000) }],
+    });
+    const sub = ids.accounts[0]?.id ?? 0;
+    const acc = await t.api<{ id: string }>("POST", "/api/accounts", {
+      name: "tv2",
+      broker: "tradovate",
+      credentials: { username: "sf02", password: "pw", appId: "Relay", deviceId: "d-sf02" },
+    });
+    const rec = await t.api<{ id: string; webhookToken: string }>("POST", "/api/recorders", {
+      name: "Session 2",
+      stopLossTicks: 40,
+      tradingWindows: [{ start: "08:30", end: "15:00" }],
+      flattenAtWindowEnd: true,
+    });
+    await t.api("POST", "/api/traders", { recorderId: rec.body.id, accountId: acc.body.id });
+    clock = new Date("2026-11-23T20:00:00Z"); // Monday 14:00 in Chicago
+    await waitFor(async () => {
+      const [row] = await t.sql`select 1 from session_flattens where recorder_id = ${rec.body.id}`;
+      return row ? true : undefined;
+    }, "the baseline close");
+    const res = await t.webhook(
+      rec.body.webhookToken,
+      JSON.stringify({ ticker: "MNQ1!", action: "buy", id: "sf02" }),
+    );
+    expect(res.status).toBe(202);
+    const position = () => tv.venue.position(String(sub), tv.front("MNQ"))?.netPos ?? 0;
+    await waitFor(() => (position() === 1 ? true : undefined), "long 1");
+    await waitFor(async () => {
+      const [e] = await t.sql`select status from executions where signal_id = ${res.body.signalId as string}`;
+      return e?.status === "done" ? true : undefined;
+    }, "the entry and its stop");
+
+    // The relay went down as the close was being flattened: the close is stored, its flatten not done.
+    await t.stop();
+    clock = new Date("2026-11-23T21:00:02Z");
+    await db.sql`
+      update session_flattens set window_end = '2026-11-23T21:00:00Z', done_at = null
+       where recorder_id = ${rec.body.id}`;
+    t = await relay();
+    await waitFor(async () => {
+      const [row] = await t.sql`select done_at from session_flattens where recorder_id = ${rec.body.id}`;
+      const working = tv.venue.listOrders(String(sub)).filter((o) => o.status === "working").length;
+      return position() === 0 && working === 0 && row?.done_at ? true : undefined;
+    }, "the resumed flatten");
+    await t.relay.sessionFlatten.tick();
+    // Resumed, never started a second time (the first recorder's own closes are its business).
+    const mine = (event: string) =>
+      t.logs.filter((l) => l.includes(`"${event}"`) && l.includes(rec.body.id)).length;
+    expect(mine("SessionCloseFlatten")).toBe(0);
+    expect(mine("SessionFlattened")).toBe(1);
+  });
 });
