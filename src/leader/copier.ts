@@ -145,6 +145,9 @@ export class LeaderCopier {
       log.debug({ event: "LeaderFillOurs" }, "a fill of the relay's own order on a leader: not copied");
       return;
     }
+    // Looked at again shortly: a position that trailed the fill report, a burst read half way, one of
+    // our own fills on the same sub-account not booked yet, a failure below. The broker is the truth.
+    this.recheck(leader, e.contract, e.fill.at);
     const venue = this.d.pool.peek(leader.accountId)?.venue ?? "";
     const key = `${venue}|${fillKey(e.brokerOrderId, e.fill)}`;
     // A fill delivered again (reconnect, restart) is already a signal: nothing to read or send.
@@ -152,9 +155,6 @@ export class LeaderCopier {
     const signed = e.side === "buy" ? e.fill.qty : -e.fill.qty;
     const stored = await leaderPosition(this.d.sql, leader.recorderId, e.contract);
     const after = await this.leaderOwn(leader, e.contract);
-    // Looked at again shortly: a position that trailed the fill report, a burst read half way, one of
-    // our own fills on the same sub-account not booked yet. The broker is the truth.
-    this.recheck(leader, e.contract, e.fill.at);
     if (after === undefined) throw new Error("the leader's position could not be read from the broker");
     if (after === stored) {
       log.debug(
