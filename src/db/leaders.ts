@@ -90,6 +90,24 @@ export async function relayHolding(
 }
 
 /**
+ * Whether a market order of ours on the sub-account and contract is still unbooked (sent, or filled at
+ * the broker before its fill is booked): the broker's position and our books disagree until it is.
+ */
+export async function relayOrderInFlight(
+  sql: Sql,
+  accountId: string,
+  brokerAccountId: string,
+  contract: string,
+): Promise<boolean> {
+  const [row] = await sql`
+    select 1 from broker_orders
+     where account_id = ${accountId} and broker_account_id = ${brokerAccountId} and contract = ${contract}
+       and order_type = 'market' and status in ('sending', 'accepted', 'working', 'unknown')
+     limit 1`;
+  return !!row;
+}
+
+/**
  * Records a leader fill as a signal, in one transaction with the leader's new position: a fill seen
  * again (its alert id exists) is a duplicate and moves nothing.
  */

@@ -11,7 +11,14 @@
  */
 import type { BrokerEvent } from "../brokers/port";
 import type { Sql } from "../db/client";
-import { acceptLeaderSignal, type LeaderRow, leaderPosition, listLeaders, relayHolding } from "../db/leaders";
+import {
+  acceptLeaderSignal,
+  type LeaderRow,
+  leaderPosition,
+  listLeaders,
+  relayHolding,
+  relayOrderInFlight,
+} from "../db/leaders";
 import { orderByBrokerId } from "../db/orders";
 import type { Directory } from "../directory";
 import type { ExecutionJob } from "../dispatch/executor";
@@ -154,8 +161,9 @@ export class LeaderCopier {
     if (await this.seen(leader, key)) return;
     const signed = e.side === "buy" ? e.fill.qty : -e.fill.qty;
     const stored = await leaderPosition(this.d.sql, leader.recorderId, e.contract);
-    const after = await this.leaderOwn(leader, e.contract);
-    if (after === undefined) throw new Error("the leader's position could not be read from the broker");
+    const after = await this.leaderOwn(leader, e.contract, e.fill.at);
+    // Unknown now: the re-look scheduled above copies it.
+    if (after === undefined) return;
     if (after === stored) {
       log.debug(
         { event: "LeaderFillPending", key, position: after },
@@ -210,7 +218,7 @@ export class LeaderCopier {
        where recorder_id = ${leader.recorderId} and contract = ${contract}`;
     if (!row) return;
     const stored = Number(row.net_qty);
-    const now = await this.leaderOwn(leader, contract);
+    const now = await this.leaderOwn(leader, contract, at);
     if (now === undefined || now === stored) return;
     const key = `sync:${contract}:${stored}@${(row.updated_at as Date).getTime()}->${now}`;
     if (await this.seen(leader, key)) return;
@@ -321,8 +329,24 @@ export class LeaderCopier {
     return !!(await orderByBrokerId(this.d.sql, leader.accountId, e.brokerOrderId, venue));
   }
 
-  /** The leader's own position now: the broker's, less what the relay's traders hold on that sub-account. */
-  private async leaderOwn(leader: LeaderRow, contract: string): Promise<number | undefined> {
+  /**
+   * The leader's own position now: the broker's, less what the relay's traders hold on that sub-account.
+   * Undefined while it cannot be known: the broker cannot be read, or a market order of ours there is not
+   * booked yet (then it is looked at again, dated `at`).
+   */
+  private async leaderOwn(leader: LeaderRow, contract: string, at: Date): Promise<number | undefined> {
+    const { sql } = this.d;
+    const traded = this.d.directory
+      .allTraders()
+      .some((t) => t.accountId === leader.accountId && t.brokerAccountId === leader.brokerAccountId);
+    if (traded && (await relayOrderInFlight(sql, leader.accountId, leader.brokerAccountId, contract))) {
+      this.d.logger.debug(
+        { event: "LeaderWaitsForOurOrder", recorderId: leader.recorderId, contract },
+        "an order of ours on the leader's sub-account is not booked yet; looking again shortly",
+      );
+      this.recheck(leader, contract, at);
+      return undefined;
+    }
     const session = await this.d.pool.session(leader.accountId);
     const positions = await session
       .positions(asBrokerAccountId(leader.brokerAccountId), { fresh: true })
