@@ -26,9 +26,10 @@ import { Intake } from "./intake/intake";
 import { RateLimiter } from "./intake/rate-limit";
 import { UnknownTokens } from "./intake/unknown-tokens";
 import { WebhookLogRetention } from "./intake/webhook-log-retention";
+import { LeaderCopier } from "./leader/copier";
 import type { Logger } from "./log";
 import { Metrics } from "./metrics";
-import { createLossMonitor, type LossMonitor, type LossMonitorDeps } from "./monitor/index";
+import { createLossMonitor, type LossMonitor, type LossMonitorDeps, SessionFlattener } from "./monitor/index";
 import { createNotifications, type Notifications } from "./notify/index";
 import { ContractBook } from "./orders/contracts";
 import { DriftDesk } from "./orders/drift";
@@ -75,6 +76,8 @@ export interface Relay {
   notifications: Notifications;
   /** Checks consulted before any new exposure (loss monitor, kill switch); the first reason wins. */
   entryGates: EntryGate[];
+  leaders: LeaderCopier;
+  sessionFlatten: SessionFlattener;
   start(): Promise<void>;
   stop(drainMs?: number): Promise<void>;
 }
@@ -276,6 +279,18 @@ export function buildRelay(o: RelayOptions): Relay {
     unknownTokens,
     ...(o.now ? { now: o.now } : {}),
   });
+  // Issue 14, leader copying: a leader's own fills become signals for its recorder's followers.
+  const leaders = new LeaderCopier({
+    sql,
+    logger,
+    pool,
+    directory,
+    dispatch: (jobs) => dispatcher.enqueue(jobs),
+    instanceId: config.instanceId,
+    leaseMs: config.EXECUTION_LEASE_MS,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  pool.onEvent((accountId, event) => leaders.handle(accountId, event));
   const monitor = createLossMonitor({
     sql,
     logger,
@@ -289,6 +304,16 @@ export function buildRelay(o: RelayOptions): Relay {
     ...o.lossMonitor,
   });
   entryGates.push(monitor.gate);
+  // Issue 14, session flatten: traders of a recorder with flattenAtWindowEnd are flat when its hours close.
+  const sessionFlatten = new SessionFlattener({
+    sql,
+    logger,
+    directory,
+    pool,
+    now: o.lossMonitor?.now ?? o.now ?? (() => new Date()),
+    flattenTrader: (traderId, seed, reason) => monitor.flattenTrader(traderId, seed, reason),
+    ...(o.lossMonitor?.retryDelaysMs ? { retryDelaysMs: o.lossMonitor.retryDelaysMs } : {}),
+  });
   const services: Services = {
     lossMonitor: monitor,
     notifications,
@@ -304,6 +329,7 @@ export function buildRelay(o: RelayOptions): Relay {
     auth: new AdminAuth(sql, config.RELAY_ADMIN_TOKEN),
     counters,
     metrics,
+    leaders,
     startedAt: new Date(),
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };
@@ -336,16 +362,21 @@ export function buildRelay(o: RelayOptions): Relay {
     monitor,
     notifications,
     entryGates,
+    leaders,
+    sessionFlatten,
     async start() {
       // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
       await checkCredentialsKey(sql, sealer);
       await directory.start();
       await services.auth.reload();
+      // Before the sessions start, so fills they replay on connecting are copied (duplicates are not).
+      await leaders.start();
       // Before any fill is booked: an exit filled while the relay was away still has its partner cancelled.
       ocoGuard.start();
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();
+      leaders.warm();
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
       await stopManager.start();
       await dispatcher.recover(true);
@@ -356,6 +387,7 @@ export function buildRelay(o: RelayOptions): Relay {
         new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref()),
       ]);
       reconciler.start();
+      await sessionFlatten.start();
       await notifications.start();
       webhookLogRetention.start();
     },
@@ -370,8 +402,10 @@ export function buildRelay(o: RelayOptions): Relay {
       await intake.flush(5_000);
       unknownTokens.close();
       await webhookLogRetention.stop();
+      await sessionFlatten.stop();
       await monitor.stop();
       await stopManager.stop();
+      await leaders.stop();
       await ocoGuard.stop();
       await pool.stopAll();
       await fills.drain();

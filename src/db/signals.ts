@@ -91,6 +91,8 @@ export interface SignalRow {
   ageMs: number | null;
   payload: Record<string, unknown>;
   counts: Record<string, number>;
+  /** "webhook", or "leader" for a leader's fill (issue 14). */
+  source: string;
 }
 
 function toSignal(r: Record<string, unknown>): SignalRow {
@@ -109,12 +111,13 @@ function toSignal(r: Record<string, unknown>): SignalRow {
     ageMs: r.age_ms === null ? null : Number(r.age_ms),
     payload: r.payload as Record<string, unknown>,
     counts: (r.counts as Record<string, number>) ?? {},
+    source: (r.source as string) ?? "webhook",
   };
 }
 
 const SELECT = `
   select s.id, s.recorder_id, r.name as recorder_name, s.received_at, s.committed_at, s.alert_id, s.action, s.ticker,
-         s.quantity, s.price, s.signal_time, s.age_ms, s.payload,
+         s.quantity, s.price, s.signal_time, s.age_ms, s.payload, s.source,
          (select coalesce(jsonb_object_agg(status, n), '{}') from
             (select status, count(*)::int n from executions e where e.signal_id = s.id group by status) c) as counts
     from signals s join recorders r on r.id = s.recorder_id`;

@@ -52,3 +52,11 @@ export function clientOrderId(signal: SignalId | string, trader: TraderId | stri
   for (let i = 0; i < 16; i++) out += ALPHABET[(digest[i] ?? 0) & 31];
   return `${out}-${leg}` as ClientOrderId;
 }
+
+const OURS = /^cr[0-9abcdefghjkmnpqrstvwxyz]{16}-[a-z]/;
+
+/**
+ * Whether a client order id is one the relay made (`clientOrderId`), including the suffixes a broker adds
+ * to bracket children. Another tool's tag never has this shape unless it copies ours.
+ */
+export const isOurClientOrderId = (id: string): boolean => OURS.test(id);

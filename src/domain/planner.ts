@@ -22,6 +22,7 @@ import { type Dec, stepsIn, times } from "./decimal";
 import { settingsStop, settingsTargets, type UnitTarget } from "./exit-units";
 import { type EntryHistory, entryRefusal, invertSignal } from "./filters";
 import { withinTradingHours } from "./hours";
+import { leaderPlan } from "./leader";
 import {
   effectiveSettings,
   orderSizeProblem,
@@ -131,9 +132,22 @@ export function plan(input: PlanContext): Plan {
   const settings = effectiveSettings(input.recorder, input.overrides);
   // Entry filters (src/domain/filters.ts): an inverse trader plans the opposite signal; then the plan's
   // new exposure may be refused while its closes still go.
-  const ctx = settings.inverse ? { ...input, signal: invertSignal(input.signal) } : input;
+  // A leader's copy follows the leader's side: inverse applies to alerts only.
+  const ctx =
+    settings.inverse && !input.signal.leader ? { ...input, signal: invertSignal(input.signal) } : input;
   const exits = exitSpec(ctx);
-  const unfiltered = syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits);
+  // A leader's fill (issue 14, leader copying) moves the follower to its share of the leader's position.
+  const leader = ctx.signal.leader;
+  const unfiltered = leader
+    ? leaderPlan({
+        move: leader,
+        net: ctx.position.netQty,
+        multiplier: ctx.multiplier,
+        settings,
+        exits,
+        now: ctx.now,
+      })
+    : (syncGuard(ctx, settings, exits) ?? planSignal(ctx, settings, exits));
   const refusal = entryRefusal(unfiltered, settings, ctx.history, ctx.receivedAt);
   const planned = refusal ? withoutEntries(unfiltered, refusal.reason, refusal.decision) : unfiltered;
   // An absurd size is a mistake somewhere upstream: the entry is refused whole, a close still goes.

@@ -193,6 +193,8 @@ export const recorderSettingsSchema = z.strictObject({
   trailStepTicks: fields.trailStepTicks.default(1),
   breakEvenTicks: fields.breakEvenTicks.default(0),
   breakEvenOffsetTicks: fields.breakEvenOffsetTicks.default(0),
+  // Issue 14, session flatten: every trader flattened (exits cancelled) when the trading windows close.
+  flattenAtWindowEnd: z.boolean().default(false),
 });
 export type RecorderSettings = z.infer<typeof recorderSettingsSchema>;
 export const RECORDER_SETTING_KEYS = Object.keys(recorderSettingsSchema.shape) as (keyof RecorderSettings)[];

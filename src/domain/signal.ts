@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type Dec, dec, SCALE, toStr, tryDec } from "./decimal";
+import { type LeaderMove, parseLeaderMove } from "./leader";
 import { riskAliases, riskAliasesJson } from "./signal-risk";
 import { readStopAliases, type StopOverrides, stopAliasesToJson } from "./stop-aliases";
 
@@ -53,6 +54,11 @@ export interface Signal {
   riskPercent?: Dec;
   /** Break-even / trailing-stop overrides (trail, trail_trigger, trail_freq, breakeven, breakeven_offset). */
   stops?: StopOverrides;
+  /**
+   * Leader copying (issue 14): set only on signals the relay makes from a leader's own fill, never read
+   * from a webhook body; the planner then moves each follower to its share (src/domain/leader.ts).
+   */
+  leader?: LeaderMove;
 }
 
 export type NormalizeResult = { ok: true; signal: Signal } | { ok: false; message: string };
@@ -450,6 +456,7 @@ export function signalToJson(s: Signal): Record<string, unknown> {
     comment: s.comment,
     ...riskAliasesJson(s),
     ...stopAliasesToJson(s.stops),
+    leader: s.leader,
   };
 }
 
@@ -457,7 +464,8 @@ export function signalToJson(s: Signal): Record<string, unknown> {
 export function signalFromJson(j: Record<string, unknown>): Signal {
   const result = normalizeSignal(j);
   if (!result.ok) throw new Error(`stored signal no longer parses: ${result.message}`);
-  return result.signal;
+  const leader = parseLeaderMove(j.leader);
+  return leader ? { ...result.signal, leader } : result.signal;
 }
 
 /**

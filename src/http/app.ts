@@ -16,6 +16,7 @@ import { metricsGuard, securityHeaders } from "./hardening";
 import { accountRoutes } from "./routes/accounts";
 import { emergencyRoutes } from "./routes/emergency";
 import { executionRoutes } from "./routes/executions";
+import { leaderRoutes } from "./routes/leader";
 import { lossMonitorRoutes } from "./routes/loss-monitor";
 import { paperRoutes } from "./routes/paper";
 import { recorderRoutes } from "./routes/recorders";
@@ -96,6 +97,7 @@ export function createApp(s: Services): Hono<Env> {
   );
   api.route("/accounts", accountRoutes(s));
   api.route("/recorders", recorderRoutes(s));
+  api.route("/recorders", leaderRoutes(s)); // issue 14: leader copying
   api.route("/traders", traderRoutes(s));
   api.route("/signals", signalRoutes(s));
   api.route("/webhooks", webhookLogRoutes(s));

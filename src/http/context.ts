@@ -29,6 +29,8 @@ export interface Services {
   lossMonitor: LossMonitor;
   notifications: Notifications;
   startedAt: Date;
+  /** Issue 14, leader copying: re-read the leaders (a PUT is in force when it is answered). */
+  leaders?: { reload(): Promise<void> };
   /** Remote address of the socket behind a request (absent for in-process app.request()). */
   peerAddress?: (raw: unknown) => string | undefined;
 }

@@ -89,6 +89,7 @@ export function presentSignal(s: SignalRow) {
     receivedAt: s.receivedAt,
     committedAt: s.committedAt,
     alertId: s.alertId,
+    source: s.source,
     action: s.action,
     ticker: s.ticker,
     quantity: s.quantity,

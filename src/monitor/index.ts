@@ -22,3 +22,4 @@ export { LossMonitor, type LossMonitorDeps } from "./monitor";
 export { type LossSnapshot, lossSnapshot, monitorStatus } from "./present";
 export { loadPropRules, savePropRules } from "./prop-repo";
 export { type AccountLossSettings, loadAccountLossSettings, setAccountLossSettings } from "./repo";
+export { SessionFlattener } from "./session-flatten";

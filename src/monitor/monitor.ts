@@ -29,6 +29,7 @@ import { readBrokerPositions, subAccountsOf } from "./broker-view";
 import { TradingDays } from "./days";
 import { Emergency } from "./emergency";
 import type { AttemptResult, FlattenContext } from "./flatten-context";
+import { flattenTrader } from "./flatten-trader";
 import { KillSwitch } from "./kill-switch";
 import { Market } from "./market";
 import { PnlBook } from "./pnl-book";
@@ -206,6 +207,11 @@ export class LossMonitor {
   }
 
   /** The account's limit and roll override (undefined: none stored). */
+  /** Session flatten (issue 14): one attempt at a trader's positions and orders, ids seeded by `seed`. */
+  flattenTrader(traderId: string, seed: string, reason: string): Promise<AttemptResult> {
+    return flattenTrader(this.ctx, traderId, seed, reason);
+  }
+
   /** Closes a trader's positions and cancels its orders before it is deleted. */
   retireTrader(traderId: string): Promise<AttemptResult> {
     return retireTrader(this.ctx, traderId);

@@ -106,6 +106,7 @@ export function traderRoutes(s: Services) {
         overrides: body.overrides,
       });
     } catch (error) {
+      leaderConflict(error);
       if ((error as { code?: string }).code === "23505") {
         throw new RelayError(
           "conflict",
@@ -151,6 +152,9 @@ export function traderRoutes(s: Services) {
       ...(body.maxDailyLoss !== undefined ? { maxDailyLoss: body.maxDailyLoss } : {}),
       ...(body.overrides !== undefined ? { overrides: body.overrides } : {}),
       ...(brokerAccountId ? { brokerAccountId } : {}),
+    }).catch((error: unknown) => {
+      leaderConflict(error);
+      throw error;
     });
     await audit(s.sql, c.get("actor"), "trader.update", id, { fields: Object.keys(body) });
     await s.directory.refresh();
@@ -173,4 +177,13 @@ export function traderRoutes(s: Services) {
   });
 
   return app;
+}
+
+/** Issue 14, leader copying: the database refuses a follower on the recorder's own leader (RL001). */
+function leaderConflict(error: unknown): void {
+  if ((error as { code?: string }).code === "RL001")
+    throw new RelayError(
+      "conflict",
+      "This sub-account leads the recorder: it cannot also follow it (its copies would be copied back).",
+    );
 }
