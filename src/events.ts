@@ -139,6 +139,22 @@ export type RelayEvent =
         trades: number;
       }[];
     }
+  /**
+   * A recorder's trading hours closed with `flattenAtWindowEnd`: its traders were flattened ("flat"), or one
+   * of them could not be after its retries ("stuck", urgent).
+   */
+  | {
+      type: "SessionCloseFlattened";
+      at: Date;
+      recorderId: string;
+      recorderName: string;
+      close: Date;
+      outcome: "flat" | "stuck";
+      traders: number;
+      /** The trader that is stuck, and why, in the broker's words. */
+      accountName?: string;
+      error?: string;
+    }
   | {
       type: "KillSwitchUsed";
       at: Date;

@@ -312,6 +312,7 @@ export function buildRelay(o: RelayOptions): Relay {
     pool,
     now: o.lossMonitor?.now ?? o.now ?? (() => new Date()),
     flattenTrader: (traderId, seed, reason) => monitor.flattenTrader(traderId, seed, reason),
+    bus,
     ...(o.lossMonitor?.retryDelaysMs ? { retryDelaysMs: o.lossMonitor.retryDelaysMs } : {}),
   });
   const services: Services = {

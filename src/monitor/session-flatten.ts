@@ -14,6 +14,7 @@ import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
 import { withinTradingHours } from "../domain/hours";
 import { lastSessionClose } from "../domain/session-end";
+import type { EventBus } from "../events";
 import type { Logger } from "../log";
 import type { SessionPool } from "../sessions/pool";
 import type { AttemptResult } from "./flatten-context";
@@ -26,6 +27,8 @@ export interface SessionFlattenDeps {
   pool: SessionPool;
   now: () => Date;
   flattenTrader(traderId: string, seed: string, reason: string): Promise<AttemptResult>;
+  /** Notifications: flat at the close, or a follower that could not be flattened (urgent). */
+  bus?: EventBus;
   retryDelaysMs?: number[];
   tickMs?: number;
 }
@@ -128,7 +131,8 @@ export class SessionFlattener {
         `${seed}:${trader.id}`,
         {
           attempt: () => this.d.flattenTrader(trader.id, seed, "the recorder's trading hours closed"),
-          changed: async (state) => {
+          changed: async (state, info) => {
+            if (state === "stuck") this.announce(recorderId, close, "stuck", trader.accountId, info.error);
             this.log.info({
               event: "SessionFlattenState",
               recorderId,
@@ -175,10 +179,33 @@ export class SessionFlattener {
       update session_flattens set done_at = now() where recorder_id = ${recorderId} and window_end = ${new Date(close)}`;
     const h = this.handled.get(recorderId);
     if (h && h.close === close) h.done = true;
+    this.announce(recorderId, close, "flat");
     this.log.info(
       { event: "SessionFlattened", recorderId, close: new Date(close).toISOString() },
       "flat at the close",
     );
+  }
+
+  private announce(
+    recorderId: string,
+    close: number,
+    outcome: "flat" | "stuck",
+    accountId?: string,
+    error?: string | null,
+  ): void {
+    const recorder = this.d.directory.recorder(recorderId);
+    const accountName = accountId ? this.d.directory.account(accountId)?.name : undefined;
+    this.d.bus?.emit({
+      type: "SessionCloseFlattened",
+      at: this.d.now(),
+      recorderId,
+      recorderName: recorder?.name ?? recorderId,
+      close: new Date(close),
+      outcome,
+      traders: this.d.directory.tradersOf(recorderId).length,
+      ...(accountName ? { accountName } : {}),
+      ...(error ? { error } : {}),
+    });
   }
 
   private async forget(recorderId: string): Promise<void> {

@@ -23,6 +23,7 @@ export const EVENT_TYPES: ReadonlySet<RelayEventType> = new Set<RelayEventType>(
   "ReconciliationDrift",
   "DailySummary",
   "KillSwitchUsed",
+  "SessionCloseFlattened",
 ]);
 
 /** Sent at once in their own message, ahead of anything queued, never merged or held for batching. */
@@ -49,6 +50,7 @@ export function decodePayload(raw: unknown): ItemPayload | undefined {
   if (!e || typeof e.type !== "string" || !EVENT_TYPES.has(e.type as RelayEventType)) return undefined;
   const event: Record<string, unknown> = { ...e, at: toDate(e.at) };
   if (e.receivedAt !== undefined) event.receivedAt = toDate(e.receivedAt);
+  if (e.close !== undefined) event.close = toDate(e.close);
   return {
     event: event as unknown as RelayEvent,
     ...(typeof p.recorderName === "string" ? { recorderName: p.recorderName } : {}),

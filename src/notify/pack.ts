@@ -16,6 +16,7 @@ import {
   renderDrift,
   renderFlattened,
   renderKillSwitch,
+  renderSessionClose,
   renderSessionLost,
   renderSessionRestored,
   renderUnprotected,
@@ -73,6 +74,8 @@ function render(p: ItemPayload, s: Scrubber): Unit {
       return renderDailySummary(e);
     case "KillSwitchUsed":
       return renderKillSwitch(e, s);
+    case "SessionCloseFlattened":
+      return renderSessionClose(e, s);
   }
 }
 

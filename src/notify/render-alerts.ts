@@ -231,3 +231,34 @@ export function renderKillSwitch(e: Of<"KillSwitchUsed">, s: Scrubber): Unit {
     }),
   };
 }
+
+export function renderSessionClose(e: Of<"SessionCloseFlattened">, s: Scrubber): Unit {
+  const close = e.close.toISOString().replace("T", " ").slice(0, 16);
+  if (e.outcome === "stuck") {
+    const why = s.clean(e.error ?? "the broker did not confirm flat");
+    return {
+      headline: clip(
+        `🚨 **Not flat at the close** · **${md(e.recorderName)}**${e.accountName ? ` on **${md(e.accountName)}**` : ""}: ${why}. Still retrying; please check the broker.`,
+        190,
+      ),
+      embed: fitEmbed({
+        title: clip(`🚨 Not flat at the close · ${md(e.recorderName)}`, LIMITS.title),
+        description: `The trading hours closed at ${close} UTC and the relay could not flatten ${e.accountName ? md(e.accountName) : "a follower"}: ${why}. It keeps trying when the session is back; please check the position at the broker.`,
+        color: COLORS.red,
+        timestamp: at(e),
+      }),
+    };
+  }
+  return {
+    headline: clip(
+      `🔔 **Flat at the close** · **${md(e.recorderName)}**: ${e.traders} follower(s) flattened, exits cancelled; entries wait for the next trading window.`,
+      190,
+    ),
+    embed: fitEmbed({
+      title: clip(`🔔 Flat at the close · ${md(e.recorderName)}`, LIMITS.title),
+      description: `The trading hours closed at ${close} UTC: ${e.traders} follower(s) flattened and their exits cancelled. Entries are refused until the next trading window.`,
+      color: COLORS.blue,
+      timestamp: at(e),
+    }),
+  };
+}

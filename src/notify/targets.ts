@@ -28,7 +28,8 @@ const RELAY_WIDE = new Set<RelayEvent["type"]>([
 
 export function route(event: RelayEvent, directory: Directory, defaultChannelId?: string): Routed[] {
   const recorderIds = [...new Set(recordersOf(event, directory))];
-  const urgent = URGENT.has(event.type);
+  const urgent =
+    URGENT.has(event.type) || (event.type === "SessionCloseFlattened" && event.outcome === "stuck");
   const audience = new Map<string, { target: Target; recorders: Set<string> | "all" }>();
   const reach = (target: Target, recorderId: string | "all") => {
     const key = targetKey(target);
@@ -78,6 +79,7 @@ function recordersOf(event: RelayEvent, d: Directory): string[] {
     case "SignalExecuted":
     case "ExecutionFailed":
     case "ExecutionWaiting":
+    case "SessionCloseFlattened":
       return [event.recorderId];
     case "PositionUnprotected": {
       const id = event.recorderId ?? ofTrader(event.traderId);

@@ -149,6 +149,18 @@ describe("follower plans for leader moves", () => {
       "close sell 3",
     ]);
   });
+
+  it("L22 filters apply to a leader's copy (direction), inverse does not: the copy follows the leader's side", () => {
+    expect(kinds(planFor({ before: 0, after: 2 }, 0, "1", { inverse: true }).intents)[0]).toBe("entry buy 2");
+    expect(planFor({ before: 0, after: -2 }, 0, "1", { direction: "long" }).decision).toBe(
+      "skipped_direction",
+    );
+    // Long-only: a leader reversing from long to short closes the follower's long and opens nothing.
+    expect(kinds(planFor({ before: 2, after: -1 }, 2, "1", { direction: "long" }).intents)).toEqual([
+      "cancelExits",
+      "close sell 2",
+    ]);
+  });
 });
 
 /** Carries a plan's intents out on a book, as the executor does when every order fills. */

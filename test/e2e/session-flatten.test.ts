@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec } from "../../src/domain/decimal";
+import type { RelayEvent } from "../../src/events";
 import { ProjectXSim } from "../../src/sim/projectx/index";
 import { TradovateSim } from "../../src/sim/tradovate/index";
 import { createTestDatabase, type TestDatabase } from "../support/db";
@@ -118,6 +119,10 @@ describe("session flatten", () => {
     const pxWorking = () => px.orders(pxSub).filter((o) => o.status === 1).length;
     expect([tvPos(), pxPos(), tvWorking(), pxWorking()]).toEqual([1, 2, 1, 1]);
 
+    const closes: RelayEvent[] = [];
+    t.relay.bus.on((e) => {
+      if (e.type === "SessionCloseFlattened") closes.push(e);
+    });
     clock = new Date("2026-11-20T21:00:01Z"); // 15:00:01 in Chicago: the window has closed
     await waitFor(() => (sessionFlattens() === 1 ? true : undefined), "the session flatten");
     await waitFor(async () => {
@@ -133,6 +138,11 @@ describe("session flatten", () => {
     const booked = await t.sql`
       select p.net_qty from positions p join traders tr on tr.id = p.trader_id where tr.recorder_id = ${rec.body.id}`;
     expect(booked.map((p) => p.net_qty)).toEqual([0, 0]);
+    // The trader hears of it once: flat at the close, both followers.
+    await waitFor(() => (closes.length > 0 ? true : undefined), "the session-close notification");
+    expect(closes).toEqual([
+      expect.objectContaining({ recorderId: rec.body.id, outcome: "flat", traders: 2 }),
+    ]);
 
     // Entries are refused after the close; a later look does not flatten the same close again.
     expect(await send(rec.body.webhookToken, "buy")).toEqual([

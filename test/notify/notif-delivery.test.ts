@@ -89,10 +89,11 @@ describe("delivery", () => {
       "Daily summary 2026-03-02",
       "Kill switch: flatten everything",
       "Waiting for the broker",
+      "Not flat at the close",
     ]) {
       expect(texts, needle).toContain(needle);
     }
-    // Six urgent events alone, the four others (the failure folded into its summary) in one message.
+    // Seven urgent events alone, the four others (the failure folded into its summary) in one message.
     const urgent = inChannel.filter((m) => m.embeds.length === 1 && m.content.split("\n").length === 1);
     expect(urgent.map((m) => m.embeds[0]?.title?.split(" ·")[0]).sort()).toEqual(
       [
@@ -102,9 +103,10 @@ describe("delivery", () => {
         "🚨 UNPROTECTED POSITION",
         "🛑 Daily loss limit hit",
         "🛑 Flattened after loss limit",
+        "🚨 Not flat at the close",
       ].sort(),
     );
-    expect(inChannel).toHaveLength(7);
+    expect(inChannel).toHaveLength(8);
     const batch = inChannel.find((m) => m.embeds.length > 1);
     expect(batch?.embeds.map((e) => e.title?.split(" ·")[0])).toEqual([
       "⚠️ MNQ1! BUY",
@@ -131,6 +133,7 @@ describe("delivery", () => {
         "🛑 Flattened after loss limit",
         "🔌 Connection restored",
         "📊 Daily summary",
+        "🚨 Not flat at the close",
       ].sort(),
     );
     // Never a secret: not the bot token, not the webhook token, not the admin token.

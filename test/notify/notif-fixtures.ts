@@ -196,5 +196,16 @@ export function events(
       actor: "admin",
       detail: "12 positions, 30 working orders",
     },
+    SessionCloseFlattened: {
+      type: "SessionCloseFlattened",
+      at: AT,
+      recorderId,
+      recorderName: "NQ scalper",
+      close: AT,
+      outcome: "stuck",
+      traders: 2,
+      accountName: "Topstep 50K",
+      error: "liquidation rejected: market closed",
+    },
   };
 }

@@ -89,6 +89,22 @@ describe("message content", () => {
     );
   });
 
+  it("R13 a session close the relay could not flatten is urgent and says which account and why", () => {
+    const stuck = all.SessionCloseFlattened;
+    const u = renderItem(encodePayload({ event: stuck }), scrubber);
+    expect(u.headline).toContain("Not flat at the close");
+    expect(u.headline).toContain("Topstep 50K");
+    expect(u.headline).toContain("liquidation rejected: market closed");
+    expect(u.embed.color).toBe(0xe02424);
+    const flat = renderItem(
+      encodePayload({ event: { ...stuck, outcome: "flat" } as typeof stuck }),
+      scrubber,
+    );
+    expect(flat.headline).toBe(
+      "🔔 **Flat at the close** · **NQ scalper**: 2 follower(s) flattened, exits cancelled; entries wait for the next trading window.",
+    );
+  });
+
   it("R05 every message is accepted by Discord's limits", () => {
     for (const [type, event] of Object.entries(all)) {
       const m = packUrgent(item(1, event), scrubber);
