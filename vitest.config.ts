@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Most test time is waiting on simulators and the database over loopback, not CPU: more files at
+    // once than cores keeps a 2-core CI machine busy (no test has a wall-clock threshold).
+    maxWorkers: 4,
     reporters: ["default"],
   },
 });
