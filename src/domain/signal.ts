@@ -240,7 +240,8 @@ const exitOverride = z.union([
   exitObject,
 ]);
 
-const body = z.object({
+/** The alert body as read (exported for the OpenAPI document, src/http/openapi.ts). */
+export const alertBodySchema = z.object({
   ticker: text(40).optional(),
   symbol: text(40).optional(),
   action: z.string().optional(),
@@ -290,7 +291,7 @@ export function normalizeSignal(input: unknown, options: NormalizeOptions = {}):
   const control = findControl(input as Record<string, unknown>);
   if (control)
     return { ok: false, message: `Field "${control}" contains control characters or broken Unicode.` };
-  const parsed = body.safeParse(input);
+  const parsed = alertBodySchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join(".") || "body";

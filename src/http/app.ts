@@ -12,7 +12,9 @@ import { envelope, RelayError } from "../errors";
 import { maskWebhookPath } from "../log";
 import { requireAdmin } from "./auth";
 import type { Env, Services } from "./context";
+import { docsPage } from "./docs-page";
 import { metricsGuard, securityHeaders } from "./hardening";
+import { openApiDocument } from "./openapi";
 import { accountRoutes } from "./routes/accounts";
 import { emergencyRoutes } from "./routes/emergency";
 import { executionRoutes } from "./routes/executions";
@@ -85,6 +87,12 @@ export function createApp(s: Services): Hono<Env> {
     const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);
     return c.json(reply.body, reply.status as 200);
   });
+
+  // The API's description and its reference page hold no secret (paths, field names and types, no value
+  // of any credential or token; src/http/openapi.ts), so they are served without the admin token: a tool
+  // can read them before it is given one. Registered before the /api token check, which they end before.
+  app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
+  app.get("/api/docs", (c) => c.html(docsPage()));
 
   const api = new Hono<Env>();
   api.use("*", requireAdmin(s.auth));

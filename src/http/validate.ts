@@ -35,7 +35,11 @@ export function idParam(c: Context, what: string): string {
   return id;
 }
 
-export function limitParam(c: Context, max = 500, fallback = 50): number {
+/** A list's `limit`: 1 to LIMIT_MAX, LIMIT_DEFAULT when absent. */
+export const LIMIT_MAX = 500;
+export const LIMIT_DEFAULT = 50;
+
+export function limitParam(c: Context, max = LIMIT_MAX, fallback = LIMIT_DEFAULT): number {
   const raw = c.req.query("limit");
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -14,7 +14,8 @@ import { presentAccount } from "../present";
 import { retireAccount } from "../retire";
 import { idParam, jsonBody, parse } from "../validate";
 
-const create = z.strictObject({
+/** Request bodies, exported for the OpenAPI document (src/http/openapi.ts). */
+export const create = z.strictObject({
   name: z.string().trim().min(1).max(100),
   broker: z.enum(BROKER_KINDS as [string, ...string[]]),
   environment: z.enum(["demo", "live"]).default("demo"),
@@ -27,7 +28,7 @@ const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return d ?? dec(0);
 });
 
-const patch = z.strictObject({
+export const patch = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),
   environment: z.enum(["demo", "live"]).optional(),
   credentials: z.record(z.string(), z.unknown()).optional(),

@@ -11,7 +11,8 @@ import { monitorStatus } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { parse } from "../validate";
 
-const body = z.strictObject({
+/** The request body, exported for the OpenAPI document (src/http/openapi.ts). */
+export const body = z.strictObject({
   reason: z.string().trim().min(1).max(500).optional(),
   /** How long POST /flatten waits for the brokers to read flat before answering (ms). */
   waitMs: z.number().int().min(0).max(60_000).optional(),

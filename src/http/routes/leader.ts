@@ -12,7 +12,8 @@ import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { idParam, jsonBody, parse } from "../validate";
 
-const body = z.strictObject({
+/** The request body, exported for the OpenAPI document (src/http/openapi.ts). */
+export const body = z.strictObject({
   accountId: z.uuid("must be an account id"),
   /** The sub-account inside the login; the login's first discovered one when omitted. */
   brokerAccountId: z.string().trim().min(1).max(64).optional(),

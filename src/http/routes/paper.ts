@@ -7,7 +7,8 @@ import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { jsonBody, parse } from "../validate";
 
-const body = z.strictObject({
+/** The request body, exported for the OpenAPI document (src/http/openapi.ts). */
+export const body = z.strictObject({
   symbol: z.string().trim().min(1).max(40),
   price: z.union([z.number(), z.string()]),
 });

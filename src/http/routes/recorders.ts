@@ -18,7 +18,8 @@ import type { Env, Services } from "../context";
 import { presentRecorder } from "../present";
 import { idParam, jsonBody, parse } from "../validate";
 
-const identity = z.object({
+/** The name, enabled and rotateToken fields (the rest are settings), exported for src/http/openapi.ts. */
+export const identity = z.object({
   name: z.string().trim().min(1).max(100).optional(),
   enabled: z.boolean().optional(),
   rotateToken: z.boolean().optional(),

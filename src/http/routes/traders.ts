@@ -34,7 +34,8 @@ const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return d ?? dec(0);
 });
 
-const create = z.strictObject({
+/** Request bodies, exported for the OpenAPI document (src/http/openapi.ts). */
+export const create = z.strictObject({
   recorderId: z.string().regex(UUID, "must be a recorder id"),
   accountId: z.string().regex(UUID, "must be an account id"),
   brokerAccountId: z.string().trim().min(1).max(64).optional(),
@@ -43,7 +44,7 @@ const create = z.strictObject({
   maxDailyLoss: money.nullable().optional(),
   overrides: traderOverridesSchema.default({}),
 });
-const patch = z.strictObject({
+export const patch = z.strictObject({
   brokerAccountId: z.string().trim().min(1).max(64).optional(),
   multiplier: multiplierSchema.optional(),
   enabled: z.boolean().optional(),

@@ -5,7 +5,7 @@ import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
 import { limitParam, UUID } from "../validate";
 
-const OUTCOMES = [
+export const OUTCOMES = [
   "accepted",
   "duplicate",
   "stale",
