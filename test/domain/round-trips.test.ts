@@ -5,6 +5,10 @@ import { type Dec, dec, sum, toStr, ZERO } from "../../src/domain/decimal";
 import { applyFill, type BookPosition, FLAT } from "../../src/domain/position";
 import { entryAvg, exitAvg, roundTrips, type TradeFill } from "../../src/domain/round-trips";
 
+function must<T>(x: T | undefined): T {
+  if (x === undefined) throw new Error("missing");
+  return x;
+}
 const t = (m: number) => new Date(Date.UTC(2026, 2, 10, 14, m));
 let n = 0;
 const fill = (side: "buy" | "sell", qty: number, price: string, m = n): TradeFill => ({
@@ -24,11 +28,11 @@ describe("round trips", () => {
     expect(trades).toHaveLength(1);
     const [tr] = trades;
     expect(tr?.direction).toBe("long");
-    expect(toStr(entryAvg(tr!))).toBe("101");
-    expect(toStr(exitAvg(tr!)!)).toBe("104.5");
+    expect(toStr(entryAvg(must(tr)))).toBe("101");
+    expect(toStr(must(exitAvg(must(tr))))).toBe("104.5");
     expect(tr?.maxSize).toBe(2);
     expect(tr?.fills).toBe(4);
-    expect(toStr(tr!.realized)).toBe("14"); // (104-101)*2 + (105-101)*2
+    expect(toStr(must(tr).realized)).toBe("14"); // (104-101)*2 + (105-101)*2
     expect(tr?.closedAt).toBeDefined();
     expect(position.netQty).toBe(0);
   });
@@ -39,27 +43,27 @@ describe("round trips", () => {
     const [a, b] = trades;
     expect(a?.direction).toBe("short");
     expect(a?.exitQty).toBe(2);
-    expect(toStr(a!.realized)).toBe("25");
+    expect(toStr(must(a).realized)).toBe("25");
     expect(a?.closeFillId).toBe(b?.openFillId);
     expect(b?.direction).toBe("long");
     expect(b?.entryQty).toBe(3);
     expect(b?.netQty).toBe(3);
     expect(b?.closedAt).toBeUndefined();
-    expect(toStr(b!.realized)).toBe("0");
+    expect(toStr(must(b).realized)).toBe("0");
   });
 
   it("RT03 continuing a stored open trade and a book without a trade", () => {
     const first = roundTrips([fill("buy", 2, "10")], dec(1));
-    const open = first.trades[0]!;
+    const open = must(first.trades[0]);
     const more = roundTrips([fill("sell", 2, "11")], dec(1), { position: first.position, open });
     expect(more.trades).toHaveLength(1);
     expect(more.trades[0]?.fills).toBe(2);
-    expect(toStr(more.trades[0]!.realized)).toBe("2");
+    expect(toStr(must(more.trades[0]).realized)).toBe("2");
     const book: BookPosition = { netQty: -3, avgPrice: dec("20"), realized: ZERO };
     const fromBook = roundTrips([fill("buy", 3, "19")], dec(1), { position: book });
     expect(fromBook.trades[0]?.direction).toBe("short");
-    expect(toStr(entryAvg(fromBook.trades[0]!))).toBe("20");
-    expect(toStr(fromBook.trades[0]!.realized)).toBe("3");
+    expect(toStr(entryAvg(must(fromBook.trades[0])))).toBe("20");
+    expect(toStr(must(fromBook.trades[0]).realized)).toBe("3");
   });
 });
 
