@@ -8,6 +8,7 @@ import { ORDER_STATUSES, ORDER_TRANSITIONS, type OrderStatus } from "../domain/o
 import { applyFill, type BookPosition } from "../domain/position";
 import type { Side } from "../domain/venue/types";
 import { ASYNC_COMMIT, type Sql } from "./client";
+import { bookTrades, type TradeGroup } from "./trades";
 
 export type { OrderStatus };
 
@@ -400,6 +401,7 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
     // 4. Fills of one order and one position are applied in the order they were reported.
     const touchedOrders = new Set<OrderRow>();
     const touchedPositions = new Map<string, { order: OrderRow; at: Date }>();
+    const tradeGroups = new Map<string, TradeGroup>(); // issue 15: round-trip trades, src/db/trades.ts
     for (const f of booked) {
       const order = orders.get(f.clientOrderId);
       if (!order) continue;
@@ -424,6 +426,27 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
       const { position, realized } = applyFill(before, order.side, counted, part.price, f.valuePerPoint);
       positions.set(key, { ...position, opened: before.opened });
       touchedPositions.set(key, { order, at: f.at });
+      const group = tradeGroups.get(key) ?? {
+        traderId: order.traderId,
+        accountId: order.accountId,
+        brokerAccountId: order.brokerAccountId,
+        contract: order.contract,
+        before: {
+          netQty: before.netQty,
+          realized: before.realized,
+          ...(before.avgPrice ? { avgPrice: before.avgPrice } : {}),
+        },
+        valuePerPoint: f.valuePerPoint,
+        fills: [],
+      };
+      group.fills.push({
+        side: order.side,
+        qty: counted,
+        price: part.price,
+        at: f.at,
+        fillId: keys.get(f) ?? f.fillKey,
+      });
+      tradeGroups.set(key, group);
       result.applied = { order: { ...order }, position, realized };
     }
 
@@ -467,6 +490,7 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
                            else positions.opened_at end,
           updated_at = excluded.updated_at`;
     }
+    await bookTrades(tx as unknown as Sql, [...tradeGroups.values()]);
     return fills.map((f) => results.get(f) as FillResult);
   }) as Promise<FillResult[]>;
 }

@@ -25,6 +25,7 @@ import { recorderRoutes } from "./routes/recorders";
 import { signalRoutes } from "./routes/signals";
 import { statusRoutes } from "./routes/status";
 import { traderRoutes } from "./routes/traders";
+import { tradeRoutes } from "./routes/trades";
 import { webhookLogRoutes } from "./routes/webhooks";
 
 export function createApp(s: Services): Hono<Env> {
@@ -114,6 +115,7 @@ export function createApp(s: Services): Hono<Env> {
   api.route("/paper", paperRoutes(s));
   api.route("/emergency", emergencyRoutes(s, s.lossMonitor));
   api.route("/loss-monitor", lossMonitorRoutes(s, s.lossMonitor));
+  api.route("/", tradeRoutes(s)); // issue 15: /trades, /trades.csv, /pnl/daily
   app.route("/api", api);
 
   return app;

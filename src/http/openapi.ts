@@ -499,6 +499,84 @@ const OPERATIONS: Operation[] = [
     success: { status: 200, description: "`{executions: [...], next: time | null}`" },
     errors: [400, 401],
   },
+  // Issue 15: history (src/http/routes/trades.ts).
+  ...(() => {
+    const filters: QueryParam[] = [
+      { name: "accountId", description: "Only trades on this broker login.", schema: uuid },
+      { name: "traderId", description: "Only this trader's trades.", schema: uuid },
+      { name: "recorderId", description: "Only trades of this recorder's traders.", schema: uuid },
+      {
+        name: "from",
+        description: "Trades opened at or after (a time).",
+        schema: { type: "string", format: "date-time" },
+      },
+      {
+        name: "to",
+        description: "Trades opened before (a time).",
+        schema: { type: "string", format: "date-time" },
+      },
+    ];
+    const day = (what: string): QueryParam => ({
+      name: what,
+      description: `${what === "from" ? "First" : "Last"} trading day (YYYY-MM-DD), inclusive.`,
+      schema: { type: "string", format: "date" },
+    });
+    const list: Operation[] = [
+      {
+        id: "listTrades",
+        method: "get",
+        path: "/api/trades",
+        tag: "History",
+        summary: "Round-trip trades, newest first: entry, exit, size, P&L",
+        description:
+          "A trade runs from a position leaving flat to its return to flat; a reverse starts the next.",
+        query: [...filters, limit],
+        success: { status: 200, description: "`{trades: [...]}`" },
+        errors: [400, 401, 422],
+      },
+      {
+        id: "exportTrades",
+        method: "get",
+        path: "/api/trades.csv",
+        tag: "History",
+        summary: "The same trades as CSV (RFC 4180, header row, exact decimals)",
+        query: [
+          ...filters,
+          {
+            name: "limit",
+            description: "How many rows, 1 to 10000.",
+            schema: { type: "integer", minimum: 1, maximum: 10000, default: 10000 },
+          },
+        ],
+        success: { status: 200, description: "text/csv" },
+        errors: [400, 401, 422],
+      },
+      {
+        id: "dailyPnl",
+        method: "get",
+        path: "/api/pnl/daily",
+        tag: "History",
+        summary: "Realized P&L per trading day per account, trader or recorder",
+        description: "Closed trades summed by the trading day (the account's roll) they closed on.",
+        query: [
+          {
+            name: "by",
+            description: "account, trader or recorder.",
+            schema: { type: "string", enum: ["account", "trader", "recorder"] },
+          },
+          day("from"),
+          day("to"),
+          ...filters.slice(0, 3),
+        ],
+        success: {
+          status: 200,
+          description: "`{by, from, to, days: [{tradingDay, <by>Id, realized, trades}]}`",
+        },
+        errors: [400, 401, 422],
+      },
+    ];
+    return list;
+  })(),
   {
     id: "getStatus",
     method: "get",
@@ -645,8 +723,11 @@ function operation(op: Operation): JsonSchema {
     [op.success.status]:
       op.success.status === 204
         ? { description: op.success.description }
-        : op.id === "getDocs"
-          ? { description: op.success.description, content: { "text/html": { schema: { type: "string" } } } }
+        : op.id === "getDocs" || op.id === "exportTrades"
+          ? {
+              description: op.success.description,
+              content: { [op.id === "getDocs" ? "text/html" : "text/csv"]: { schema: { type: "string" } } },
+            }
           : {
               description: op.success.description,
               content: { "application/json": { schema: { type: "object" } } },
