@@ -80,9 +80,10 @@ export async function deleteOpenScenario(ctx: ScenarioContext, o: DeleteOptions)
       );
       continue;
     }
-    if (force.status !== 409)
+    // `force` is refused as a parameter the relay no longer accepts (422, since issue 12), whatever the position.
+    if (force.status !== 422)
       run.note(
-        `${f.broker}: DELETE ?force=true with a position refused with ${force.status} (the contract says 409)`,
+        `${f.broker}: DELETE ?force=true with a position refused with ${force.status} (the contract says 422: force is no longer accepted)`,
       );
     const flatten = await h.apiCall("DELETE", `/api/traders/${f.traderId}?flatten=true`);
     run.fault("deletes");
