@@ -74,10 +74,6 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
   }
 }
 
-/** How long a delete waits for the broker's reports of orders its flatten cancelled (12 x 250 ms). */
-const SETTLE_POLLS = 12;
-const SETTLE_POLL_MS = 250;
-
 /**
  * Makes sure a trader holds nothing at the broker: refuses when it does and `flatten` is off; otherwise
  * disables it (no new signal reaches it), flattens, and checks nothing is left. On failure the trader is
@@ -104,13 +100,7 @@ async function settle(s: Services, traderId: string, flatten: boolean, wasEnable
     await s.directory.refresh();
   }
   const result = await s.lossMonitor.retireTrader(traderId);
-  let after = await traderHoldings(s.sql, traderId);
-  // The broker reads flat, but its reports of our cancelled orders (a liquidation cancels them at the
-  // broker) may still be on their way: give them a moment before calling the orders left behind.
-  for (let i = 0; result.flat && after.positions.length === 0 && after.orders > 0 && i < SETTLE_POLLS; i++) {
-    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
-    after = await traderHoldings(s.sql, traderId);
-  }
+  const after = await traderHoldings(s.sql, traderId);
   if (result.flat && !holdsAnything(after)) return held;
   if (wasEnabled) {
     await updateTrader(s.sql, traderId, { enabled: true });
