@@ -9,7 +9,7 @@
  */
 import { withinTradingHours } from "./hours";
 import { DAYS, type TradingWindow } from "./settings";
-import { zonedInstant } from "./trading-day";
+import { wallClockInstants } from "./trading-day";
 
 const DAY_MS = 86_400_000;
 /** How far back a close is looked for: a window on one weekday closes at least once a week. */
@@ -46,11 +46,15 @@ export function lastSessionClose(at: Date, windows: TradingWindow[], timeZone: s
       const end = minutesOf(w.end);
       if (start === end || (w.days && weekday && !w.days.includes(weekday))) continue;
       const endDay = end < start ? startDay + DAY_MS : startDay;
-      const close = zonedInstant(ymd(endDay), end, timeZone).getTime();
-      if (close > at.getTime() || (best !== undefined && close <= best)) continue;
-      // A window that hands over to another at its end is not a close.
-      if (withinTradingHours(new Date(close), windows, timeZone)) continue;
-      best = close;
+      // The night clocks go back, an end time comes twice; the night they jump past it, it is the jump.
+      for (const instant of wallClockInstants(ymd(endDay), end, timeZone)) {
+        const close = instant.getTime();
+        if (close > at.getTime() || (best !== undefined && close <= best)) continue;
+        // A close is open -> closed: a hand-over to another window is not one, nor a window the jump skipped.
+        if (withinTradingHours(instant, windows, timeZone)) continue;
+        if (!withinTradingHours(new Date(close - 60_000), windows, timeZone)) continue;
+        best = close;
+      }
     }
   }
   return best === undefined ? undefined : new Date(best);

@@ -84,6 +84,36 @@ export function zonedInstant(
   return new Date(guess);
 }
 
+/**
+ * Every instant the zone's wall clock reads `minutes` on `date`: two on the night clocks go back, none
+ * when clocks jump past it, and then the instant of the jump (the moment that time has passed).
+ */
+export function wallClockInstants(
+  date: { year: number; month: number; day: number },
+  minutes: number,
+  timeZone: string,
+): Date[] {
+  const naive = Date.UTC(date.year, date.month - 1, date.day, 0, minutes);
+  // Offsets a day and a half either side: clocks change at most once in that span.
+  const offsets = [
+    ...new Set([offsetAt(naive - 129_600_000, timeZone), offsetAt(naive + 129_600_000, timeZone)]),
+  ];
+  const hits = offsets
+    .map((o) => naive - o)
+    .filter((t) => t + offsetAt(t, timeZone) === naive)
+    .sort((a, b) => a - b);
+  if (hits.length > 0) return hits.map((t) => new Date(t));
+  // Skipped: the first second whose wall clock is past `minutes`.
+  let lo = naive - Math.max(...offsets);
+  let hi = naive - Math.min(...offsets);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (mid + offsetAt(mid, timeZone) >= naive) hi = mid;
+    else lo = mid;
+  }
+  return [new Date(hi)];
+}
+
 export function rollMinutes(roll: string): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(roll);
   if (!m) throw new RangeError(`bad roll time "${roll}": use HH:MM`);

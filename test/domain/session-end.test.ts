@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { withinTradingHours } from "../../src/domain/hours";
 import { lastSessionClose } from "../../src/domain/session-end";
 import { DAYS, type TradingWindow } from "../../src/domain/settings";
+import { wallClockInstants } from "../../src/domain/trading-day";
 
 const CHI = "America/Chicago";
 const day = [{ start: "08:30", end: "15:00" }];
@@ -55,6 +56,62 @@ describe("last session close", () => {
     ["S11 no windows: no close", [], "2026-11-20T21:00:30Z", undefined],
   ] as [string, TradingWindow[], string, string | undefined][])("%s", (_name, windows, at, want) => {
     expect(iso(lastSessionClose(new Date(at), windows, CHI))).toBe(want);
+  });
+
+  const LON = "Europe/London";
+  it.each([
+    [
+      // London jumps 01:00 GMT -> 02:00 BST on 29 March 2026: 01:01 never happens, trading stops at the jump.
+      "S12 an end the clocks jump past closes at the jump (P40, seed -327758666)",
+      [{ start: "02:00", end: "01:01", days: ["sat"] }],
+      "2026-03-29T01:01:00Z",
+      "2026-03-29T01:00:00.000Z",
+    ],
+    [
+      "S13 a window the jump skips whole never opened, so never closed",
+      [{ start: "01:10", end: "01:20" }],
+      "2026-03-29T03:00:00Z",
+      "2026-03-28T01:20:00.000Z",
+    ],
+    [
+      // London goes back 02:00 BST -> 01:00 GMT on 25 October 2026: 01:00-01:59 happens twice.
+      "S14 an end the clocks pass twice closes twice: the first",
+      [{ start: "00:30", end: "01:30" }],
+      "2026-10-25T00:45:00Z",
+      "2026-10-25T00:30:00.000Z",
+    ],
+    [
+      "S15 an end the clocks pass twice closes twice: the second",
+      [{ start: "00:30", end: "01:30" }],
+      "2026-10-25T02:00:00Z",
+      "2026-10-25T01:30:00.000Z",
+    ],
+  ] as [string, TradingWindow[], string, string | undefined][])("%s", (_name, windows, at, want) => {
+    const close = lastSessionClose(new Date(at), windows, LON);
+    expect(iso(close)).toBe(want);
+    if (close) {
+      expect(withinTradingHours(close, windows, LON)).toBe(false);
+      expect(withinTradingHours(new Date(close.getTime() - 60_000), windows, LON)).toBe(true);
+    }
+  });
+});
+
+describe("wall clock instants", () => {
+  const at = (year: number, month: number, day: number, hhmm: string, tz: string) =>
+    wallClockInstants({ year, month, day }, Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3)), tz).map(
+      (d) => d.toISOString(),
+    );
+  it("W01 an ordinary time happens once", () => {
+    expect(at(2026, 11, 20, "15:00", CHI)).toEqual(["2026-11-20T21:00:00.000Z"]);
+  });
+  it("W02 a time the clocks jump past is the jump (Chicago 02:30 on 8 March 2026)", () => {
+    expect(at(2026, 3, 8, "02:30", CHI)).toEqual(["2026-03-08T08:00:00.000Z"]);
+  });
+  it("W03 a time the clocks pass twice happens twice (Chicago 01:30 on 1 November 2026)", () => {
+    expect(at(2026, 11, 1, "01:30", CHI)).toEqual(["2026-11-01T06:30:00.000Z", "2026-11-01T07:30:00.000Z"]);
+  });
+  it("W04 a zone without daylight saving", () => {
+    expect(at(2026, 3, 8, "02:30", "Asia/Tokyo")).toEqual(["2026-03-07T17:30:00.000Z"]);
   });
 });
 
