@@ -332,6 +332,7 @@ export function buildRelay(o: RelayOptions): Relay {
     metrics,
     leaders,
     startedAt: new Date(),
+    bus,
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
   };
   const reconciler = new Reconciler({

@@ -8,6 +8,8 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { consoleRoutes, isConsolePath } from "../console/index";
+import { LiveFeed } from "../console/live";
 import { envelope, RelayError } from "../errors";
 import { maskWebhookPath } from "../log";
 import { requireAdmin } from "./auth";
@@ -31,7 +33,8 @@ import { webhookLogRoutes } from "./routes/webhooks";
 export function createApp(s: Services): Hono<Env> {
   const app = new Hono<Env>();
   // First, so every response gets the headers: errors, 404s, webhook replies, 401s.
-  app.use("*", securityHeaders(s.config.publicUrl));
+  app.use("*", securityHeaders(s.config.publicUrl, isConsolePath));
+  const live = new LiveFeed(s.bus);
 
   app.onError((error, c) => {
     if (error instanceof RelayError) return c.json(envelope(error.code, error.message), error.status);
@@ -86,6 +89,13 @@ export function createApp(s: Services): Hono<Env> {
   app.post("/webhook/:token", async (c) => {
     const peer = s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
     const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);
+    const b = reply.body as { status?: string; signalId?: string };
+    live.publish({
+      type: "webhook",
+      at: new Date().toISOString(),
+      status: String(b.status ?? reply.status),
+      ...(b.signalId ? { signalId: b.signalId } : {}),
+    });
     return c.json(reply.body, reply.status as 200);
   });
 
@@ -117,6 +127,8 @@ export function createApp(s: Services): Hono<Env> {
   api.route("/loss-monitor", lossMonitorRoutes(s, s.lossMonitor));
   api.route("/", tradeRoutes(s)); // issue 15: /trades, /trades.csv, /pnl/daily
   app.route("/api", api);
+  // Issue 15: the console, at / (src/console/): signed-in browsers, every change through `api` above.
+  app.route("/", consoleRoutes(s, api, live));
 
   return app;
 }

@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import type { Directory } from "../directory";
 import type { Dispatcher } from "../dispatch/dispatcher";
+import type { EventBus } from "../events";
 import type { Intake } from "../intake/intake";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
@@ -29,6 +30,8 @@ export interface Services {
   lossMonitor: LossMonitor;
   notifications: Notifications;
   startedAt: Date;
+  /** Relay events: the console streams them to signed-in browsers. */
+  bus: EventBus;
   /** Issue 14, leader copying: re-read the leaders (a PUT is in force when it is answered). */
   leaders?: { reload(): Promise<void> };
   /** Remote address of the socket behind a request (absent for in-process app.request()). */

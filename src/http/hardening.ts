@@ -12,20 +12,44 @@ import type { Env } from "./context";
  * nosniff, no framing, no referrer, a Content-Security-Policy that lets a JSON API load nothing, HSTS when
  * the relay is reached over https (PUBLIC_URL), no X-Powered-By.
  */
-export function securityHeaders(publicUrl: string): MiddlewareHandler<Env> {
-  return secureHeaders({
+export function securityHeaders(
+  publicUrl: string,
+  isConsolePath: (path: string) => boolean = () => false,
+): MiddlewareHandler<Env> {
+  const common = {
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+    strictTransportSecurity: publicUrl.startsWith("https:") ? "max-age=31536000; includeSubDomains" : false,
+    crossOriginResourcePolicy: "same-origin",
+    removePoweredBy: true,
+  } as const;
+  const api = secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       baseUri: ["'none'"],
       formAction: ["'none'"],
       frameAncestors: ["'none'"],
     },
-    xFrameOptions: "DENY",
-    referrerPolicy: "no-referrer",
-    strictTransportSecurity: publicUrl.startsWith("https:") ? "max-age=31536000; includeSubDomains" : false,
-    crossOriginResourcePolicy: "same-origin",
-    removePoweredBy: true,
+    ...common,
   });
+  // The console's pages load their own stylesheet and scripts, post forms and stream events, all from
+  // this relay and nowhere else: no inline script or style, no other origin.
+  const console = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+    ...common,
+    // Same-origin requests carry their origin (the console's forms are checked by it), others nothing.
+    referrerPolicy: "same-origin",
+  });
+  return (c, next) => (isConsolePath(c.req.path) ? console(c, next) : api(c, next));
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest();
