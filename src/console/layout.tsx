@@ -12,6 +12,7 @@ export const NAV = [
   { href: "/traders", label: "Traders", key: "traders" },
   { href: "/history", label: "History", key: "history" },
   { href: "/trade", label: "Manual trade", key: "trade" },
+  { href: "/control", label: "Control center", key: "control" },
 ] as const;
 
 export type NavKey = (typeof NAV)[number]["key"];
