@@ -69,7 +69,9 @@ describe("console signals", () => {
       recorderName: "Scalper",
       settings: { takeProfit: [{ ticks: 40, trimPercent: 100 }], stopLossTicks: 40 },
     });
-    expect((await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price: "21000" })).status).toBe(200);
+    expect((await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price: "21000" })).status).toBe(
+      200,
+    );
     const res = await w.t.webhook(
       setup.token,
       JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000", id: "cg02" }),
@@ -103,9 +105,13 @@ describe("console signals", () => {
       const tp = ex?.orders.find((o) => o.leg === "tp1");
       const sl = ex?.orders.find((o) => o.leg === "sl1");
       const cells = async (id: string | undefined) =>
-        (await section.getByRole("row").filter({ hasText: id ?? "none" }).getByRole("cell").allTextContents()).map(
-          (c) => c.trim(),
-        );
+        (
+          await section
+            .getByRole("row")
+            .filter({ hasText: id ?? "none" })
+            .getByRole("cell")
+            .allTextContents()
+        ).map((c) => c.trim());
       expect(await cells(entry?.clientOrderId)).toEqual([
         entry?.clientOrderId,
         "entry",

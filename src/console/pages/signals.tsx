@@ -134,11 +134,17 @@ export function signalPages(k: ConsoleKit) {
                     <td>
                       <Outcome outcome={w.outcome} /> <span class="muted">{w.httpStatus}</span>
                     </td>
-                    <td>{w.error ?? (w.outcome === "accepted" ? "Executed for its traders." : "")}</td>
+                    <td>
+                      {w.error ??
+                        (w.outcome === "accepted" ? "Recorded; each trader's outcome is on its signal." : "")}
+                    </td>
                     <td class="mono">{(w.body ?? "").slice(0, 160)}</td>
                     <td>
                       {w.signalId ? (
-                        <a href={`/signals/${w.signalId}`} aria-label={`Open signal received ${w.receivedAt}`}>
+                        <a
+                          href={`/signals/${w.signalId}`}
+                          aria-label={`Open signal received ${w.receivedAt}`}
+                        >
                           Open
                         </a>
                       ) : (
@@ -204,7 +210,7 @@ export function signalPages(k: ConsoleKit) {
         </dl>
         <h2 id="raw-h">Raw webhook</h2>
         {s.webhook ? (
-          <pre class="raw" id="raw" aria-labelledby="raw-h">
+          <pre class="raw" id="raw">
             {s.webhook.body ?? ""}
           </pre>
         ) : (
@@ -292,7 +298,7 @@ const STAGES = [
   ["committedMs", "Committed (stored)"],
   ["dispatchedMs", "Dispatched (execution started)"],
   ["sentMs", "Sent to the broker"],
-  ["acknowledgedMs", "Acknowledged by the broker"],
+  ["acknowledgedMs", "Last order acknowledged"],
   ["filledMs", "Filled"],
 ] as const;
 
@@ -368,7 +374,8 @@ function Execution(p: { e: ExecutionView }) {
         <ul class="fills">
           {fills.map((f) => (
             <li>
-              {f.order.side} {f.qty} @ {f.price} <span class="muted">({f.order.leg})</span>, <When at={f.at} />
+              {f.order.side} {f.qty} @ {f.price} <span class="muted">({f.order.leg})</span>,{" "}
+              <When at={f.at} />
             </li>
           ))}
         </ul>
