@@ -14,6 +14,7 @@ import type { LiveFeed } from "./live";
 import { controlPages } from "./pages/control";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
+import { signalPages } from "./pages/signals";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
 
 /** Paths that are not the console's: the API, the webhook, health and metrics keep their own rules. */
@@ -60,5 +61,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.get("/events", (c) => live.stream(c));
   app.route("/", overviewPages(kit));
   app.route("/", controlPages(kit));
+  app.route("/", signalPages(kit));
   return app;
 }

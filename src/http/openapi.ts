@@ -384,7 +384,11 @@ const OPERATIONS: Operation[] = [
       { name: "recorderId", description: "Only traders following this recorder.", schema: uuid },
       { name: "accountId", description: "Only traders on this broker login.", schema: uuid },
     ],
-    success: { status: 200, description: "`{traders: [...]}`" },
+    success: {
+      status: 200,
+      description:
+        "`{traders: [...]}`; each open position lists its `workingOrders` (our take-profits, stops and resting orders still working at the broker: leg, side, type, qty, price, stopPrice, status).",
+    },
     errors: [401],
   },
   {
@@ -402,7 +406,7 @@ const OPERATIONS: Operation[] = [
     path: "/api/traders/{id}",
     tag: "Traders",
     summary: "Read one trader and its open positions",
-    success: { status: 200, description: "The trader with its open positions." },
+    success: { status: 200, description: "The trader with its open positions and their `workingOrders`." },
     errors: [401, 404],
   },
   {
@@ -452,7 +456,8 @@ const OPERATIONS: Operation[] = [
     summary: "One signal, its raw webhook and what each trader did with it",
     success: {
       status: 200,
-      description: "The signal with `webhook` and `executions` (orders, fills, latency).",
+      description:
+        "The signal with `webhook` and `executions`: per trader the decision and reason, `orders[]` each with its `fills[]` ({qty, price, at}), and `latency` in ms from the webhook's arrival per stage ({committedMs, dispatchedMs, sentMs, acknowledgedMs, filledMs}, null for a stage not reached).",
     },
     errors: [401, 404],
   },

@@ -1,6 +1,8 @@
 /** JSON shapes of the API. Money and prices are decimal strings; credentials never appear. */
 import type { AccountRow } from "../db/accounts";
 import type { ExecutionView } from "../db/executions";
+import { presentWorkingOrder } from "../db/order-views";
+import type { OrderRow } from "../db/orders";
 import type { PositionRow } from "../db/positions";
 import type { RecorderRow } from "../db/recorders";
 import type { SignalRow } from "../db/signals";
@@ -54,7 +56,8 @@ export function presentRecorder(r: RecorderRow, publicUrl: string) {
   };
 }
 
-export function presentTrader(t: TraderRow, positions: PositionRow[] = []) {
+/** A trader with its open positions; `working` (its orders still working) go beside their position. */
+export function presentTrader(t: TraderRow, positions: PositionRow[] = [], working: OrderRow[] = []) {
   return {
     id: t.id,
     recorderId: t.recorderId,
@@ -64,7 +67,17 @@ export function presentTrader(t: TraderRow, positions: PositionRow[] = []) {
     enabled: t.enabled,
     maxDailyLoss: t.maxDailyLoss === null ? null : toStr(t.maxDailyLoss),
     overrides: t.overrides,
-    positions: positions.filter((p) => p.traderId === t.id && p.netQty !== 0).map(presentPosition),
+    positions: positions
+      .filter((p) => p.traderId === t.id && p.netQty !== 0)
+      .map((p) => ({
+        ...presentPosition(p),
+        workingOrders: working
+          .filter(
+            (o) =>
+              o.traderId === t.id && o.brokerAccountId === p.brokerAccountId && o.contract === p.contract,
+          )
+          .map(presentWorkingOrder),
+      })),
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };

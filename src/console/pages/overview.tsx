@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
-import { State, When } from "../format";
+import { Money, State, When } from "../format";
 import { CsrfField, Flash, Page } from "../layout";
 
 interface Session {
@@ -30,14 +30,91 @@ interface Webhook {
   body: string | null;
 }
 
+interface Holding {
+  contract: string;
+  brokerAccountId: string;
+  netQty: number;
+  avgPrice: string | null;
+  lastPrice: string | null;
+  unrealized: string | null;
+}
+
+interface Pnl {
+  accountName: string | null;
+  tradingDay: string;
+  limit: string | null;
+  lossLeft: string | null;
+  realized: string;
+  unrealized: string;
+  total: string;
+  breach: { reason: string; state: string } | null;
+  positions: Holding[];
+}
+
+interface Loss {
+  traders: (Pnl & { traderId: string; recorderName: string | null })[];
+  accounts: (Pnl & { accountId: string; drawdownLeft: string | null })[];
+}
+
+interface WorkingOrder {
+  leg: string;
+  side: string;
+  type: string;
+  qty: number;
+  price: string | null;
+  stopPrice: string | null;
+  status: string;
+}
+
+interface TraderPositions {
+  id: string;
+  positions: { contract: string; brokerAccountId: string; workingOrders: WorkingOrder[] }[];
+}
+
+/** Fills move positions and P&L; breaches and the kill switch flatten them. */
+const PNL_EVENTS =
+  "SignalExecuted ExecutionFailed BreachDetected BreachFlattened KillSwitchUsed ReconciliationDrift SessionCloseFlattened";
+
+function Breach(p: { b: Pnl["breach"] }) {
+  if (!p.b) return <span class="muted">none</span>;
+  return (
+    <span>
+      <span class="badge bad">breached</span> {p.b.reason}
+    </span>
+  );
+}
+
+function Exit(p: { o: WorkingOrder }) {
+  const { o } = p;
+  // A stop's price is its trigger; a stop-limit names both.
+  const at = o.price && o.stopPrice ? `stop ${o.stopPrice}, limit ${o.price}` : (o.stopPrice ?? o.price);
+  return (
+    <li>
+      {o.side} {o.qty} {o.type.replaceAll("_", " ")}
+      {at ? ` @ ${at}` : ""}{" "}
+      <span class="muted">
+        ({o.leg}, {o.status})
+      </span>
+    </li>
+  );
+}
+
 export function overviewPages(k: ConsoleKit) {
   const app = new Hono<ConsoleEnv>();
 
   app.get("/", async (c) => {
-    const [status, hooks] = await Promise.all([
+    const [status, hooks, loss, traders] = await Promise.all([
       k.api<{ sessions: Session[]; killSwitch: { stopped: boolean } }>("GET", "/status"),
       k.api<{ webhooks: Webhook[] }>("GET", "/webhooks?limit=10"),
+      k.api<Loss>("GET", "/loss-monitor"),
+      k.api<{ traders: TraderPositions[] }>("GET", "/traders"),
     ]);
+    const accounts = loss.ok ? loss.body.accounts : [];
+    const pnlTraders = loss.ok ? loss.body.traders : [];
+    const exits = new Map<string, WorkingOrder[]>();
+    for (const t of traders.ok ? traders.body.traders : [])
+      for (const p of t.positions) exits.set(`${t.id}|${p.brokerAccountId}|${p.contract}`, p.workingOrders);
+    const open = pnlTraders.flatMap((t) => t.positions.map((h) => ({ t, h })));
     const csrf = c.get("session").csrf;
     const sessions = status.ok ? status.body.sessions : [];
     const stopped = status.ok && status.body.killSwitch.stopped;
@@ -82,6 +159,196 @@ export function overviewPages(k: ConsoleKit) {
                       <td class="num">{x.rttMs === null ? "–" : `${x.rttMs} ms`}</td>
                     </tr>
                   ))
+                )}
+              </tbody>
+            </table>
+          </div>
+        </section>
+        <section aria-labelledby="pnl-h">
+          <h2 id="pnl-h">Today's P&amp;L</h2>
+          <div id="pnl" data-live-on={PNL_EVENTS}>
+            {loss.ok ? null : <Flash error={loss.error.message} />}
+            <div class="table-wrap">
+              <table>
+                <caption class="muted">
+                  Per account (the login's limit, and the least left anywhere on it)
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Account</th>
+                    <th scope="col">Trading day</th>
+                    <th scope="col" class="num">
+                      Realized
+                    </th>
+                    <th scope="col" class="num">
+                      Unrealized
+                    </th>
+                    <th scope="col" class="num">
+                      Total
+                    </th>
+                    <th scope="col" class="num">
+                      Limit
+                    </th>
+                    <th scope="col" class="num">
+                      Loss left
+                    </th>
+                    <th scope="col" class="num">
+                      Drawdown left
+                    </th>
+                    <th scope="col">Breach</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {accounts.length === 0 ? (
+                    <tr>
+                      <td colspan={9} class="muted">
+                        No accounts yet.
+                      </td>
+                    </tr>
+                  ) : (
+                    accounts.map((a) => (
+                      <tr>
+                        <th scope="row">{a.accountName}</th>
+                        <td>{a.tradingDay}</td>
+                        <td class="num">
+                          <Money value={a.realized} />
+                        </td>
+                        <td class="num">
+                          <Money value={a.unrealized} />
+                        </td>
+                        <td class="num">
+                          <Money value={a.total} />
+                        </td>
+                        <td class="num">{a.limit ?? "none"}</td>
+                        <td class="num">{a.lossLeft ?? "–"}</td>
+                        <td class="num">{a.drawdownLeft ?? "–"}</td>
+                        <td>
+                          <Breach b={a.breach} />
+                        </td>
+                      </tr>
+                    ))
+                  )}
+                </tbody>
+              </table>
+            </div>
+            <div class="table-wrap">
+              <table>
+                <caption class="muted">Per trader (a recorder followed on an account)</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Trader</th>
+                    <th scope="col" class="num">
+                      Realized
+                    </th>
+                    <th scope="col" class="num">
+                      Unrealized
+                    </th>
+                    <th scope="col" class="num">
+                      Total
+                    </th>
+                    <th scope="col" class="num">
+                      Limit
+                    </th>
+                    <th scope="col" class="num">
+                      Loss left
+                    </th>
+                    <th scope="col">Breach</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {pnlTraders.length === 0 ? (
+                    <tr>
+                      <td colspan={7} class="muted">
+                        No traders yet.
+                      </td>
+                    </tr>
+                  ) : (
+                    pnlTraders.map((t) => (
+                      <tr>
+                        <th scope="row">
+                          {t.recorderName} on {t.accountName}
+                        </th>
+                        <td class="num">
+                          <Money value={t.realized} />
+                        </td>
+                        <td class="num">
+                          <Money value={t.unrealized} />
+                        </td>
+                        <td class="num">
+                          <Money value={t.total} />
+                        </td>
+                        <td class="num">{t.limit ?? "none"}</td>
+                        <td class="num">{t.lossLeft ?? "–"}</td>
+                        <td>
+                          <Breach b={t.breach} />
+                        </td>
+                      </tr>
+                    ))
+                  )}
+                </tbody>
+              </table>
+            </div>
+          </div>
+        </section>
+        <section aria-labelledby="positions-h">
+          <h2 id="positions-h">Open positions</h2>
+          <div id="positions" class="table-wrap" data-live-on={PNL_EVENTS}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Trader</th>
+                  <th scope="col">Contract</th>
+                  <th scope="col" class="num">
+                    Position
+                  </th>
+                  <th scope="col" class="num">
+                    Average
+                  </th>
+                  <th scope="col" class="num">
+                    Last
+                  </th>
+                  <th scope="col" class="num">
+                    Unrealized
+                  </th>
+                  <th scope="col">Working exits</th>
+                </tr>
+              </thead>
+              <tbody>
+                {open.length === 0 ? (
+                  <tr>
+                    <td colspan={7} class="muted">
+                      Flat everywhere.
+                    </td>
+                  </tr>
+                ) : (
+                  open.map(({ t, h }) => {
+                    const working = exits.get(`${t.traderId}|${h.brokerAccountId}|${h.contract}`) ?? [];
+                    return (
+                      <tr>
+                        <th scope="row">
+                          {t.recorderName} on {t.accountName}
+                        </th>
+                        <td>{h.contract}</td>
+                        <td class="num">{h.netQty > 0 ? `long ${h.netQty}` : `short ${-h.netQty}`}</td>
+                        <td class="num">{h.avgPrice ?? "–"}</td>
+                        <td class="num">{h.lastPrice ?? "–"}</td>
+                        <td class="num">
+                          <Money value={h.unrealized} />
+                        </td>
+                        <td>
+                          {working.length === 0 ? (
+                            <span class="muted">none working</span>
+                          ) : (
+                            <ul class="exits">
+                              {working.map((o) => (
+                                <Exit o={o} />
+                              ))}
+                            </ul>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })
                 )}
               </tbody>
             </table>

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { getAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
+import { workingOrdersOf } from "../../db/order-views";
 import { listPositions } from "../../db/positions";
 import { getRecorder } from "../../db/recorders";
 import { getTrader, insertTrader, listTraders, updateTrader } from "../../db/traders";
@@ -85,8 +86,11 @@ export function traderRoutes(s: Services) {
       ...(recorderId && UUID.test(recorderId) ? { recorderId } : {}),
       ...(accountId && UUID.test(accountId) ? { accountId } : {}),
     });
-    const positions = await listPositions(s.sql, { open: true });
-    return c.json({ traders: traders.map((t) => presentTrader(t, positions)) });
+    const [positions, working] = await Promise.all([
+      listPositions(s.sql, { open: true }),
+      workingOrdersOf(s.sql),
+    ]);
+    return c.json({ traders: traders.map((t) => presentTrader(t, positions, working)) });
   });
 
   app.post("/", async (c) => {
@@ -134,7 +138,11 @@ export function traderRoutes(s: Services) {
   app.get("/:id", async (c) => {
     const t = await getTrader(s.sql, idParam(c, "trader"));
     if (!t) throw new RelayError("not_found", "No such trader.");
-    return c.json(presentTrader(t, await listPositions(s.sql, { traderId: t.id, open: true })));
+    const [positions, working] = await Promise.all([
+      listPositions(s.sql, { traderId: t.id, open: true }),
+      workingOrdersOf(s.sql, t.id),
+    ]);
+    return c.json(presentTrader(t, positions, working));
   });
 
   app.patch("/:id", async (c) => {
