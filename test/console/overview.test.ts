@@ -58,11 +58,11 @@ describe("console overview", () => {
     await price("MES1!", "6001");
     const pnl = page.locator("#pnl").getByRole("row").filter({ hasText: "ES follower on Paper 1" });
     const pnlCells = async () => (await pnl.getByRole("cell").allTextContents()).map((c) => c.trim());
-    // The monitor marks the position on the paper quote; the page shows it on its next read.
-    await waitFor(async () => {
-      await page.reload();
-      return (await pnlCells())[1] === "+10";
-    }, "the trader's P&L marked at 6001");
+    // The monitor marks the position on every quote, which is no event: the P&L region re-reads itself
+    // every few seconds (data-live-every), so the page shows it with no reload.
+    const loaded = await page.evaluate("performance.timeOrigin");
+    await waitFor(async () => (await pnlCells())[1] === "+10", "the trader's P&L marked at 6001", 20_000);
+    expect(await page.evaluate("performance.timeOrigin")).toBe(loaded);
     // MES is $5 a point: 2 contracts up 1 point. Realized, unrealized, total, limit, loss left, breach.
     expect(await pnlCells()).toEqual(["0", "+10", "+10", "500", "510", "none"]);
     const account = page.locator("#pnl table").first().getByRole("row").filter({ hasText: "Paper 1" });

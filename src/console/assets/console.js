@@ -36,7 +36,22 @@
     if (pending.size && !timer) timer = setTimeout(refresh, 200);
   }
 
+  // Regions that change without an event (P&L marked by every quote, heartbeats): data-live-every="5"
+  // re-reads them every 5 seconds while the page is visible.
+  function every() {
+    for (const el of document.querySelectorAll("[data-live-every]")) {
+      const seconds = Number(el.getAttribute("data-live-every"));
+      if (!el.id || !(seconds >= 1)) continue;
+      setInterval(() => {
+        if (document.visibilityState !== "visible") return;
+        pending.add(el.id);
+        if (!timer) timer = setTimeout(refresh, 200);
+      }, seconds * 1000);
+    }
+  }
+
   function connect() {
+    every();
     if (!document.querySelector("[data-live-on]") || !window.EventSource) return;
     const source = new EventSource("/events");
     source.addEventListener("ready", () => {

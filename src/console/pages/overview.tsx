@@ -123,7 +123,12 @@ export function overviewPages(k: ConsoleKit) {
         <Flash ok={c.req.query("ok")} error={c.req.query("error")} />
         <section aria-labelledby="sessions-h">
           <h2 id="sessions-h">Broker sessions</h2>
-          <div id="sessions" class="table-wrap" data-live-on="SessionLost SessionRestored">
+          <div
+            id="sessions"
+            class="table-wrap"
+            data-live-on="SessionLost SessionRestored"
+            data-live-every="15"
+          >
             <table>
               <thead>
                 <tr>
@@ -166,7 +171,7 @@ export function overviewPages(k: ConsoleKit) {
         </section>
         <section aria-labelledby="pnl-h">
           <h2 id="pnl-h">Today's P&amp;L</h2>
-          <div id="pnl" data-live-on={PNL_EVENTS}>
+          <div id="pnl" data-live-on={PNL_EVENTS} data-live-every="5">
             {loss.ok ? null : <Flash error={loss.error.message} />}
             <div class="table-wrap">
               <table>
@@ -292,7 +297,7 @@ export function overviewPages(k: ConsoleKit) {
         </section>
         <section aria-labelledby="positions-h">
           <h2 id="positions-h">Open positions</h2>
-          <div id="positions" class="table-wrap" data-live-on={PNL_EVENTS}>
+          <div id="positions" class="table-wrap" data-live-on={PNL_EVENTS} data-live-every="5">
             <table>
               <thead>
                 <tr>
