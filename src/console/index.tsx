@@ -13,6 +13,7 @@ import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
+import { tradePages } from "./pages/trade";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
 
 /** Paths that are not the console's: the API, the webhook, health and metrics keep their own rules. */
@@ -58,5 +59,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", signInPages(kit));
   app.get("/events", (c) => live.stream(c));
   app.route("/", overviewPages(kit));
+  app.route("/", tradePages(kit));
   return app;
 }
