@@ -69,7 +69,12 @@ async function main(): Promise<void> {
     demoCreated: boolean,
     local: boolean,
   ): Promise<void> {
-    const lines = ["", "=== Copy-trading relay is running ===", `Health:  ${publicUrl}/health`];
+    const lines = [
+      "",
+      "=== Copy-trading relay is running ===",
+      `Console: ${publicUrl}/  (sign in with the admin token)`,
+      `Health:  ${publicUrl}/health`,
+    ];
     if (token) {
       lines.push(
         `Admin token (shown once${local ? `, also saved in ${config.DATA_DIR}/admin-token` : ""}):`,

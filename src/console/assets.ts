@@ -38,6 +38,7 @@ function assets(): Map<string, Asset> {
       ["console.js", load(join(here, "assets", "console.js"), js)],
       ["history.js", load(join(here, "assets", "history.js"), js)],
       ["lightweight-charts.js", load(chartsPath(), js)],
+      ["icon.svg", load(join(here, "assets", "icon.svg"), "image/svg+xml")],
     ]);
   }
   return cache;

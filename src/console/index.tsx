@@ -11,6 +11,7 @@ import { apiCaller, type ConsoleKit } from "./api";
 import { mountAssets } from "./assets";
 import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
+import { controlPages } from "./pages/control";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
 import { tradePages } from "./pages/trade";
@@ -59,6 +60,7 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", signInPages(kit));
   app.get("/events", (c) => live.stream(c));
   app.route("/", overviewPages(kit));
+  app.route("/", controlPages(kit));
   app.route("/", tradePages(kit));
   return app;
 }

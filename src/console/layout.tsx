@@ -12,6 +12,7 @@ export const NAV = [
   { href: "/traders", label: "Traders", key: "traders" },
   { href: "/history", label: "History", key: "history" },
   { href: "/trade", label: "Manual trade", key: "trade" },
+  { href: "/control", label: "Control center", key: "control" },
 ] as const;
 
 export type NavKey = (typeof NAV)[number]["key"];
@@ -35,6 +36,7 @@ export function Page(p: PageProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${p.title} · Copy relay`}</title>
+        <link rel="icon" href="/assets/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/console.css" />
         <script src="/assets/console.js" defer />
         {(p.scripts ?? []).map((src) => (

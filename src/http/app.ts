@@ -6,7 +6,7 @@
  *   const app = createApp(services);
  *   const res = await app.request("/health");
  */
-import { Hono } from "hono";
+import { type ErrorHandler, Hono, type NotFoundHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { consoleRoutes, isConsolePath } from "../console/index";
 import { LiveFeed } from "../console/live";
@@ -37,7 +37,7 @@ export function createApp(s: Services): Hono<Env> {
   app.use("*", securityHeaders(s.config.publicUrl, isConsolePath));
   const live = new LiveFeed(s.bus);
 
-  app.onError((error, c) => {
+  const onError: ErrorHandler<Env> = (error, c) => {
     if (error instanceof RelayError) return c.json(envelope(error.code, error.message), error.status);
     s.logger.error(
       {
@@ -59,10 +59,11 @@ export function createApp(s: Services): Hono<Env> {
         : envelope("internal", "Something went wrong on our side; it has been logged."),
       isWebhook ? 503 : 500,
     );
-  });
-  app.notFound((c) =>
-    c.json(envelope("not_found", `No route ${c.req.method} ${maskWebhookPath(c.req.path)}.`), 404),
-  );
+  };
+  const notFound: NotFoundHandler<Env> = (c) =>
+    c.json(envelope("not_found", `No route ${c.req.method} ${maskWebhookPath(c.req.path)}.`), 404);
+  app.onError(onError);
+  app.notFound(notFound);
 
   app.get("/health", (c) => c.json({ status: "ok", instance: s.config.instanceId }));
 
@@ -107,6 +108,9 @@ export function createApp(s: Services): Hono<Env> {
   app.get("/api/docs", (c) => c.html(docsPage()));
 
   const api = new Hono<Env>();
+  // The console calls `api` in-process (src/console/api.ts): the same envelope for its errors.
+  api.onError(onError);
+  api.notFound(notFound);
   api.use("*", requireAdmin(s.auth));
   api.use(
     "*",
