@@ -43,7 +43,10 @@ describe("console manual trade", () => {
   it("CM01 a manual buy on one trader, reviewed and confirmed in the dialog, opens that paper position only", async () => {
     const { traderIds, accountIds } = await paperSetup(w.t, { multipliers: [1, 2], recorderName: "CM01" });
     const [one = "", two = ""] = traderIds;
-    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>("GET", `/api/accounts/${accountIds[1]}`);
+    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>(
+      "GET",
+      `/api/accounts/${accountIds[1]}`,
+    );
     const label = `Paper 2 · ${account.body.brokerAccounts[0]?.id} (×2)`;
     const page = await w.signedInPage();
     await review(page, "CM01", { ticker: "MNQ1!", quantity: "2", trader: label });
@@ -72,7 +75,10 @@ describe("console manual trade", () => {
 
   it("CM02 the confirmed form sent twice is one trade: the second answers with the same signal and sends nothing", async () => {
     const { traderIds, accountIds } = await paperSetup(w.t, { multipliers: [1], recorderName: "CM02" });
-    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>("GET", `/api/accounts/${accountIds[0]}`);
+    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>(
+      "GET",
+      `/api/accounts/${accountIds[0]}`,
+    );
     const label = `Paper 1 · ${account.body.brokerAccounts[0]?.id} (×1)`;
     const page = await w.signedInPage();
     await review(page, "CM02", { ticker: "MNQ1!", quantity: "1", trader: label });
@@ -99,7 +105,10 @@ describe("console manual trade", () => {
 
   it("CM03 a trade the API refuses comes back with its message next to the field, what was typed kept", async () => {
     const { accountIds } = await paperSetup(w.t, { multipliers: [1], recorderName: "CM03" });
-    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>("GET", `/api/accounts/${accountIds[0]}`);
+    const account = await w.t.api<{ brokerAccounts: { id: string }[] }>(
+      "GET",
+      `/api/accounts/${accountIds[0]}`,
+    );
     const label = `Paper 1 · ${account.body.brokerAccounts[0]?.id} (×1)`;
     const page = await w.signedInPage();
     await review(page, "CM03", { ticker: "NOPE1!", quantity: "1", trader: label });
@@ -109,6 +118,8 @@ describe("console manual trade", () => {
     await expect(page.getByRole("alert").textContent()).resolves.toContain("ticker: Unknown ticker");
     await expect(page.locator("#ticker-error").textContent()).resolves.toContain("Unknown ticker");
     await expect(page.getByLabel("Contract", { exact: true }).inputValue()).resolves.toBe("NOPE1!");
-    await expect(page.getByLabel("Contract", { exact: true }).getAttribute("aria-invalid")).resolves.toBe("true");
+    await expect(page.getByLabel("Contract", { exact: true }).getAttribute("aria-invalid")).resolves.toBe(
+      "true",
+    );
   });
 });

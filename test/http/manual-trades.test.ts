@@ -177,7 +177,25 @@ describe("manual trades API", () => {
     }
   });
 
-  it("MT05 wrong requests are 400 or 422 with a message naming the field, and commit nothing", async () => {
+  it("MT05 MAX_ORDER_CONTRACTS holds after the multiplier: 15 x 1 goes, 15 x 2 (30 > 20) is refused whole", async () => {
+    const { recorderId, traderIds } = await paperSetup(t, { multipliers: [1, 2], recorderName: "MT06" });
+    const r = await trade({
+      requestId: crypto.randomUUID(),
+      recorderId,
+      action: "buy",
+      ticker: "MNQ1!",
+      quantity: 15,
+      price: "21000",
+    });
+    expect(r.status).toBe(202);
+    const signal = await settled(r.body.signalId ?? "");
+    expect(await netQty(traderIds[0] ?? "")).toBe(15);
+    expect(await netQty(traderIds[1] ?? "")).toBe(0);
+    const refused = signal.executions.find((e) => e.traderId === traderIds[1]);
+    expect(refused?.reason ?? "").toContain("MAX_ORDER_CONTRACTS");
+  });
+
+  it("MT06 wrong requests are 400 or 422 with a message naming the field, and commit nothing", async () => {
     const { recorderId, traderIds } = await paperSetup(t, { multipliers: [1], recorderName: "MT05" });
     const { traderIds: foreign } = await paperSetup(t, { multipliers: [1], recorderName: "MT05b" });
     const ok = { requestId: crypto.randomUUID(), recorderId, action: "buy", ticker: "MNQ1!", quantity: 1 };

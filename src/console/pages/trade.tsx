@@ -92,9 +92,13 @@ function readForm(body: Record<string, unknown>): TradeForm {
 
 /** The sentence the review shows and the confirmation dialog asks. */
 function describe(f: TradeForm, ctx: Loaded): string {
-  const side = f.action === "close" ? "CLOSE" : f.action.toUpperCase();
+  const side = f.action.toUpperCase();
   const size =
-    f.action === "close" ? "" : f.quantity ? ` ${f.quantity}` : ` ${ctx.recorder?.quantity ?? ""} (recorder's quantity)`;
+    f.action === "close"
+      ? " the whole position in"
+      : f.quantity
+        ? ` ${f.quantity}`
+        : ` ${ctx.recorder?.quantity ?? ""} (recorder's quantity)`;
   const who =
     f.who === "one"
       ? (ctx.traders.find((t) => t.id === f.traderId)?.label ?? "the chosen trader")
@@ -160,8 +164,8 @@ function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Recor
       </fieldset>
       <label for="quantity">Quantity (contracts)</label>
       <p class="hint" id="quantity-hint">
-        Before each trader's multiplier. Empty: the recorder's quantity ({ctx.recorder?.quantity ?? "–"}). A close
-        closes the whole position.
+        Before each trader's multiplier. Empty: the recorder's quantity ({ctx.recorder?.quantity ?? "–"}). A
+        close closes the whole position.
       </p>
       <input
         id="quantity"
@@ -215,8 +219,8 @@ export function tradePages(k: ConsoleKit) {
       <Page title="Manual trade" active="trade" csrf={c.get("session").csrf} banner={await banner(k.api)}>
         <Flash ok={c.req.query("ok")} error={o.error ?? c.req.query("error")} />
         <p>
-          A manual trade is a signal like an alert's: the recorder's settings, each trader's filters and loss limits
-          and the kill switch apply (entries are refused while it is on; a close always runs).
+          A manual trade is a signal like an alert's: the recorder's settings, each trader's filters and loss
+          limits and the kill switch apply (entries are refused while it is on; a close always runs).
         </p>
         <form method="get" action="/trade" class="row">
           <div>
@@ -324,14 +328,21 @@ export function tradePages(k: ConsoleKit) {
 
   app.post("/trade", async (c) => {
     const f = readForm(await c.req.parseBody());
-    const r = await k.api<{ status: string; signalId: string; traders: unknown[] }>("POST", "/manual-trades", {
-      requestId: f.requestId,
-      recorderId: f.recorderId,
-      action: f.action,
-      ticker: f.ticker,
-      ...(f.quantity ? { quantity: /^\d+$/.test(f.quantity) ? Number(f.quantity) : f.quantity } : {}),
-      ...(f.who === "one" ? { traderIds: [f.traderId] } : {}),
-    });
+    const r = await k.api<{ status: string; signalId: string; traders: unknown[] }>(
+      "POST",
+      "/manual-trades",
+      {
+        requestId: f.requestId,
+        recorderId: f.recorderId,
+        action: f.action,
+        ticker: f.ticker,
+        // A close closes the whole position: no quantity goes with it (the review said so).
+        ...(f.quantity && f.action !== "close"
+          ? { quantity: /^\d+$/.test(f.quantity) ? Number(f.quantity) : f.quantity }
+          : {}),
+        ...(f.who === "one" ? { traderIds: [f.traderId] } : {}),
+      },
+    );
     if (r.ok) {
       const word =
         r.body.status === "duplicate"
