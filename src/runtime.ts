@@ -23,6 +23,7 @@ import { AdminAuth } from "./http/auth";
 import type { Services } from "./http/context";
 import { AddressSet, parseAllowlist } from "./intake/client-ip";
 import { Intake } from "./intake/intake";
+import { ManualTrades } from "./intake/manual";
 import { RateLimiter } from "./intake/rate-limit";
 import { UnknownTokens } from "./intake/unknown-tokens";
 import { WebhookLogRetention } from "./intake/webhook-log-retention";
@@ -279,6 +280,17 @@ export function buildRelay(o: RelayOptions): Relay {
     unknownTokens,
     ...(o.now ? { now: o.now } : {}),
   });
+  // Issue 15, manual trades: committed as signals (source "manual") and dispatched like a webhook's.
+  const manualTrades = new ManualTrades({
+    sql,
+    logger,
+    directory,
+    maxOrderContracts: config.MAX_ORDER_CONTRACTS,
+    instanceId: config.instanceId,
+    leaseMs: config.EXECUTION_LEASE_MS,
+    dispatch: (jobs) => dispatcher.enqueue(jobs),
+    ...(o.now ? { now: o.now } : {}),
+  });
   // Issue 14, leader copying: a leader's own fills become signals for its recorder's followers.
   const leaders = new LeaderCopier({
     sql,
@@ -325,6 +337,7 @@ export function buildRelay(o: RelayOptions): Relay {
     pool,
     sealer,
     intake,
+    manualTrades,
     dispatcher,
     paper,
     auth: new AdminAuth(sql, config.RELAY_ADMIN_TOKEN),

@@ -15,6 +15,7 @@ import { controlPages } from "./pages/control";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
 import { signalPages } from "./pages/signals";
+import { tradePages } from "./pages/trade";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
 
 /** Paths that are not the console's: the API, the webhook, health and metrics keep their own rules. */
@@ -62,5 +63,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", overviewPages(kit));
   app.route("/", controlPages(kit));
   app.route("/", signalPages(kit));
+  app.route("/", tradePages(kit));
   return app;
 }

@@ -37,6 +37,10 @@ export async function acceptSignal(
     /** A commit later than this after arrival was answered 503: it guards itself against re-sends. */
     slowAfterMs?: number;
     resendGuardMs?: number;
+    /** Only these traders of the recorder get an execution (a manual trade); unset: every enabled one. */
+    traderIds?: readonly string[];
+    /** Where the signal came from (signals.source); unset: a webhook. */
+    source?: "webhook" | "manual";
   },
 ): Promise<AcceptResult> {
   const w = a.webhook;
@@ -62,7 +66,8 @@ export async function acceptSignal(
         payload: a.signal.payload,
       } as never)},
       ${a.instanceId}, ${a.leaseMs}, ${a.resendOf ?? null}::uuid, ${a.slowAfterMs ?? null}::integer,
-      ${a.resendGuardMs ?? 30_000}::integer
+      ${a.resendGuardMs ?? 30_000}::integer,
+      ${a.traderIds ? [...a.traderIds] : null}::uuid[], ${a.source ?? "webhook"}
     ) as result`;
   const result = row?.result as Record<string, unknown>;
   if (result.outcome === "duplicate") {
@@ -91,7 +96,7 @@ export interface SignalRow {
   ageMs: number | null;
   payload: Record<string, unknown>;
   counts: Record<string, number>;
-  /** "webhook", or "leader" for a leader's fill (issue 14). */
+  /** "webhook", "leader" for a leader's fill (issue 14), or "manual" for a manual trade (issue 15). */
   source: string;
 }
 

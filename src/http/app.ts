@@ -22,6 +22,7 @@ import { emergencyRoutes } from "./routes/emergency";
 import { executionRoutes } from "./routes/executions";
 import { leaderRoutes } from "./routes/leader";
 import { lossMonitorRoutes } from "./routes/loss-monitor";
+import { manualTradeRoutes } from "./routes/manual-trades";
 import { paperRoutes } from "./routes/paper";
 import { recorderRoutes } from "./routes/recorders";
 import { signalRoutes } from "./routes/signals";
@@ -123,6 +124,7 @@ export function createApp(s: Services): Hono<Env> {
   api.route("/recorders", leaderRoutes(s)); // issue 14: leader copying
   api.route("/traders", traderRoutes(s));
   api.route("/signals", signalRoutes(s));
+  api.route("/manual-trades", manualTradeRoutes(s)); // issue 15: manual trades, as signals
   api.route("/webhooks", webhookLogRoutes(s));
   api.route("/executions", executionRoutes(s));
   api.route("/status", statusRoutes(s));

@@ -6,6 +6,7 @@ import type { Directory } from "../directory";
 import type { Dispatcher } from "../dispatch/dispatcher";
 import type { EventBus } from "../events";
 import type { Intake } from "../intake/intake";
+import type { ManualTrades } from "../intake/manual";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { LossMonitor } from "../monitor/index";
@@ -22,6 +23,8 @@ export interface Services {
   pool: SessionPool;
   sealer: CredentialSealer;
   intake: Intake;
+  /** Issue 15: manual trades, committed as signals and dispatched like a webhook's. */
+  manualTrades: ManualTrades;
   dispatcher: Dispatcher;
   paper: PaperExchange;
   auth: AdminAuth;

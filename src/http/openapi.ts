@@ -14,6 +14,7 @@ import { ERROR_CODES } from "../errors";
 import { create as accountCreate, patch as accountPatch } from "./routes/accounts";
 import { body as emergencyBody } from "./routes/emergency";
 import { body as leaderBody } from "./routes/leader";
+import { body as manualTradeBody } from "./routes/manual-trades";
 import { body as paperPriceBody } from "./routes/paper";
 import { identity as recorderIdentity } from "./routes/recorders";
 import { create as traderCreate, patch as traderPatch } from "./routes/traders";
@@ -127,6 +128,17 @@ const EMERGENCY_TEXT: Record<string, string> = {
   waitMs: "POST /flatten only: how long to wait for the brokers to read flat before answering (ms).",
 };
 
+const MANUAL_TRADE_TEXT: Record<string, string> = {
+  requestId:
+    "A UUID the caller makes once per trade: the same requestId again is the same trade (nothing is sent twice).",
+  recorderId: "The recorder whose traders trade.",
+  action: "buy, sell, add, exit, close, flat or cancel, as in an alert.",
+  ticker: "The contract, e.g. MNQ1!, as in an alert (a recorder's or trader's ticker override applies).",
+  quantity: "Contracts before each trader's multiplier; unset: the recorder's quantity.",
+  price: "A reference price (paper fills at it); orders are market orders.",
+  traderIds: "Only these traders of the recorder; unset: every enabled trader, each with its multiplier.",
+};
+
 const PAPER_TEXT: Record<string, string> = {
   symbol: "A product of the catalogue, e.g. MNQ.",
   price: "The new price, a number or a plain decimal string, above 0.",
@@ -211,6 +223,7 @@ export const REQUEST_BODIES = {
   emergencyFlatten: { schema: emergencyBody, texts: EMERGENCY_TEXT },
   emergencyResume: { schema: emergencyBody, texts: EMERGENCY_TEXT },
   receiveWebhook: { schema: alertBodySchema, texts: ALERT_TEXT },
+  placeManualTrade: { schema: manualTradeBody, texts: MANUAL_TRADE_TEXT },
 } as const satisfies Record<string, { schema: z.ZodType; texts: Record<string, string> }>;
 
 type OperationId = keyof typeof REQUEST_BODIES | string;
@@ -460,6 +473,21 @@ const OPERATIONS: Operation[] = [
         "The signal with `webhook` and `executions`: per trader the decision and reason, `orders[]` each with its `fills[]` ({qty, price, at}), and `latency` in ms from the webhook's arrival per stage ({committedMs, dispatchedMs, sentMs, acknowledgedMs, filledMs}, null for a stage not reached).",
     },
     errors: [401, 404],
+  },
+  {
+    id: "placeManualTrade",
+    method: "post",
+    path: "/api/manual-trades",
+    tag: "Activity",
+    summary: "Buy, sell or close by hand on chosen traders of a recorder, or on all of them",
+    description:
+      "The trade becomes a signal (source manual) committed before the answer and executed like any signal: filters, loss limits, the kill switch (entries refused while stopped, closes always run) and MAX_ORDER_CONTRACTS apply. The same requestId again answers 200 with the same signal.",
+    success: {
+      status: 202,
+      description:
+        '`{status: "accepted", signalId, traders: [{traderId, accountId, executionId}]}`; 200 `{status: "duplicate", ...}` for a requestId seen before.',
+    },
+    errors: [400, 401, 409, 413, 422],
   },
   {
     id: "listWebhooks",
