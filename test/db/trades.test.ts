@@ -4,6 +4,7 @@ import { insertAccount } from "../../src/db/accounts";
 import { applyOrderFills, type FillReport, insertIntent } from "../../src/db/orders";
 import { insertRecorder } from "../../src/db/recorders";
 import { insertTrader } from "../../src/db/traders";
+import { listTrades, widenTrades } from "../../src/db/trades";
 import { dec } from "../../src/domain/decimal";
 import { recorderSettingsSchema } from "../../src/domain/settings";
 import { createTestDatabase, type TestDatabase } from "../support/db";
@@ -126,6 +127,64 @@ describe("trades table", () => {
     expect(rows.map((r) => [r.status, r.direction, r.net_qty, r.pnl])).toEqual([
       ["cut", "short", -1, "50"],
       ["open", "long", 1, "0"],
+    ]);
+  });
+
+  it("ME05 the fills' extremes and value per point are booked with the trade; a continued trade only widens", async () => {
+    const buy = await order("buy", 1, "M2KZ6");
+    await applyOrderFills(db.sql, [report(buy, 1, "2000", 10)]);
+    const extremes = () =>
+      db.sql`select high_price::text as h, low_price::text as l, value_per_point::text as v
+               from trades where contract = 'M2KZ6' order by id`;
+    expect(await extremes()).toEqual([{ h: "2000", l: "2000", v: "5" }]);
+    // A quote extreme written meanwhile (the loss monitor) is kept by the next fill's booking.
+    await db.sql`update trades set high_price = 2010 where contract = 'M2KZ6'`;
+    const add = await order("buy", 1, "M2KZ6");
+    await applyOrderFills(db.sql, [report(add, 1, "1995", 11)]);
+    expect(await extremes()).toEqual([{ h: "2010", l: "1995", v: "5" }]);
+    const sell = await order("sell", 2, "M2KZ6");
+    await applyOrderFills(db.sql, [report(sell, 2, "2004", 12)]);
+    const [tr] = await listTrades(db.sql, { traderId });
+    expect(tr?.contract).toBe("M2KZ6");
+    expect([tr?.status, tr?.high, tr?.low, tr?.valuePerPoint]).toEqual(["closed", dec("2010"), dec("1995"), dec(5)]);
+  });
+
+  it("ME06 a quote extreme goes to the trade open at the quote's time, never to the next one, and never narrows", async () => {
+    // M2KZ6 (ME05): closed at minute 12. A new trade opens at minute 20.
+    const buy = await order("buy", 1, "M2KZ6");
+    await applyOrderFills(db.sql, [report(buy, 1, "2001", 20)]);
+    const at = (minute: number) => new Date(Date.UTC(2026, 2, 10, 15, minute));
+    const rows = () =>
+      db.sql`select status, high_price::text as h, low_price::text as l from trades where contract = 'M2KZ6' order by id`;
+    // Seen while the first trade was open (minute 11.5), written after it closed and the next opened.
+    const n1 = await widenTrades(db.sql, [
+      {
+        traderId,
+        brokerAccountId: "SUB-1",
+        contract: "M2KZ6",
+        high: { price: dec("2020"), at: new Date(at(11).getTime() + 30_000) },
+        low: { price: dec("1990"), at: at(21) },
+      },
+    ]);
+    expect(n1).toBe(2);
+    expect(await rows()).toEqual([
+      { status: "closed", h: "2020", l: "1995" },
+      { status: "open", h: "2001", l: "1990" },
+    ]);
+    // Narrower extremes, a quote before any trade: nothing changes.
+    const n2 = await widenTrades(db.sql, [
+      {
+        traderId,
+        brokerAccountId: "SUB-1",
+        contract: "M2KZ6",
+        high: { price: dec("2015"), at: at(11) },
+        low: { price: dec("1000"), at: at(0) },
+      },
+    ]);
+    expect(n2).toBe(0);
+    expect(await rows()).toEqual([
+      { status: "closed", h: "2020", l: "1995" },
+      { status: "open", h: "2001", l: "1990" },
     ]);
   });
 });
