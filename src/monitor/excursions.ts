@@ -64,24 +64,29 @@ export class Excursions {
     }
   }
 
-  /** A booked fill: follows a position that opened, writes at once what a closed or reversed one saw. */
-  onApplied(accountId: string, applied: AppliedFill): void {
+  /**
+   * A booked fill: follows a position that opened, writes at once what a closed or reversed one saw.
+   * Resolves when that write is done (the monitor does not wait for it).
+   */
+  onApplied(accountId: string, applied: AppliedFill): Promise<void> {
     const o = applied.order;
-    if (!o.traderId) return;
+    if (!o.traderId) return this.writing;
     const sign = Math.sign(applied.position.netQty);
     const positions = this.byQuote.get(qk(accountId, o.contract));
     const key = `${o.traderId}|${o.brokerAccountId}|${o.contract}`;
     const p = positions?.get(key);
-    if (p && p.sign === sign) return;
+    if (p && p.sign === sign) return this.writing;
+    let written = this.writing;
     if (p) {
       positions?.delete(key);
       if (positions?.size === 0) this.byQuote.delete(qk(accountId, o.contract));
-      void this.write([p]);
+      written = this.write([p]);
     }
     if (sign !== 0) {
       const avg = applied.position.avgPrice;
       this.follow(accountId, o.traderId, o.brokerAccountId, o.contract, sign, avg ? widen(undefined, avg) : undefined);
     }
+    return written;
   }
 
   /** Writes the extremes that moved and are due (every position when `all`, at shutdown). */

@@ -317,7 +317,7 @@ export class LossMonitor {
   private onApplied(accountId: string, applied: AppliedFill): void {
     const o = applied.order;
     if (!this.started || !o.traderId) return;
-    this.excursions.onApplied(accountId, applied);
+    void this.excursions.onApplied(accountId, applied);
     const traderId = o.traderId;
     const day = this.dayOf(accountId);
     const { netQty, avgPrice } = applied.position;

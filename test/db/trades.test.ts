@@ -6,6 +6,8 @@ import { insertRecorder } from "../../src/db/recorders";
 import { insertTrader } from "../../src/db/traders";
 import { listTrades, widenTrades } from "../../src/db/trades";
 import { dec } from "../../src/domain/decimal";
+import { createLogger } from "../../src/log";
+import { Excursions } from "../../src/monitor/excursions";
 import { recorderSettingsSchema } from "../../src/domain/settings";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 
@@ -186,5 +188,56 @@ describe("trades table", () => {
       { status: "closed", h: "2020", l: "1995" },
       { status: "open", h: "2001", l: "1990" },
     ]);
+  });
+
+  it("ME08 quote extremes are written behind: one statement per throttle window however many quotes, at once on close", async () => {
+    const at = (minute: number, s = 0) => new Date(Date.UTC(2026, 2, 10, 15, minute, s));
+    let statements = 0;
+    // Counts the statements the tracker runs (sql`...` calls; fragments and json() are property reads).
+    const counted = new Proxy(db.sql, {
+      apply(target, self, args) {
+        statements++;
+        return Reflect.apply(target, self, args);
+      },
+    });
+    let now = 100_000;
+    const ex = new Excursions(counted, createLogger({ level: "silent" }), () => now, 2_000);
+    const high = async () =>
+      (await db.sql`select high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' and status <> 'cut' order by id desc limit 1`)[0];
+
+    const buy = await order("buy", 1, "MYMZ6");
+    const [opened] = await applyOrderFills(db.sql, [report(buy, 1, "40000", 30)]);
+    await ex.onApplied(accountId, opened?.applied as never);
+    expect(statements).toBe(0);
+    // A thousand quotes, rising: one write at the next flush.
+    for (let i = 1; i <= 1000; i++) ex.onQuote(accountId, "MYMZ6", dec(40000 + i), at(31, i % 60));
+    await ex.flush();
+    expect(statements).toBe(1);
+    expect(await high()).toEqual({ h: "41000", l: "40000" });
+    // Quotes inside the known extremes are no news; a new high within the window waits for it.
+    ex.onQuote(accountId, "MYMZ6", dec("40500"), at(32));
+    ex.onQuote(accountId, "MYMZ6", dec("41005"), at(32));
+    now += 1_000;
+    await ex.flush();
+    expect(statements).toBe(1);
+    now += 1_000;
+    await ex.flush();
+    expect(statements).toBe(2);
+    expect(await high()).toEqual({ h: "41005", l: "40000" });
+    await ex.flush();
+    expect(statements).toBe(2);
+    // A new low, then the close within the throttle window: written at once by the close.
+    ex.onQuote(accountId, "MYMZ6", dec("39990"), at(33));
+    const sell = await order("sell", 1, "MYMZ6");
+    const [closed] = await applyOrderFills(db.sql, [report(sell, 1, "40001", 34)]);
+    await ex.onApplied(accountId, closed?.applied as never);
+    expect(statements).toBe(3);
+    const [row] = await db.sql`select status, high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' order by id desc limit 1`;
+    expect(row).toEqual({ status: "closed", h: "41005", l: "39990" });
+    // A closed position is no longer followed.
+    ex.onQuote(accountId, "MYMZ6", dec("50000"), at(35));
+    now += 10_000;
+    await ex.flush(true);
+    expect(statements).toBe(3);
   });
 });
