@@ -6,7 +6,7 @@ import { excursion, isNewExtreme, widen } from "../../src/domain/excursion";
 import { roundTrips, type TradeFill } from "../../src/domain/round-trips";
 
 const t = (m: number) => new Date(Date.UTC(2026, 2, 10, 14, m));
-const d = (s: string) => dec(s);
+const d = (s: string | number) => dec(s);
 
 describe("excursion", () => {
   it("ME01 table: long and short, signs, exact dollars with fractional values per point", () => {
