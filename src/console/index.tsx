@@ -11,6 +11,7 @@ import { apiCaller, type ConsoleKit } from "./api";
 import { mountAssets } from "./assets";
 import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
+import { historyPages } from "./pages/history";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
@@ -58,5 +59,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", signInPages(kit));
   app.get("/events", (c) => live.stream(c));
   app.route("/", overviewPages(kit));
+  app.route("/", historyPages(kit));
   return app;
 }

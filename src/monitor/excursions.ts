@@ -84,7 +84,14 @@ export class Excursions {
     }
     if (sign !== 0) {
       const avg = applied.position.avgPrice;
-      this.follow(accountId, o.traderId, o.brokerAccountId, o.contract, sign, avg ? widen(undefined, avg) : undefined);
+      this.follow(
+        accountId,
+        o.traderId,
+        o.brokerAccountId,
+        o.contract,
+        sign,
+        avg ? widen(undefined, avg) : undefined,
+      );
     }
     return written;
   }

@@ -6,9 +6,9 @@ import { insertRecorder } from "../../src/db/recorders";
 import { insertTrader } from "../../src/db/traders";
 import { listTrades, widenTrades } from "../../src/db/trades";
 import { dec } from "../../src/domain/decimal";
+import { recorderSettingsSchema } from "../../src/domain/settings";
 import { createLogger } from "../../src/log";
 import { Excursions } from "../../src/monitor/excursions";
-import { recorderSettingsSchema } from "../../src/domain/settings";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 
 let db: TestDatabase;
@@ -148,7 +148,12 @@ describe("trades table", () => {
     await applyOrderFills(db.sql, [report(sell, 2, "2004", 12)]);
     const [tr] = await listTrades(db.sql, { traderId });
     expect(tr?.contract).toBe("M2KZ6");
-    expect([tr?.status, tr?.high, tr?.low, tr?.valuePerPoint]).toEqual(["closed", dec("2010"), dec("1995"), dec(5)]);
+    expect([tr?.status, tr?.high, tr?.low, tr?.valuePerPoint]).toEqual([
+      "closed",
+      dec("2010"),
+      dec("1995"),
+      dec(5),
+    ]);
   });
 
   it("ME06 a quote extreme goes to the trade open at the quote's time, never to the next one, and never narrows", async () => {
@@ -203,7 +208,9 @@ describe("trades table", () => {
     let now = 100_000;
     const ex = new Excursions(counted, createLogger({ level: "silent" }), () => now, 2_000);
     const high = async () =>
-      (await db.sql`select high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' and status <> 'cut' order by id desc limit 1`)[0];
+      (
+        await db.sql`select high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' and status <> 'cut' order by id desc limit 1`
+      )[0];
 
     const buy = await order("buy", 1, "MYMZ6");
     const [opened] = await applyOrderFills(db.sql, [report(buy, 1, "40000", 30)]);
@@ -232,7 +239,8 @@ describe("trades table", () => {
     const [closed] = await applyOrderFills(db.sql, [report(sell, 1, "40001", 34)]);
     await ex.onApplied(accountId, closed?.applied as never);
     expect(statements).toBe(3);
-    const [row] = await db.sql`select status, high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' order by id desc limit 1`;
+    const [row] =
+      await db.sql`select status, high_price::text as h, low_price::text as l from trades where contract = 'MYMZ6' order by id desc limit 1`;
     expect(row).toEqual({ status: "closed", h: "41005", l: "39990" });
     // A closed position is no longer followed.
     ex.onQuote(accountId, "MYMZ6", dec("50000"), at(35));

@@ -15,7 +15,17 @@ describe("excursion", () => {
       ["long MNQ", "long", 2, "42000", "21010.25", "20990.5", "2", "41", "-38"],
       ["short MNQ", "short", 2, "42000", "21010.25", "20990.5", "2", "38", "-41"],
       ["long never moved", "long", 1, "100", "100", "100", "50", "0", "0"],
-      ["short ZN, 1/64 and $15.625", "short", 3, "330.140625", "110.09375", "109.984375", "1000", "187.5", "-140.625"], // entry 110.046875,
+      [
+        "short ZN, 1/64 and $15.625",
+        "short",
+        3,
+        "330.140625",
+        "110.09375",
+        "109.984375",
+        "1000",
+        "187.5",
+        "-140.625",
+      ], // entry 110.046875,
       ["long averaged in", "long", 3, "302", "104", "99", "5", "50", "-25"],
     ];
     for (const [name, direction, entryQty, ev, hi, lo, vpp, mfe, mae] of cases) {
@@ -99,8 +109,13 @@ describe("excursion properties", () => {
               expect(trade.realized <= mfe + slack, `${toStr(trade.realized)} > ${toStr(mfe)}`).toBe(true);
               expect(trade.realized >= mae - slack, `${toStr(trade.realized)} < ${toStr(mae)}`).toBe(true);
               // Exactly (no rounding) the realized P&L is (exit value - entry value) x value per point.
-              const exact = excursion({ ...extremes, high: trade.exitValue, low: trade.exitValue, entryQty: 1 }, vpp);
-              expect(abs(sub(trade.direction === "long" ? exact.mfe : exact.mae, trade.realized)) <= slack).toBe(true);
+              const exact = excursion(
+                { ...extremes, high: trade.exitValue, low: trade.exitValue, entryQty: 1 },
+                vpp,
+              );
+              expect(
+                abs(sub(trade.direction === "long" ? exact.mfe : exact.mae, trade.realized)) <= slack,
+              ).toBe(true);
             }
           }
         },

@@ -300,6 +300,11 @@ describe("trades API", () => {
     const res = await raw(`/api/trades.csv?traderId=${traderId}`);
     const [header, row] = readCsv(await res.text());
     const col = (name: string) => row?.[(header ?? []).indexOf(name)];
-    expect([col("highPrice"), col("lowPrice"), col("mfe"), col("mae")]).toEqual(["21010.25", "20992.5", "20.5", "-15"]);
+    expect([col("highPrice"), col("lowPrice"), col("mfe"), col("mae")]).toEqual([
+      "21010.25",
+      "20992.5",
+      "20.5",
+      "-15",
+    ]);
   });
 });
