@@ -54,8 +54,12 @@ afterAll(() => w?.stop());
 async function historyPage(javaScriptEnabled = true, errors?: string[]) {
   const page = await w.signedInPage();
   if (errors) {
-    page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+    // The browser's own favicon request (no favicon is served) is not the page's.
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.location().url.endsWith("/favicon.ico")) errors.push(m.text());
+    });
     page.on("pageerror", (e) => void errors.push(String(e)));
+    page.on("response", (r) => void (r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`)));
   }
   if (!javaScriptEnabled) {
     const ctx = await w.browser.newContext({ javaScriptEnabled: false });

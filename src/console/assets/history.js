@@ -15,7 +15,8 @@
     }
     const chart = charts.createChart(box, {
       autoSize: true,
-      layout: { textColor: "#1a1a1a", background: { color: "#ffffff" } },
+      // The logo injects a <style> element the console's CSP refuses; the page credits TradingView in text.
+      layout: { textColor: "#1a1a1a", background: { color: "#ffffff" }, attributionLogo: false },
       rightPriceScale: { borderColor: "#d0d0d0" },
       timeScale: { borderColor: "#d0d0d0" },
       localization: { priceFormatter: (v) => v.toFixed(2) },

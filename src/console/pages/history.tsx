@@ -177,6 +177,9 @@ export function historyPages(k: ConsoleKit) {
             // Data, not script (the CSP allows it): `<` escaped so no text can close the element.
             dangerouslySetInnerHTML={{ __html: JSON.stringify(curve).replace(/</g, "\\u003c") }}
           />
+          <p class="hint">
+            Charting by <a href="https://www.tradingview.com/">TradingView</a> (lightweight-charts).
+          </p>
           <details>
             <summary>Equity as a table</summary>
             <EquityTable points={points} totals={totals} />
