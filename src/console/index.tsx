@@ -12,6 +12,7 @@ import { mountAssets } from "./assets";
 import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
 import { controlPages } from "./pages/control";
+import { historyPages } from "./pages/history";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
 import { signalPages } from "./pages/signals";
@@ -64,5 +65,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", controlPages(kit));
   app.route("/", signalPages(kit));
   app.route("/", tradePages(kit));
+  app.route("/", historyPages(kit));
   return app;
 }

@@ -29,6 +29,8 @@ function tripOf(r: Record<string, unknown>): RoundTrip {
     exitQty: r.exit_qty as number,
     exitValue: dec(r.exit_value as string),
     maxSize: r.max_size as number,
+    high: dec(r.high_price as string),
+    low: dec(r.low_price as string),
     netQty: r.net_qty as number,
     realized: dec(r.realized_pnl as string),
     openedAt: r.opened_at as Date,
@@ -52,7 +54,7 @@ export async function bookTrades(tx: Sql, groups: TradeGroup[]): Promise<void> {
   const rows = await tx`
     select t.id, t.trader_id, t.broker_account_id, t.contract, t.direction, t.entry_qty, t.entry_value::text,
            t.exit_qty, t.exit_value::text, t.max_size, t.net_qty, t.realized_pnl::text, t.fills, t.opened_at,
-           t.open_fill_key
+           t.open_fill_key, t.high_price::text, t.low_price::text
       from trades t
       join jsonb_to_recordset(${tx.json(wanted as never)}::jsonb) as v(trader_id uuid, broker_account_id text, contract text)
         on t.trader_id = v.trader_id and t.broker_account_id = v.broker_account_id and t.contract = v.contract
@@ -85,7 +87,10 @@ export async function bookTrades(tx: Sql, groups: TradeGroup[]): Promise<void> {
         close_fill_key: t.closeFillId ?? null,
       };
       if (continued && row && t.openFillId === continued.openFillId) {
-        await tx`update trades set ${tx(values)} where id = ${row.id as string}`;
+        // Only ever widened: the loss monitor may have written a quote's extreme since the row was read.
+        await tx`update trades set ${tx(values)}, high_price = greatest(high_price, ${toStr(t.high)}::numeric),
+                   low_price = least(low_price, ${toStr(t.low)}::numeric)
+                  where id = ${row.id as string}`;
         continue;
       }
       await tx`insert into trades ${tx({
@@ -97,6 +102,9 @@ export async function bookTrades(tx: Sql, groups: TradeGroup[]): Promise<void> {
         direction: t.direction,
         opened_at: t.openedAt,
         open_fill_key: t.openFillId,
+        high_price: toStr(t.high),
+        low_price: toStr(t.low),
+        value_per_point: toStr(g.valuePerPoint),
       })}`;
     }
   }
@@ -121,6 +129,11 @@ export interface TradeRow {
   fills: number;
   openedAt: Date;
   closedAt: Date | null;
+  /** Highest and lowest price seen while open (fills and quotes). */
+  high: Dec;
+  low: Dec;
+  /** Dollars per point when booked (null: booked before sql/000013.sql). */
+  valuePerPoint: Dec | null;
   /** The account's trading-day rule override (null: the relay's default). */
   roll: string | null;
   timeZone: string | null;
@@ -145,7 +158,8 @@ export async function listTrades(sql: Sql, f: TradeFilter): Promise<TradeRow[]> 
   const rows = await sql`
     select t.id::text, t.trader_id, tr.recorder_id, t.account_id, t.broker_account_id, t.contract, t.direction,
            t.status, t.entry_qty, t.entry_value::text, t.exit_qty, t.exit_value::text, t.max_size, t.net_qty,
-           t.realized_pnl::text, t.fills, t.opened_at, t.closed_at, a.trading_day_roll, a.trading_day_time_zone
+           t.realized_pnl::text, t.fills, t.opened_at, t.closed_at, a.trading_day_roll, a.trading_day_time_zone,
+           t.high_price::text, t.low_price::text, t.value_per_point::text
       from trades t
       join traders tr on tr.id = t.trader_id
       join accounts a on a.id = t.account_id
@@ -178,7 +192,76 @@ export async function listTrades(sql: Sql, f: TradeFilter): Promise<TradeRow[]> 
     fills: r.fills as number,
     openedAt: r.opened_at as Date,
     closedAt: (r.closed_at as Date | null) ?? null,
+    high: dec(r.high_price as string),
+    low: dec(r.low_price as string),
+    valuePerPoint: r.value_per_point === null ? null : dec(r.value_per_point as string),
     roll: (r.trading_day_roll as string | null) ?? null,
     timeZone: (r.trading_day_time_zone as string | null) ?? null,
   }));
+}
+
+/** A position's open trade as the loss monitor follows it (src/monitor/excursions.ts). */
+export interface OpenTradeExtremes {
+  traderId: string;
+  accountId: string;
+  brokerAccountId: string;
+  contract: string;
+  direction: "long" | "short";
+  high: Dec;
+  low: Dec;
+}
+
+export async function openTradeExtremes(sql: Sql): Promise<OpenTradeExtremes[]> {
+  const rows = await sql`
+    select trader_id, account_id, broker_account_id, contract, direction, high_price::text, low_price::text
+      from trades where status = 'open'`;
+  return rows.map((r) => ({
+    traderId: r.trader_id as string,
+    accountId: r.account_id as string,
+    brokerAccountId: r.broker_account_id as string,
+    contract: r.contract as string,
+    direction: r.direction as "long" | "short",
+    high: dec(r.high_price as string),
+    low: dec(r.low_price as string),
+  }));
+}
+
+/** A quote extreme seen on a position, and when (the quote's own time). */
+export interface SeenExtreme {
+  traderId: string;
+  brokerAccountId: string;
+  contract: string;
+  high?: { price: Dec; at: Date };
+  low?: { price: Dec; at: Date };
+}
+
+/**
+ * Widens the trades of the positions with quote extremes, in one statement. Each extreme goes to the
+ * position's trade that was open when the quote was seen (opened at or before it, closed at or after it
+ * or still open), so a quote written after its trade closed and the next opened never lands on the next.
+ * Only ever widens (greatest / least): a late or repeated write changes nothing.
+ */
+export async function widenTrades(sql: Sql, seen: SeenExtreme[]): Promise<number> {
+  if (seen.length === 0) return 0;
+  const rows = seen.map((x) => ({
+    trader_id: x.traderId,
+    broker_account_id: x.brokerAccountId,
+    contract: x.contract,
+    high: x.high ? toStr(x.high.price) : null,
+    high_at: x.high ? x.high.at.toISOString() : null,
+    low: x.low ? toStr(x.low.price) : null,
+    low_at: x.low ? x.low.at.toISOString() : null,
+  }));
+  const during = (at: string) =>
+    sql.unsafe(`(t.opened_at <= v.${at} and (t.closed_at is null or t.closed_at >= v.${at}))`);
+  const result = await sql`
+    update trades t set
+      high_price = case when ${during("high_at")} then greatest(t.high_price, v.high) else t.high_price end,
+      low_price = case when ${during("low_at")} then least(t.low_price, v.low) else t.low_price end
+      from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
+             as v(trader_id uuid, broker_account_id text, contract text, high numeric, high_at timestamptz,
+                  low numeric, low_at timestamptz)
+     where t.trader_id = v.trader_id and t.broker_account_id = v.broker_account_id and t.contract = v.contract
+       and ((${during("high_at")} and v.high > t.high_price) or (${during("low_at")} and v.low < t.low_price))`;
+  return result.count;
 }

@@ -16,6 +16,7 @@
  */
 
 import { add, type Dec, dec, div, times, ZERO } from "./decimal";
+import { widen } from "./excursion";
 import { applyFill, type BookPosition, FLAT } from "./position";
 import type { Side } from "./venue/types";
 
@@ -37,6 +38,12 @@ export interface RoundTrip {
   exitValue: Dec;
   /** Largest absolute position during the trade. */
   maxSize: number;
+  /**
+   * Highest and lowest price seen while the trade was open: its fill prices here; the loss monitor widens
+   * them with the quotes it receives (src/monitor/excursions.ts). For MFE / MAE (src/domain/excursion.ts).
+   */
+  high: Dec;
+  low: Dec;
   /** Signed position still open (0 once closed). */
   netQty: number;
   realized: Dec;
@@ -60,6 +67,8 @@ function opened(f: TradeFill, qty: number): RoundTrip {
     exitQty: 0,
     exitValue: ZERO,
     maxSize: qty,
+    high: f.price,
+    low: f.price,
     netQty: f.side === "buy" ? qty : -qty,
     realized: ZERO,
     openedAt: f.at,
@@ -99,8 +108,10 @@ export function roundTrips(
       current.direction = before > 0 ? "long" : "short";
       current.netQty = before;
       current.entryValue = times(prior.avgPrice ?? f.price, Math.abs(before));
+      if (prior.avgPrice !== undefined) Object.assign(current, widen(current, prior.avgPrice));
       trades.push(current);
     }
+    Object.assign(current, widen(current, f.price));
     const signed = f.side === "buy" ? f.qty : -f.qty;
     if (Math.sign(signed) === Math.sign(before)) {
       current.entryQty += f.qty;

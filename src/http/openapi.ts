@@ -562,9 +562,19 @@ const OPERATIONS: Operation[] = [
         tag: "History",
         summary: "Round-trip trades, newest first: entry, exit, size, P&L",
         description:
-          "A trade runs from a position leaving flat to its return to flat; a reverse starts the next.",
+          "A trade runs from a position leaving flat to its return to flat; a reverse starts the next. " +
+          "`highPrice`/`lowPrice`: the highest and lowest price seen while it was open (its fills and the " +
+          "quotes the loss monitor received, written every few seconds and when it closes). `mfe` (>= 0) and " +
+          "`mae` (<= 0): the maximum favourable and adverse excursion in dollars, (best or worst price - " +
+          "entry price) x qty x value per point; null for trades booked before excursions were kept.",
         query: [...filters, limit],
-        success: { status: 200, description: "`{trades: [...]}`" },
+        success: {
+          status: 200,
+          description:
+            "`{trades: [{id, accountId, traderId, recorderId, brokerAccountId, contract, direction, status, qty, " +
+            "maxSize, openQty, entryPrice, exitPrice, exitQty, pnl, highPrice, lowPrice, mfe, mae, fills, " +
+            "openedAt, closedAt}]}`",
+        },
         errors: [400, 401, 422],
       },
       {
@@ -572,7 +582,7 @@ const OPERATIONS: Operation[] = [
         method: "get",
         path: "/api/trades.csv",
         tag: "History",
-        summary: "The same trades as CSV (RFC 4180, header row, exact decimals)",
+        summary: "The same trades as CSV (RFC 4180, header row, exact decimals, MFE/MAE included)",
         query: [
           ...filters,
           {

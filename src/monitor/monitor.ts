@@ -28,6 +28,7 @@ import { type Breach, breachReason, subjectKey } from "./breaches";
 import { readBrokerPositions, subAccountsOf } from "./broker-view";
 import { TradingDays } from "./days";
 import { Emergency } from "./emergency";
+import { Excursions } from "./excursions";
 import type { AttemptResult, FlattenContext } from "./flatten-context";
 import { flattenTrader } from "./flatten-trader";
 import { KillSwitch } from "./kill-switch";
@@ -67,6 +68,8 @@ export interface LossMonitorDeps {
   settleDelaysMs?: number[];
   /** Day-roll and housekeeping check interval (default 1 s). */
   tickMs?: number;
+  /** Least time between two writes of one open trade's quote extremes (default 2 s). */
+  excursionWriteMs?: number;
 }
 
 export class LossMonitor {
@@ -79,6 +82,8 @@ export class LossMonitor {
   readonly gate: EntryGate;
   /** Prop-firm rules per broker sub-account (prop-watch.ts). */
   readonly prop: PropWatch;
+  /** Quote extremes of open trades, for MFE / MAE (excursions.ts). */
+  readonly excursions: Excursions;
   private settings = new Map<string, AccountLossSettings>();
   private readonly days: TradingDays;
   private readonly jobs: BreachJobs;
@@ -154,6 +159,7 @@ export class LossMonitor {
       ...retry,
     });
     this.gate = (who) => this.refusal(who) ?? this.prop.refusal(who);
+    this.excursions = new Excursions(deps.sql, this.log, () => this.now().getTime(), deps.excursionWriteMs);
   }
 
   /** Loads today's figures, breaches and the kill switch, then follows the brokers' events. */
@@ -178,6 +184,7 @@ export class LossMonitor {
           row.peak ?? undefined,
         );
     }
+    await this.excursions.load();
     for (const p of await listPositions(sql, { open: true })) {
       this.book.setTraderHolding(p);
       this.market.watch(p.accountId, p.contract);
@@ -204,6 +211,7 @@ export class LossMonitor {
     await Promise.all([...this.breaches.values()].map((b) => b.job.stop()));
     await this.prop.stop();
     await this.emergency.stopJobs();
+    await this.excursions.flush(true);
   }
 
   /** The account's limit and roll override (undefined: none stored). */
@@ -278,6 +286,7 @@ export class LossMonitor {
     switch (e.type) {
       case "QuoteReceived":
         this.book.setPrice(accountId, e.contract, e.last, e.at);
+        this.excursions.onQuote(accountId, e.contract, e.last, e.at);
         for (const traderId of this.book.tradersQuoted(accountId, e.contract)) this.evaluateTrader(traderId);
         if (this.settings.get(accountId)?.maxDailyLoss) this.evaluateAccount(accountId);
         return;
@@ -308,6 +317,7 @@ export class LossMonitor {
   private onApplied(accountId: string, applied: AppliedFill): void {
     const o = applied.order;
     if (!this.started || !o.traderId) return;
+    void this.excursions.onApplied(accountId, applied);
     const traderId = o.traderId;
     const day = this.dayOf(accountId);
     const { netQty, avgPrice } = applied.position;
@@ -437,6 +447,7 @@ export class LossMonitor {
     }
     if (rolled.length > 0) this.evaluateAll();
     this.prop.tick();
+    await this.excursions.flush();
     for (const traderId of [...this.peakDirty]) {
       this.peakDirty.delete(traderId);
       const t = this.deps.directory.trader(traderId);

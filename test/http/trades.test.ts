@@ -271,4 +271,40 @@ describe("trades API", () => {
       expect(((await r.json()) as Err).error.code).toBe("unauthorized");
     }
   });
+
+  it("ME07 a trade's MFE and MAE come from the quotes seen while it was open, in the JSON and the CSV", async () => {
+    const x = await paperSetup(t, { multipliers: [1], recorderName: "Excursions" });
+    const traderId = x.traderIds[0] ?? "";
+    await price("21000");
+    await send(x.token, { action: "buy", price: "21000" });
+    // The market runs 10.25 points for the trade and 7.5 against it, then it closes 5 points up.
+    for (const p of ["21004", "21010.25", "21001", "20992.5", "20999"]) await price(p);
+    await price("21005");
+    await send(x.token, { action: "exit", price: "21005" });
+    expect(await netQty(traderId)).toBe(0);
+    // MNQ $2 a point, one contract: (21010.25 - 21000) x 2 and (20992.5 - 21000) x 2; written on close.
+    const trade = await waitFor(async () => {
+      const r = await t.api<{ trades: Trade[] }>("GET", `/api/trades?traderId=${traderId}`);
+      const tr = r.body.trades[0];
+      return tr?.status === "closed" && tr.mae === "-15" ? tr : undefined;
+    }, "the trade's extremes");
+    expect(trade).toMatchObject({
+      entryPrice: "21000",
+      exitPrice: "21005",
+      pnl: "10",
+      highPrice: "21010.25",
+      lowPrice: "20992.5",
+      mfe: "20.5",
+      mae: "-15",
+    });
+    const res = await raw(`/api/trades.csv?traderId=${traderId}`);
+    const [header, row] = readCsv(await res.text());
+    const col = (name: string) => row?.[(header ?? []).indexOf(name)];
+    expect([col("highPrice"), col("lowPrice"), col("mfe"), col("mae")]).toEqual([
+      "21010.25",
+      "20992.5",
+      "20.5",
+      "-15",
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { listTrades, type TradeFilter, type TradeRow } from "../../db/trades";
 import { add, type Dec, dec, div, toStr, ZERO } from "../../domain/decimal";
+import { excursion } from "../../domain/excursion";
 import { type DayRule, dayEnd, dayStart, tradingDay } from "../../domain/trading-day";
 import { RelayError } from "../../errors";
 import type { Env, Services } from "../context";
@@ -59,6 +60,7 @@ function filterOf(q: z.infer<typeof tradeQuery>): TradeFilter {
 }
 
 export function presentTrade(t: TradeRow) {
+  const x = t.valuePerPoint === null ? null : excursion(t, t.valuePerPoint);
   return {
     id: t.id,
     accountId: t.accountId,
@@ -75,6 +77,10 @@ export function presentTrade(t: TradeRow) {
     exitPrice: t.exitQty > 0 ? toStr(div(t.exitValue, dec(t.exitQty))) : null,
     exitQty: t.exitQty,
     pnl: toStr(t.realized),
+    highPrice: toStr(t.high),
+    lowPrice: toStr(t.low),
+    mfe: x ? toStr(x.mfe) : null,
+    mae: x ? toStr(x.mae) : null,
     fills: t.fills,
     openedAt: t.openedAt.toISOString(),
     closedAt: t.closedAt ? t.closedAt.toISOString() : null,
@@ -97,6 +103,10 @@ const CSV_COLUMNS = [
   "exitPrice",
   "exitQty",
   "pnl",
+  "highPrice",
+  "lowPrice",
+  "mfe",
+  "mae",
   "fills",
   "openedAt",
   "closedAt",
