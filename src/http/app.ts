@@ -6,7 +6,7 @@
  *   const app = createApp(services);
  *   const res = await app.request("/health");
  */
-import { Hono } from "hono";
+import { type ErrorHandler, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { consoleRoutes, isConsolePath } from "../console/index";
 import { LiveFeed } from "../console/live";
@@ -36,7 +36,7 @@ export function createApp(s: Services): Hono<Env> {
   app.use("*", securityHeaders(s.config.publicUrl, isConsolePath));
   const live = new LiveFeed(s.bus);
 
-  app.onError((error, c) => {
+  const onError: ErrorHandler<Env> = (error, c) => {
     if (error instanceof RelayError) return c.json(envelope(error.code, error.message), error.status);
     s.logger.error(
       {
@@ -58,7 +58,8 @@ export function createApp(s: Services): Hono<Env> {
         : envelope("internal", "Something went wrong on our side; it has been logged."),
       isWebhook ? 503 : 500,
     );
-  });
+  };
+  app.onError(onError);
   app.notFound((c) =>
     c.json(envelope("not_found", `No route ${c.req.method} ${maskWebhookPath(c.req.path)}.`), 404),
   );
@@ -106,6 +107,8 @@ export function createApp(s: Services): Hono<Env> {
   app.get("/api/docs", (c) => c.html(docsPage()));
 
   const api = new Hono<Env>();
+  // The console calls `api` in-process (src/console/api.ts), outside `app`: it needs the same envelope.
+  api.onError(onError);
   api.use("*", requireAdmin(s.auth));
   api.use(
     "*",
