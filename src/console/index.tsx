@@ -11,8 +11,10 @@ import { apiCaller, type ConsoleKit } from "./api";
 import { mountAssets } from "./assets";
 import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
+import { accountsPages } from "./pages/accounts";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
+import { tradersPages } from "./pages/traders";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
 
 /** Paths that are not the console's: the API, the webhook, health and metrics keep their own rules. */
@@ -58,5 +60,7 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", signInPages(kit));
   app.get("/events", (c) => live.stream(c));
   app.route("/", overviewPages(kit));
+  app.route("/", accountsPages(kit));
+  app.route("/", tradersPages(kit));
   return app;
 }
