@@ -9,7 +9,14 @@ import type { ApiResult, ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { State, When } from "../format";
 import { CsrfField, Flash, Page } from "../layout";
-import { AddLoginForm, type AddValues, BROKER_FORMS, brokerForm, credentialsFrom, echoable } from "./broker-forms";
+import {
+  AddLoginForm,
+  type AddValues,
+  BROKER_FORMS,
+  brokerForm,
+  credentialsFrom,
+  echoable,
+} from "./broker-forms";
 
 export interface Account {
   id: string;
@@ -46,14 +53,18 @@ const WORD: Record<string, string> = {
 export function sessionWord(a: Account): { state: string; error: string | null } {
   const s = a.session;
   if (!s) return { state: "not connected", error: a.status === "error" ? a.statusMessage : null };
-  return { state: WORD[s.state] ?? s.state, error: s.state === "ready" ? null : (s.error ?? a.statusMessage) };
+  return {
+    state: WORD[s.state] ?? s.state,
+    error: s.state === "ready" ? null : (s.error ?? a.statusMessage),
+  };
 }
 
 /** "connected, 3 sub-accounts" or "down: <the broker's words>". */
 export function connectionReport(a: Account): { ok: boolean; text: string } {
   const { state, error } = sessionWord(a);
   const n = a.brokerAccounts.length;
-  if (state === "connected") return { ok: true, text: `${a.name}: connected, ${n} sub-account${n === 1 ? "" : "s"}.` };
+  if (state === "connected")
+    return { ok: true, text: `${a.name}: connected, ${n} sub-account${n === 1 ? "" : "s"}.` };
   return { ok: false, text: `${a.name}: ${state}${error ? `: ${error}` : ""}.` };
 }
 
@@ -120,7 +131,10 @@ export function accountsPages(k: ConsoleKit) {
     const all = traders.ok ? traders.body.traders : [];
     return c.html(
       <Page title="Accounts" active="accounts" csrf={csrf} banner={await banner(k.api)}>
-        <Flash ok={c.req.query("ok")} error={c.req.query("error") ?? (accounts.ok ? undefined : accounts.error.message)} />
+        <Flash
+          ok={c.req.query("ok")}
+          error={c.req.query("error") ?? (accounts.ok ? undefined : accounts.error.message)}
+        />
         <p>
           <a class="button" href="/accounts/new">
             Add a broker login
@@ -170,8 +184,8 @@ export function accountsPages(k: ConsoleKit) {
                           <ul class="plain">
                             {on.map((t) => (
                               <li>
-                                <a href={`/traders/${t.id}`}>{recorders.get(t.recorderId) ?? "recorder"}</a> on{" "}
-                                {subName(t.brokerAccountId)}
+                                <a href={`/traders/${t.id}`}>{recorders.get(t.recorderId) ?? "recorder"}</a>{" "}
+                                on {subName(t.brokerAccountId)}
                                 {t.enabled ? "" : " (disabled)"}
                               </li>
                             ))}
@@ -206,7 +220,10 @@ export function accountsPages(k: ConsoleKit) {
           <ul class="picker">
             {BROKER_FORMS.map((f) => (
               <li>
-                <a href={`/accounts/new?broker=${f.broker}`} aria-current={f.broker === form.broker ? "page" : undefined}>
+                <a
+                  href={`/accounts/new?broker=${f.broker}`}
+                  aria-current={f.broker === form.broker ? "page" : undefined}
+                >
                   {f.label}
                 </a>
               </li>
@@ -282,7 +299,7 @@ export function accountsPages(k: ConsoleKit) {
   app.post("/accounts/:id", async (c) => {
     const id = encodeURIComponent(c.req.param("id"));
     const body = await c.req.parseBody();
-    const text = (k: string) => (typeof body[k] === "string" ? (body[k] as string).trim() : "");
+    const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string).trim() : "");
     const patch = {
       name: text("name"),
       maxDailyLoss: text("maxDailyLoss") === "" ? null : text("maxDailyLoss"),
@@ -384,7 +401,10 @@ async function detailPage(
         <h2 id="edit-h">Settings</h2>
         <form method="post" action={`/accounts/${a.id}`}>
           <CsrfField token={csrf} />
-          {field("name", "Name", "A name you recognise the login by.", a.name, { required: true, maxlength: 100 })}
+          {field("name", "Name", "A name you recognise the login by.", a.name, {
+            required: true,
+            maxlength: 100,
+          })}
           {field(
             "maxDailyLoss",
             "Daily loss limit of the whole login (dollars)",

@@ -53,7 +53,10 @@ const enc = encodeURIComponent;
 function positionText(p: Position[]): string {
   if (p.length === 0) return "flat";
   return p
-    .map((x) => `${x.netQty > 0 ? "long" : "short"} ${Math.abs(x.netQty)} ${x.contract}${x.avgPrice ? ` @ ${x.avgPrice}` : ""}`)
+    .map(
+      (x) =>
+        `${x.netQty > 0 ? "long" : "short"} ${Math.abs(x.netQty)} ${x.contract}${x.avgPrice ? ` @ ${x.avgPrice}` : ""}`,
+    )
     .join(", ");
 }
 
@@ -157,13 +160,23 @@ export function tradersPages(k: ConsoleKit) {
                           <span class="muted mono">({t.brokerAccountId})</span>
                         </td>
                         <td class="num">×{t.multiplier}</td>
-                        <td class="num">{t.maxDailyLoss === null ? <span class="muted">none</span> : `$${t.maxDailyLoss}`}</td>
+                        <td class="num">
+                          {t.maxDailyLoss === null ? <span class="muted">none</span> : `$${t.maxDailyLoss}`}
+                        </td>
                         <td>{t.enabled ? "yes" : "no (disabled)"}</td>
                         <td>{positionText(t.positions)}</td>
                         <td>
-                          <form method="post" action={`/traders/${t.id}/${t.enabled ? "disable" : "enable"}`} class="inline">
+                          <form
+                            method="post"
+                            action={`/traders/${t.id}/${t.enabled ? "disable" : "enable"}`}
+                            class="inline"
+                          >
                             <CsrfField token={csrf} />
-                            <button type="submit" class="secondary" aria-label={`${t.enabled ? "Disable" : "Enable"} ${label}`}>
+                            <button
+                              type="submit"
+                              class="secondary"
+                              aria-label={`${t.enabled ? "Disable" : "Enable"} ${label}`}
+                            >
                               {t.enabled ? "Disable" : "Enable"}
                             </button>
                           </form>
@@ -181,7 +194,12 @@ export function tradersPages(k: ConsoleKit) {
           <form method="post" action="/traders/link">
             <CsrfField token={csrf} />
             <label for="link-recorder">Recorder</label>
-            <select id="link-recorder" name="recorderId" required aria-invalid={f.recorderId ? "true" : undefined}>
+            <select
+              id="link-recorder"
+              name="recorderId"
+              required
+              aria-invalid={f.recorderId ? "true" : undefined}
+            >
               <option value="">Choose a recorder</option>
               {w.recorders.map((r) => (
                 <option value={r.id} selected={v.recorderId === r.id}>
@@ -201,7 +219,13 @@ export function tradersPages(k: ConsoleKit) {
                   const id = `link-${a.id}-${b.id}`.replace(/[^\w-]/g, "_");
                   return (
                     <label class="inline" for={id}>
-                      <input type="checkbox" id={id} name="target" value={value} checked={v.targets.includes(value)} />
+                      <input
+                        type="checkbox"
+                        id={id}
+                        name="target"
+                        value={value}
+                        checked={v.targets.includes(value)}
+                      />
                       {`${a.name} / ${b.name}`}
                     </label>
                   );
@@ -244,13 +268,18 @@ export function tradersPages(k: ConsoleKit) {
   };
 
   app.get("/traders", async (c) =>
-    c.html(await listPage(c.get("session").csrf, await world(), { ok: c.req.query("ok"), error: c.req.query("error") })),
+    c.html(
+      await listPage(c.get("session").csrf, await world(), {
+        ok: c.req.query("ok"),
+        error: c.req.query("error"),
+      }),
+    ),
   );
 
   app.post("/traders/link", async (c) => {
     const body = await c.req.parseBody({ all: true });
-    const one = (k: string) => {
-      const x = body[k];
+    const one = (key: string) => {
+      const x = body[key];
       return typeof x === "string" ? x.trim() : "";
     };
     const raw = body.target;
@@ -386,13 +415,15 @@ export function tradersPages(k: ConsoleKit) {
   app.get("/traders/:id", async (c) => {
     const r = await k.api<Trader>("GET", `/traders/${enc(c.req.param("id"))}`);
     if (!r.ok) return c.redirect(`/traders?error=${enc(r.error.message)}`, 303);
-    return c.html(await detail(c.get("session").csrf, r.body, { ok: c.req.query("ok"), error: c.req.query("error") }));
+    return c.html(
+      await detail(c.get("session").csrf, r.body, { ok: c.req.query("ok"), error: c.req.query("error") }),
+    );
   });
 
   app.post("/traders/:id", async (c) => {
     const id = enc(c.req.param("id"));
     const body = await c.req.parseBody();
-    const text = (k: string) => (typeof body[k] === "string" ? (body[k] as string).trim() : "");
+    const text = (key: string) => (typeof body[key] === "string" ? (body[key] as string).trim() : "");
     const patch = {
       multiplier: text("multiplier"),
       maxDailyLoss: text("maxDailyLoss") === "" ? null : text("maxDailyLoss"),
@@ -402,7 +433,12 @@ export function tradersPages(k: ConsoleKit) {
     if (r.ok) return c.redirect(`/traders/${id}?ok=${enc("Saved.")}`, 303);
     const now = await k.api<Trader>("GET", `/traders/${id}`);
     if (!now.ok) return c.redirect(`/traders?error=${enc(now.error.message)}`, 303);
-    const typed = { ...now.body, multiplier: patch.multiplier, maxDailyLoss: patch.maxDailyLoss, enabled: patch.enabled };
+    const typed = {
+      ...now.body,
+      multiplier: patch.multiplier,
+      maxDailyLoss: patch.maxDailyLoss,
+      enabled: patch.enabled,
+    };
     const named = Object.keys(r.error.fields).length > 0;
     return c.html(
       await detail(c.get("session").csrf, typed, {
@@ -418,7 +454,11 @@ export function tradersPages(k: ConsoleKit) {
     const body = await c.req.parseBody();
     const flatten = body.flatten === "on";
     const r = await k.api("DELETE", `/traders/${id}${flatten ? "?flatten=true" : ""}`);
-    if (r.ok) return c.redirect(`/traders?ok=${enc(flatten ? "Trader flattened and deleted." : "Trader deleted.")}`, 303);
+    if (r.ok)
+      return c.redirect(
+        `/traders?ok=${enc(flatten ? "Trader flattened and deleted." : "Trader deleted.")}`,
+        303,
+      );
     return c.redirect(`/traders/${id}?error=${enc(r.error.message)}`, 303);
   });
 
