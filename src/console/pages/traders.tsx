@@ -8,57 +8,17 @@ import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { CsrfField, Flash, Page } from "../layout";
-import type { Account } from "./accounts";
-
-interface Position {
-  contract: string;
-  netQty: number;
-  avgPrice: string | null;
-}
-
-export interface Trader {
-  id: string;
-  recorderId: string;
-  accountId: string;
-  brokerAccountId: string;
-  multiplier: string;
-  enabled: boolean;
-  maxDailyLoss: string | null;
-  positions: Position[];
-}
-
-interface World {
-  traders: Trader[];
-  accounts: Account[];
-  recorders: { id: string; name: string }[];
-}
-
-/** One row of a bulk link's outcome. */
-interface LinkResult {
-  label: string;
-  ok: boolean;
-  text: string;
-  traderId?: string;
-}
-
-interface LinkValues {
-  recorderId: string;
-  targets: string[];
-  multiplier: string;
-  maxDailyLoss: string;
-}
+import type { Account } from "./account-views";
+import {
+  type LinkResult,
+  type LinkValues,
+  positionText,
+  type Trader,
+  TraderDetail,
+  type World,
+} from "./trader-views";
 
 const enc = encodeURIComponent;
-
-function positionText(p: Position[]): string {
-  if (p.length === 0) return "flat";
-  return p
-    .map(
-      (x) =>
-        `${x.netQty > 0 ? "long" : "short"} ${Math.abs(x.netQty)} ${x.contract}${x.avgPrice ? ` @ ${x.avgPrice}` : ""}`,
-    )
-    .join(", ");
-}
 
 export function tradersPages(k: ConsoleKit) {
   const app = new Hono<ConsoleEnv>();
@@ -348,68 +308,8 @@ export function tradersPages(k: ConsoleKit) {
     o: { ok?: string | undefined; error?: string | undefined; fields?: Record<string, string> },
   ) => {
     const n = names(await world());
-    const f = o.fields ?? {};
     const label = `${n.recorder(t.recorderId)} on ${n.login(t.accountId)} / ${n.sub(t.accountId, t.brokerAccountId)}`;
-    return (
-      <Page title={`Trader ${label}`} active="traders" csrf={csrf} banner={await banner(k.api)}>
-        <Flash ok={o.ok} error={o.error} />
-        <p>
-          <a href="/traders">All traders</a>
-        </p>
-        <p id="trader-position" data-live-on="SignalExecuted ExecutionFailed BreachFlattened">
-          Open position: {positionText(t.positions)}
-        </p>
-        <form method="post" action={`/traders/${t.id}`}>
-          <CsrfField token={csrf} />
-          <label for="tr-multiplier">Multiplier</label>
-          <p class="hint" id="tr-multiplier-hint">
-            0.01 to 100, at most 2 decimal places.
-          </p>
-          <input
-            id="tr-multiplier"
-            name="multiplier"
-            inputmode="decimal"
-            value={t.multiplier}
-            aria-describedby="tr-multiplier-hint"
-            aria-invalid={f.multiplier ? "true" : undefined}
-          />
-          {f.multiplier ? <p class="field-error">{f.multiplier}</p> : null}
-          <label for="tr-loss">Daily loss limit (dollars)</label>
-          <p class="hint" id="tr-loss-hint">
-            Empty: none of its own.
-          </p>
-          <input
-            id="tr-loss"
-            name="maxDailyLoss"
-            inputmode="decimal"
-            value={t.maxDailyLoss ?? ""}
-            aria-describedby="tr-loss-hint"
-            aria-invalid={f.maxDailyLoss ? "true" : undefined}
-          />
-          {f.maxDailyLoss ? <p class="field-error">{f.maxDailyLoss}</p> : null}
-          <label class="inline" for="tr-enabled">
-            <input type="checkbox" id="tr-enabled" name="enabled" checked={t.enabled} />
-            Enabled (copies new signals)
-          </label>
-          <p>
-            <button type="submit">Save</button>
-          </p>
-        </form>
-        <h2>Delete this trader</h2>
-        <form method="post" action={`/traders/${t.id}/delete`} data-confirm={`Delete the trader ${label}?`}>
-          <CsrfField token={csrf} />
-          <label class="inline" for="tr-flatten">
-            <input type="checkbox" id="tr-flatten" name="flatten" />
-            Flatten first: cancel its orders and close its position
-          </label>
-          <p>
-            <button type="submit" class="danger">
-              Delete trader
-            </button>
-          </p>
-        </form>
-      </Page>
-    );
+    return <TraderDetail csrf={csrf} t={t} label={label} banner={await banner(k.api)} {...o} />;
   };
 
   app.get("/traders/:id", async (c) => {
