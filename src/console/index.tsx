@@ -11,12 +11,14 @@ import { apiCaller, type ConsoleKit } from "./api";
 import { mountAssets } from "./assets";
 import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
+import { accountsPages } from "./pages/accounts";
 import { controlPages } from "./pages/control";
 import { historyPages } from "./pages/history";
 import { overviewPages } from "./pages/overview";
 import { signInPages } from "./pages/sign-in";
 import { signalPages } from "./pages/signals";
 import { tradePages } from "./pages/trade";
+import { tradersPages } from "./pages/traders";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
 
 /** Paths that are not the console's: the API, the webhook, health and metrics keep their own rules. */
@@ -66,5 +68,7 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", signalPages(kit));
   app.route("/", tradePages(kit));
   app.route("/", historyPages(kit));
+  app.route("/", accountsPages(kit));
+  app.route("/", tradersPages(kit));
   return app;
 }

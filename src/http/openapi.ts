@@ -302,6 +302,20 @@ const OPERATIONS: Operation[] = [
     errors: [400, 401, 404, 413],
   },
   {
+    id: "connectAccount",
+    method: "post",
+    path: "/api/accounts/{id}/connect",
+    tag: "Accounts",
+    summary: "Test a login's connection",
+    description:
+      "A ready session answers at once; an absent, refused or down one logs in again now; waits up to 10 s for the session to be ready, refused or down, then answers the account with its session state and the broker's error.",
+    success: {
+      status: 200,
+      description: "The account with its session and sub-accounts; never credentials.",
+    },
+    errors: [401, 404],
+  },
+  {
     id: "deleteAccount",
     method: "delete",
     path: "/api/accounts/{id}",

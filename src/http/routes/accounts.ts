@@ -169,6 +169,31 @@ export function accountRoutes(s: Services) {
     return c.json(await withRules(account));
   });
 
+  // Test the connection: a ready session answers at once; one that is absent, refused or down logs in
+  // again now; one connecting or reconnecting is waited for. Bounded: after 10 s the answer is the state.
+  app.post("/:id/connect", async (c) => {
+    const id = idParam(c, "account");
+    const existing = await getAccount(s.sql, id);
+    if (!existing) throw new RelayError("not_found", "No such account.");
+    const state = sessionOf(id)?.status.state;
+    if (state !== "ready") {
+      if (state !== "connecting" && state !== "reconnecting") {
+        await s.pool.remove(id);
+        // An account in use keeps retrying in the background, as after a restart; others only try now.
+        const inUse = s.directory.accountsInUse().some((a) => a.id === id);
+        void (inUse ? s.pool.warm([id]) : s.pool.session(id).catch(() => undefined));
+      }
+      const deadline = Date.now() + CONNECT_WAIT_MS;
+      const settled = () => ["ready", "error", "down"].includes(sessionOf(id)?.status.state ?? "");
+      while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await s.directory.refresh();
+    }
+    await audit(s.sql, c.get("actor"), "account.connect", id, { state: sessionOf(id)?.status.state ?? null });
+    const account = await getAccount(s.sql, id);
+    if (!account) throw new RelayError("not_found", "No such account.");
+    return c.json(await withRules(account));
+  });
+
   app.delete("/:id", async (c) => {
     const id = idParam(c, "account");
     const traders = await retireAccount(s, id, c.req.query("flatten") === "true");
