@@ -13,6 +13,7 @@ import type { ConsoleEnv } from "./env";
 import type { LiveFeed } from "./live";
 import { controlPages } from "./pages/control";
 import { overviewPages } from "./pages/overview";
+import { recorderPages } from "./pages/recorders";
 import { signInPages } from "./pages/sign-in";
 import { signalPages } from "./pages/signals";
 import { ConsoleSessions, SESSION_COOKIE, same, sameOrigin } from "./session";
@@ -62,5 +63,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", overviewPages(kit));
   app.route("/", controlPages(kit));
   app.route("/", signalPages(kit));
+  app.route("/", recorderPages(kit));
   return app;
 }
