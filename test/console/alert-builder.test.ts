@@ -23,9 +23,10 @@ import {
   formFromRecorder,
   settingsBody,
 } from "../../src/console/pages/recorder-form";
-import { toStr } from "../../src/domain/decimal";
+import { type Dec, toStr } from "../../src/domain/decimal";
 import { normalizeSignal } from "../../src/domain/signal";
 
+const str = (d: Dec | undefined) => (d === undefined ? undefined : toStr(d));
 const NOW = new Date("2026-12-04T20:00:00.000Z");
 const parse = (message: string, values: Record<string, string> = {}) =>
   normalizeSignal(JSON.parse(substitute(message, { ...samples(NOW), ...values })), { maxQuantity: 50 });
@@ -56,7 +57,7 @@ describe("alert-message builder", () => {
       prevMarketPosition: "flat",
       comment: "Long",
     });
-    expect(toStr(r.signal.quantity ?? 0n)).toBe("1");
+    expect(str(r.signal.quantity)).toBe("1");
     expect(r.signal.time?.toISOString()).toBe(NOW.toISOString());
     expect(check(message, NOW)).toEqual({ ok: true });
   });
@@ -93,8 +94,8 @@ describe("alert-message builder", () => {
       if (!r.ok) throw new Error(`${action}: ${r.message}`);
       expect(r.signal.action).toBe(action);
       expect(r.signal.alertId).toBe(`${action} MNQ1! 2026-12-04T20:00:00Z`);
-      expect(toStr(r.signal.quantity ?? 0n)).toBe("3");
-      expect(toStr(r.signal.takeProfit?.points ?? 0n)).toBe("12.5");
+      expect(str(r.signal.quantity)).toBe("3");
+      expect(str(r.signal.takeProfit?.points)).toBe("12.5");
       expect(r.signal.stopLoss).toEqual({ ticks: 8 });
       expect(r.signal.stops).toEqual({
         trailingStop: true,
@@ -103,7 +104,7 @@ describe("alert-message builder", () => {
         breakEvenTicks: 6,
         breakEvenOffsetTicks: 1,
       });
-      expect(toStr(r.signal.riskDollars ?? 0n)).toBe("150");
+      expect(str(r.signal.riskDollars)).toBe("150");
     }
   });
 
@@ -126,8 +127,8 @@ describe("alert-message builder", () => {
       build({ kind: "indicator", riskPercent: "1.5", tpUnit: "limitPrice", tp: "21010.5" }).message,
     );
     if (!pct.ok) throw new Error(pct.message);
-    expect(toStr(pct.signal.riskPercent ?? 0n)).toBe("1.5");
-    expect(toStr(pct.signal.takeProfit?.price ?? 0n)).toBe("21010.5");
+    expect(str(pct.signal.riskPercent)).toBe("1.5");
+    expect(str(pct.signal.takeProfit?.price)).toBe("21010.5");
   });
 
   it("AB05 values the intake would refuse are named and left out; the message still passes", () => {

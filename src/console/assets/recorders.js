@@ -19,7 +19,9 @@
       const index = Number(editor.getAttribute("data-next") || "0");
       editor.setAttribute("data-next", String(index + 1));
       const holder = document.createElement("div");
-      holder.innerHTML = template.innerHTML.replaceAll("__i__", String(index));
+      holder.innerHTML = template.innerHTML
+        .replaceAll("__i__", String(index))
+        .replaceAll("__n__", String(index + 1));
       const row = holder.firstElementChild;
       if (!row) return;
       for (const b of row.querySelectorAll("[data-remove-row]")) b.hidden = false;

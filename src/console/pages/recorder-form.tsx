@@ -322,13 +322,17 @@ function Group(p: { legend: string; id: string; children?: Child }) {
   );
 }
 
+/** A row's name for its labels: "Target 2" (index + 1; the script's template has __n__ for the number). */
+const rowName = (what: string, i: number | string) => `${what} ${typeof i === "number" ? i + 1 : "__n__"}`;
+
 function TargetRow(p: { i: number | string; f: FormValues; errors: FieldErrors }) {
   const { i, f, errors } = p;
   const k = `tp.${i}`;
+  const name = rowName("Target", i);
   return (
     <div class="editor-row" data-row>
       <div class="field">
-        <label for={`f-tp-${i}-distance`}>Distance</label>
+        <label for={`f-tp-${i}-distance`}>{`${name}: distance`}</label>
         <input
           type="text"
           inputmode="decimal"
@@ -339,7 +343,7 @@ function TargetRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
         />
       </div>
       <div class="field">
-        <label for={`f-tp-${i}-trim`}>Closes % of the position</label>
+        <label for={`f-tp-${i}-trim`}>{`${name}: closes % of the position`}</label>
         <input
           type="text"
           inputmode="decimal"
@@ -349,7 +353,13 @@ function TargetRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
           aria-describedby={described(k, errors, false)}
         />
       </div>
-      <button type="button" class="secondary" data-remove-row hidden>
+      <button
+        type="button"
+        class="secondary"
+        data-remove-row
+        hidden
+        aria-label={`Remove ${name.toLowerCase()}`}
+      >
         Remove
       </button>
       <FieldError k={k} errors={errors} />
@@ -361,10 +371,11 @@ function WindowRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
   const { i, f, errors } = p;
   const k = `tw.${i}`;
   const days = all(f[`${k}.days`]);
+  const name = rowName("Window", i);
   return (
     <div class="editor-row" data-row>
       <div class="field">
-        <label for={`f-tw-${i}-start`}>Start (HH:MM)</label>
+        <label for={`f-tw-${i}-start`}>{`${name}: start (HH:MM)`}</label>
         <input
           type="text"
           id={`f-tw-${i}-start`}
@@ -375,7 +386,7 @@ function WindowRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
         />
       </div>
       <div class="field">
-        <label for={`f-tw-${i}-end`}>End (HH:MM)</label>
+        <label for={`f-tw-${i}-end`}>{`${name}: end (HH:MM)`}</label>
         <input
           type="text"
           id={`f-tw-${i}-end`}
@@ -386,7 +397,7 @@ function WindowRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
         />
       </div>
       <fieldset class="days">
-        <legend>Days (none ticked: every day)</legend>
+        <legend>{`${name}: days (none ticked: every day)`}</legend>
         {DAYS.map((d) => (
           <label class="inline" for={`f-tw-${i}-${d}`}>
             <input
@@ -400,7 +411,13 @@ function WindowRow(p: { i: number | string; f: FormValues; errors: FieldErrors }
           </label>
         ))}
       </fieldset>
-      <button type="button" class="secondary" data-remove-row hidden>
+      <button
+        type="button"
+        class="secondary"
+        data-remove-row
+        hidden
+        aria-label={`Remove ${name.toLowerCase()}`}
+      >
         Remove
       </button>
       <FieldError k={k} errors={errors} />
