@@ -6,14 +6,21 @@
  * plus two blank ones, so they work without script; /assets/recorders.js adds and removes rows.
  */
 import type { Child } from "hono/jsx";
-import { DAYS, recorderSettingsSchema, TARGET_UNITS } from "../../domain/settings";
-import { SETTINGS_TEXT } from "../../http/openapi";
+import { recorderSettingsSchema, TARGET_UNITS } from "../../domain/settings";
 import { CsrfField } from "../layout";
+import {
+  all,
+  described,
+  FieldError,
+  type FieldErrors,
+  type FormValues,
+  Hint,
+  one,
+  rowIndexes,
+} from "./recorder-fields";
+import { Rows, TargetRow, WindowRow } from "./recorder-rows";
 
-/** What the form holds, as typed: input name -> value (checkbox groups: the ticked values). */
-export type FormValues = Record<string, string | string[]>;
-/** Control key -> the API's message for it. */
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors, FormValues };
 
 type Kind = "int" | "number" | "bool" | "text" | "list" | { options: readonly string[] };
 
@@ -92,34 +99,11 @@ const HOURS: Setting[] = [
 
 const SCALARS = [...GROUPS.flatMap((g) => g.settings), ...HOURS];
 const STOP_UNITS = ["ticks", "points", "dollars", "percent"] as const;
-const DAY_NAMES: Record<string, string> = {
-  sun: "Sun",
-  mon: "Mon",
-  tue: "Tue",
-  wed: "Wed",
-  thu: "Thu",
-  fri: "Fri",
-  sat: "Sat",
-};
 
 type Json = Record<string, unknown>;
-const one = (v: string | string[] | undefined): string =>
-  (Array.isArray(v) ? (v[0] ?? "") : (v ?? "")).trim();
-const all = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
-
 /** A typed number as the API's JSON number; anything else goes as typed, for the API to refuse by name. */
 function num(s: string): unknown {
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s;
-}
-
-/** The row indexes present in the form for `prefix` (tp or tw), in order. */
-function rowIndexes(f: FormValues, prefix: string): number[] {
-  const found = new Set<number>();
-  for (const k of Object.keys(f)) {
-    const m = new RegExp(`^${prefix}\\.(\\d+)\\.`).exec(k);
-    if (m?.[1] && m[1].length < 4) found.add(Number(m[1]));
-  }
-  return [...found].sort((a, b) => a - b);
 }
 
 /** The blank form: every setting at its default. */
@@ -233,30 +217,6 @@ export function errorsOf(fields: Record<string, string>): FieldErrors {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [controlOf(k), v]));
 }
 
-/** Accessible description ids for a control: its hint and, when it has one, its error. */
-function described(key: string, errors: FieldErrors, hint = true): string | undefined {
-  const ids = [hint ? `h-${key}` : "", errors[key] ? `e-${key}` : ""].filter(Boolean).join(" ");
-  return ids || undefined;
-}
-
-function FieldError(p: { k: string; errors: FieldErrors }) {
-  const m = p.errors[p.k];
-  return m ? (
-    <p class="field-error" id={`e-${p.k}`}>
-      {m}
-    </p>
-  ) : null;
-}
-
-function Hint(p: { k: string; text?: string | undefined }) {
-  const text = p.text ?? SETTINGS_TEXT[p.k];
-  return text ? (
-    <p class="hint" id={`h-${p.k}`}>
-      {text}
-    </p>
-  ) : null;
-}
-
 function placeholder(key: string): string {
   const d = DEFAULTS[key];
   if (d === undefined) return "not set";
@@ -319,131 +279,6 @@ function Group(p: { legend: string; id: string; children?: Child }) {
       <legend id={`g-${p.id}`}>{p.legend}</legend>
       {p.children}
     </fieldset>
-  );
-}
-
-/** A row's name for its labels: "Target 2" (index + 1; the script's template has __n__ for the number). */
-const rowName = (what: string, i: number | string) => `${what} ${typeof i === "number" ? i + 1 : "__n__"}`;
-
-function TargetRow(p: { i: number | string; f: FormValues; errors: FieldErrors }) {
-  const { i, f, errors } = p;
-  const k = `tp.${i}`;
-  const name = rowName("Target", i);
-  return (
-    <div class="editor-row" data-row>
-      <div class="field">
-        <label for={`f-tp-${i}-distance`}>{`${name}: distance`}</label>
-        <input
-          type="text"
-          inputmode="decimal"
-          id={`f-tp-${i}-distance`}
-          name={`${k}.distance`}
-          value={one(f[`${k}.distance`])}
-          aria-describedby={described(k, errors, false)}
-        />
-      </div>
-      <div class="field">
-        <label for={`f-tp-${i}-trim`}>{`${name}: closes % of the position`}</label>
-        <input
-          type="text"
-          inputmode="decimal"
-          id={`f-tp-${i}-trim`}
-          name={`${k}.trim`}
-          value={one(f[`${k}.trim`])}
-          aria-describedby={described(k, errors, false)}
-        />
-      </div>
-      <button
-        type="button"
-        class="secondary"
-        data-remove-row
-        hidden
-        aria-label={`Remove ${name.toLowerCase()}`}
-      >
-        Remove
-      </button>
-      <FieldError k={k} errors={errors} />
-    </div>
-  );
-}
-
-function WindowRow(p: { i: number | string; f: FormValues; errors: FieldErrors }) {
-  const { i, f, errors } = p;
-  const k = `tw.${i}`;
-  const days = all(f[`${k}.days`]);
-  const name = rowName("Window", i);
-  return (
-    <div class="editor-row" data-row>
-      <div class="field">
-        <label for={`f-tw-${i}-start`}>{`${name}: start (HH:MM)`}</label>
-        <input
-          type="text"
-          id={`f-tw-${i}-start`}
-          name={`${k}.start`}
-          value={one(f[`${k}.start`])}
-          placeholder="08:30"
-          aria-describedby={described(k, errors, false)}
-        />
-      </div>
-      <div class="field">
-        <label for={`f-tw-${i}-end`}>{`${name}: end (HH:MM)`}</label>
-        <input
-          type="text"
-          id={`f-tw-${i}-end`}
-          name={`${k}.end`}
-          value={one(f[`${k}.end`])}
-          placeholder="15:00"
-          aria-describedby={described(k, errors, false)}
-        />
-      </div>
-      <fieldset class="days">
-        <legend>{`${name}: days (none ticked: every day)`}</legend>
-        {DAYS.map((d) => (
-          <label class="inline" for={`f-tw-${i}-${d}`}>
-            <input
-              type="checkbox"
-              id={`f-tw-${i}-${d}`}
-              name={`${k}.days`}
-              value={d}
-              checked={days.includes(d)}
-            />
-            {DAY_NAMES[d]}
-          </label>
-        ))}
-      </fieldset>
-      <button
-        type="button"
-        class="secondary"
-        data-remove-row
-        hidden
-        aria-label={`Remove ${name.toLowerCase()}`}
-      >
-        Remove
-      </button>
-      <FieldError k={k} errors={errors} />
-    </div>
-  );
-}
-
-/** A row editor: the rows typed so far plus two blank ones, and a template for the script's "Add". */
-function Rows(p: {
-  prefix: "tp" | "tw";
-  f: FormValues;
-  errors: FieldErrors;
-  Row: (q: { i: number | string; f: FormValues; errors: FieldErrors }) => Child;
-  add: string;
-}) {
-  const present = rowIndexes(p.f, p.prefix);
-  const next = present.length ? Math.max(...present) + 1 : 0;
-  const rows = [...present, next, next + 1];
-  return (
-    <div class="editor" data-editor={p.prefix} data-next={String(next + 2)}>
-      <div data-rows>{rows.map((i) => p.Row({ i, f: p.f, errors: p.errors }))}</div>
-      <template>{p.Row({ i: "__i__", f: {}, errors: {} })}</template>
-      <button type="button" class="secondary" data-add-row hidden>
-        {p.add}
-      </button>
-    </div>
   );
 }
 
