@@ -37,6 +37,7 @@ function assets(): Map<string, Asset> {
       ["console.css", load(join(here, "assets", "console.css"), "text/css; charset=utf-8")],
       ["console.js", load(join(here, "assets", "console.js"), js)],
       ["history.js", load(join(here, "assets", "history.js"), js)],
+      ["recorders.js", load(join(here, "assets", "recorders.js"), js)],
       ["lightweight-charts.js", load(chartsPath(), js)],
       ["icon.svg", load(join(here, "assets", "icon.svg"), "image/svg+xml")],
     ]);

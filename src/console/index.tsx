@@ -15,6 +15,7 @@ import { accountsPages } from "./pages/accounts";
 import { controlPages } from "./pages/control";
 import { historyPages } from "./pages/history";
 import { overviewPages } from "./pages/overview";
+import { recorderPages } from "./pages/recorders";
 import { signInPages } from "./pages/sign-in";
 import { signalPages } from "./pages/signals";
 import { tradePages } from "./pages/trade";
@@ -70,5 +71,6 @@ export function consoleRoutes(s: Services, api: Hono<Env>, live: LiveFeed): Hono
   app.route("/", historyPages(kit));
   app.route("/", accountsPages(kit));
   app.route("/", tradersPages(kit));
+  app.route("/", recorderPages(kit));
   return app;
 }

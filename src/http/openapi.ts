@@ -24,7 +24,7 @@ import { LIMIT_DEFAULT, LIMIT_MAX, UUID } from "./validate";
 export type JsonSchema = { [key: string]: unknown };
 
 /** Words for the body fields, applied wherever a field of that name appears in the body they are given to. */
-const SETTINGS_TEXT: Record<string, string> = {
+export const SETTINGS_TEXT: Record<string, string> = {
   name: "A name you recognise it by.",
   enabled: "Off: the recorder takes no signals (or the trader copies none).",
   rotateToken: "true issues a new webhook URL; the old one stops working at once.",
