@@ -23,16 +23,24 @@ beforeAll(async () => {
     settings: { quantity: 1, stopLossTicks: 20, takeProfit: [{ ticks: 40, trimPercent: 100 }] },
   });
   recorderId = setup.recorderId;
-  await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price: "21000" });
-  const res = await w.t.webhook(
-    setup.token,
-    JSON.stringify({ ticker: "MNQ1!", action: "buy", id: "tour", price: "21000" }),
-  );
-  signalId = res.body.signalId as string;
+  // A trade that hit its take-profit (history has a day and a curve), then one still open (overview).
+  const buy = async (id: string, price: string) => {
+    await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price });
+    const res = await w.t.webhook(setup.token, JSON.stringify({ ticker: "MNQ1!", action: "buy", id, price }));
+    const signal = res.body.signalId as string;
+    await waitFor(async () => {
+      const rows = await w.t.sql`select status from executions where signal_id = ${signal}`;
+      return rows.length === 2 && rows.every((r) => r.status === "done");
+    }, "both traders filled");
+    return signal;
+  };
+  await buy("tour-1", "21000");
+  await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price: "21010" });
   await waitFor(async () => {
-    const rows = await w.t.sql`select status from executions where signal_id = ${signalId}`;
-    return rows.length === 2 && rows.every((r) => r.status === "done");
-  }, "both traders filled");
+    const rows = await w.t.sql`select count(*)::int as n from trades where status = 'closed'`;
+    return rows[0]?.n === 2;
+  }, "both take-profits filled");
+  signalId = await buy("tour-2", "21010");
 });
 afterAll(() => w?.stop());
 
