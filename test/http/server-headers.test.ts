@@ -68,9 +68,17 @@ describe("security headers", () => {
     const health = await fetch(url("/health"));
     expect(health.status).toBe(200);
     expectSecure(health);
-    const missing = await fetch(url("/nowhere"));
+    const missing = await fetch(url("/api/nowhere"), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(missing.status).toBe(404);
     expectSecure(missing);
+    // Any other path is the console's: signed out, it sends the browser to sign in, under the console's
+    // own policy (scripts and styles from the relay only), with the same other headers.
+    const page = await fetch(url("/nowhere"), { redirect: "manual" });
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe("/login?next=%2Fnowhere");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("referrer-policy")).toBe("same-origin");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
     const denied = await fetch(url("/api/recorders"));
     expect(denied.status).toBe(401);
     expectSecure(denied);
@@ -129,7 +137,7 @@ describe("security headers", () => {
     const res = await open.relay.app.request("/health");
     expect(res.status).toBe(200);
     expectSecure(res, { https: false });
-    const missing = await open.relay.app.request("/nowhere");
+    const missing = await open.relay.app.request("/api/nowhere");
     expectSecure(missing, { https: false });
   });
 });
