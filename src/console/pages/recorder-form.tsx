@@ -4,9 +4,13 @@
  * API's JSON (`settingsBody`: empty = not set, null on edit) and shown back with the message next to the
  * field the API named. The take-profit targets and trading windows are row editors: the rows there are,
  * plus two blank ones, so they work without script; /assets/recorders.js adds and removes rows.
+ * With `inherit` (a recorder as the API shows it) the same form edits a trader's overrides: only the
+ * settings a trader may override, each empty = the recorder's value (shown in its hint), yes/no as a
+ * three-way choice (src/console/pages/trader-overrides.tsx turns it into the API's JSON).
  */
 import type { Child } from "hono/jsx";
-import { recorderSettingsSchema, TARGET_UNITS } from "../../domain/settings";
+import { recorderSettingsSchema, TARGET_UNITS, traderOverridesSchema } from "../../domain/settings";
+import { SETTINGS_TEXT } from "../../http/openapi";
 import { CsrfField } from "../layout";
 import {
   all,
@@ -99,8 +103,39 @@ const HOURS: Setting[] = [
 
 const SCALARS = [...GROUPS.flatMap((g) => g.settings), ...HOURS];
 const STOP_UNITS = ["ticks", "points", "dollars", "percent"] as const;
+/** The settings a trader may override (src/domain/settings.ts). */
+export const OVERRIDABLE: ReadonlySet<string> = new Set(Object.keys(traderOverridesSchema.shape));
+/** The yes/no settings (a checkbox on the recorder, a three-way choice in a trader's overrides). */
+export const TOGGLES = SCALARS.filter((s) => s.kind === "bool").map((s) => s.key);
 
 type Json = Record<string, unknown>;
+
+const unitWord = (u: string) =>
+  u === "dollars" ? "dollars per contract" : u === "percent" ? "percent of the fill price" : u;
+
+/** A recorder's value of a setting in words, for a trader's "empty = the recorder's" hints. */
+export function shown(key: string, r: Json): string {
+  if (key === "stop") {
+    const stop = r.stopLoss as Record<string, number> | undefined;
+    const unit = stop ? Object.keys(stop)[0] : undefined;
+    if (stop && unit) return `${stop[unit]} ${unitWord(unit)}`;
+    return Number(r.stopLossTicks) > 0 ? `${r.stopLossTicks} ticks` : "no stop";
+  }
+  if (key === "takeProfit") {
+    const list = (r.takeProfit as Record<string, number>[] | undefined) ?? [];
+    if (list.length === 0) return "none";
+    return list
+      .map((t) => {
+        const unit = TARGET_UNITS.find((u) => t[u] !== undefined) ?? "ticks";
+        return `${t[unit]} ${unitWord(unit)} closing ${t.trimPercent}%`;
+      })
+      .join(", ");
+  }
+  const v = r[key];
+  if (v === undefined || v === null) return "not set";
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  return Array.isArray(v) ? v.join(", ") || "none" : String(v);
+}
 /** A typed number as the API's JSON number; anything else goes as typed, for the API to refuse by name. */
 function num(s: string): unknown {
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s;
@@ -223,10 +258,44 @@ function placeholder(key: string): string {
   return Array.isArray(d) ? "none" : `default ${String(d)}`;
 }
 
-function Control(p: { s: Setting; f: FormValues; errors: FieldErrors }) {
+/** The hint of a trader's override: the setting's own words and what empty means here. */
+function inheritHint(key: string, r: Json): string {
+  const own = SETTINGS_TEXT[key] ?? "";
+  return `${own ? `${own} ` : ""}Empty: the recorder's (${shown(key, r)}).`;
+}
+
+/** A trader's yes/no override: the recorder's, yes or no. */
+function ToggleChoice(p: { s: Setting; f: FormValues; errors: FieldErrors; inherit: Json }) {
   const { s, f, errors } = p;
+  const v = one(f[s.key]);
+  return (
+    <div class="field">
+      <label for={`f-${s.key}`}>{s.label}</label>
+      <select
+        id={`f-${s.key}`}
+        name={s.key}
+        aria-describedby={described(s.key, errors)}
+        aria-invalid={errors[s.key] ? "true" : undefined}
+      >
+        <option value="" selected={v === ""}>{`recorder's (${shown(s.key, p.inherit)})`}</option>
+        <option value="on" selected={v === "on"}>
+          yes
+        </option>
+        <option value="off" selected={v === "off"}>
+          no
+        </option>
+      </select>
+      <Hint k={s.key} text={inheritHint(s.key, p.inherit)} />
+      <FieldError k={s.key} errors={errors} />
+    </div>
+  );
+}
+
+function Control(p: { s: Setting; f: FormValues; errors: FieldErrors; inherit?: Json | undefined }) {
+  const { s, f, errors, inherit } = p;
   const id = `f-${s.key}`;
   const invalid = errors[s.key] ? "true" : undefined;
+  if (s.kind === "bool" && inherit) return <ToggleChoice s={s} f={f} errors={errors} inherit={inherit} />;
   if (s.kind === "bool")
     return (
       <div class="field">
@@ -249,8 +318,14 @@ function Control(p: { s: Setting; f: FormValues; errors: FieldErrors }) {
       <label for={id}>{s.label}</label>
       {typeof s.kind === "object" ? (
         <select id={id} name={s.key} aria-describedby={described(s.key, errors)} aria-invalid={invalid}>
+          {inherit ? (
+            <option
+              value=""
+              selected={one(f[s.key]) === ""}
+            >{`recorder's (${shown(s.key, inherit)})`}</option>
+          ) : null}
           {s.kind.options.map((o) => (
-            <option value={o} selected={(one(f[s.key]) || String(DEFAULTS[s.key])) === o}>
+            <option value={o} selected={(one(f[s.key]) || (inherit ? "" : String(DEFAULTS[s.key]))) === o}>
               {o}
             </option>
           ))}
@@ -262,12 +337,12 @@ function Control(p: { s: Setting; f: FormValues; errors: FieldErrors }) {
           name={s.key}
           value={one(f[s.key])}
           inputmode={s.kind === "int" ? "numeric" : s.kind === "number" ? "decimal" : undefined}
-          placeholder={placeholder(s.key)}
+          placeholder={inherit ? `recorder's: ${shown(s.key, inherit)}` : placeholder(s.key)}
           aria-describedby={described(s.key, errors)}
           aria-invalid={invalid}
         />
       )}
-      <Hint k={s.key} />
+      <Hint k={s.key} text={inherit ? inheritHint(s.key, inherit) : undefined} />
       <FieldError k={s.key} errors={errors} />
     </div>
   );
@@ -282,7 +357,7 @@ function Group(p: { legend: string; id: string; children?: Child }) {
   );
 }
 
-function StopControl(p: { f: FormValues; errors: FieldErrors }) {
+function StopControl(p: { f: FormValues; errors: FieldErrors; inherit?: Json | undefined }) {
   const unit = one(p.f.stopUnit) || "ticks";
   return (
     <div class="field">
@@ -295,7 +370,7 @@ function StopControl(p: { f: FormValues; errors: FieldErrors }) {
             id="f-stopValue"
             name="stopValue"
             value={one(p.f.stopValue)}
-            placeholder="no stop"
+            placeholder={p.inherit ? `recorder's: ${shown("stop", p.inherit)}` : "no stop"}
             aria-describedby={described("stop", p.errors)}
             aria-invalid={p.errors.stop ? "true" : undefined}
           />
@@ -305,7 +380,7 @@ function StopControl(p: { f: FormValues; errors: FieldErrors }) {
           <select id="f-stopUnit" name="stopUnit">
             {STOP_UNITS.map((u) => (
               <option value={u} selected={u === unit}>
-                {u === "dollars" ? "dollars per contract" : u === "percent" ? "percent of the fill price" : u}
+                {unitWord(u)}
               </option>
             ))}
           </select>
@@ -313,7 +388,11 @@ function StopControl(p: { f: FormValues; errors: FieldErrors }) {
       </div>
       <Hint
         k="stop"
-        text="Ticks (stopLossTicks), or points, dollars per contract or percent of the fill price (stopLoss). Empty: no stop. Risk sizing and trailing need a stop."
+        text={
+          p.inherit
+            ? `Ticks (stopLossTicks), or points, dollars per contract or percent of the fill price (stopLoss). Empty: the recorder's (${shown("stop", p.inherit)}); 0 ticks: no stop for this trader.`
+            : "Ticks (stopLossTicks), or points, dollars per contract or percent of the fill price (stopLoss). Empty: no stop. Risk sizing and trailing need a stop."
+        }
       />
       <FieldError k="stop" errors={p.errors} />
     </div>
@@ -328,29 +407,42 @@ export interface RecorderFormProps {
   submit: string;
   /** The create form also asks whether the recorder starts enabled. */
   create?: boolean;
+  /**
+   * A trader's overrides of this recorder (as the API shows it): only the overridable settings, empty =
+   * the recorder's value, no name or trading hours.
+   */
+  inherit?: Json;
 }
 
-/** The whole settings form. */
+/** The whole settings form (or, with `inherit`, a trader's overrides of it). */
 export function RecorderForm(p: RecorderFormProps) {
-  const { f, errors } = p;
+  const { f, errors, inherit } = p;
   const tpUnit = one(f.tpUnit) || "ticks";
+  const groups = GROUPS.map((g) => ({
+    ...g,
+    settings: inherit ? g.settings.filter((s) => OVERRIDABLE.has(s.key)) : g.settings,
+  })).filter((g) => g.settings.length > 0);
+  const controls = (g: (typeof groups)[number]) =>
+    g.settings.map((s) => <Control s={s} f={f} errors={errors} inherit={inherit} />);
   return (
     <form method="post" action={p.action} class="recorder-form" novalidate>
       <CsrfField token={p.csrf} />
-      <div class="field">
-        <label for="f-name">Name</label>
-        <input
-          type="text"
-          id="f-name"
-          name="name"
-          value={one(f.name)}
-          required
-          aria-describedby={described("name", errors)}
-          aria-invalid={errors.name ? "true" : undefined}
-        />
-        <Hint k="name" />
-        <FieldError k="name" errors={errors} />
-      </div>
+      {inherit ? null : (
+        <div class="field">
+          <label for="f-name">Name</label>
+          <input
+            type="text"
+            id="f-name"
+            name="name"
+            value={one(f.name)}
+            required
+            aria-describedby={described("name", errors)}
+            aria-invalid={errors.name ? "true" : undefined}
+          />
+          <Hint k="name" />
+          <FieldError k="name" errors={errors} />
+        </div>
+      )}
       {p.create ? (
         <div class="field">
           <label class="inline" for="f-enabled">
@@ -359,41 +451,56 @@ export function RecorderForm(p: RecorderFormProps) {
           </label>
         </div>
       ) : null}
-      <Group legend="Size" id="size">
-        {GROUPS[0]?.settings.map((s) => (
-          <Control s={s} f={f} errors={errors} />
-        ))}
-      </Group>
+      {groups[0] ? (
+        <Group legend={groups[0].legend} id={groups[0].id}>
+          {controls(groups[0])}
+        </Group>
+      ) : null}
       <Group legend="Take-profit and stop-loss" id="exits">
         <div class="field">
           <label for="f-tpUnit">Take-profit unit (one for every target)</label>
           <select id="f-tpUnit" name="tpUnit" aria-describedby={described("takeProfit", errors)}>
             {TARGET_UNITS.map((u) => (
               <option value={u} selected={u === tpUnit}>
-                {u === "dollars" ? "dollars per contract" : u === "percent" ? "percent of the fill price" : u}
+                {unitWord(u)}
               </option>
             ))}
           </select>
-          <Hint k="takeProfit" />
+          <Hint
+            k="takeProfit"
+            text={
+              inherit
+                ? `${SETTINGS_TEXT.takeProfit ?? ""} No targets typed: the recorder's (${shown("takeProfit", inherit)}).`
+                : undefined
+            }
+          />
           <FieldError k="takeProfit" errors={errors} />
         </div>
         <Rows prefix="tp" f={f} errors={errors} Row={TargetRow} add="Add a target" />
-        <StopControl f={f} errors={errors} />
+        {inherit ? (
+          <div class="field">
+            <label class="inline" for="f-tpNone">
+              <input type="checkbox" id="f-tpNone" name="tpNone" checked={one(f.tpNone) === "on"} />
+              No take-profit for this trader (when no targets are typed above)
+            </label>
+          </div>
+        ) : null}
+        <StopControl f={f} errors={errors} inherit={inherit} />
       </Group>
-      {GROUPS.slice(1).map((g) => (
+      {groups.slice(1).map((g) => (
         <Group legend={g.legend} id={g.id}>
-          {g.settings.map((s) => (
-            <Control s={s} f={f} errors={errors} />
-          ))}
+          {controls(g)}
         </Group>
       ))}
-      <Group legend="Trading hours" id="hours">
-        {HOURS[0] ? <Control s={HOURS[0]} f={f} errors={errors} /> : null}
-        <Hint k="tradingWindows" />
-        <FieldError k="tradingWindows" errors={errors} />
-        <Rows prefix="tw" f={f} errors={errors} Row={WindowRow} add="Add a window" />
-        {HOURS[1] ? <Control s={HOURS[1]} f={f} errors={errors} /> : null}
-      </Group>
+      {inherit ? null : (
+        <Group legend="Trading hours" id="hours">
+          {HOURS[0] ? <Control s={HOURS[0]} f={f} errors={errors} /> : null}
+          <Hint k="tradingWindows" />
+          <FieldError k="tradingWindows" errors={errors} />
+          <Rows prefix="tw" f={f} errors={errors} Row={WindowRow} add="Add a window" />
+          {HOURS[1] ? <Control s={HOURS[1]} f={f} errors={errors} /> : null}
+        </Group>
+      )}
       <button type="submit">{p.submit}</button>
     </form>
   );

@@ -46,7 +46,7 @@ type C = Context<ConsoleEnv>;
 const SCRIPTS = ["/assets/recorders.js"];
 
 /** The posted form as typed (repeated names, such as a window's days, as lists), without the CSRF token. */
-async function posted(c: C): Promise<FormValues> {
+export async function posted(c: C): Promise<FormValues> {
   const raw = await c.req.parseBody({ all: true });
   const f: FormValues = {};
   for (const [k, v] of Object.entries(raw)) {

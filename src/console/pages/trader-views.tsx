@@ -20,6 +20,8 @@ export interface Trader {
   multiplier: string;
   enabled: boolean;
   maxDailyLoss: string | null;
+  /** Its own settings that beat the recorder's (trader-overrides.tsx). */
+  overrides: Record<string, unknown>;
   positions: Position[];
 }
 
@@ -54,7 +56,10 @@ export function positionText(p: Position[]): string {
     .join(", ");
 }
 
-/** One trader's page: its position, the edit form (multiplier, limit, on/off) and delete with flatten. */
+/**
+ * One trader's page: its position, the edit form (multiplier, limit, on/off), its overrides (the section
+ * `overrides`, from trader-overrides.tsx) and delete with flatten.
+ */
 export function TraderDetail(p: {
   csrf: string;
   t: Trader;
@@ -63,11 +68,18 @@ export function TraderDetail(p: {
   ok?: string | undefined;
   error?: string | undefined;
   fields?: Record<string, string>;
+  overrides?: Child;
 }) {
   const { csrf, t, label } = p;
   const f = p.fields ?? {};
   return (
-    <Page title={`Trader ${label}`} active="traders" csrf={csrf} banner={p.banner}>
+    <Page
+      title={`Trader ${label}`}
+      active="traders"
+      csrf={csrf}
+      banner={p.banner}
+      scripts={["/assets/recorders.js"]}
+    >
       <Flash ok={p.ok} error={p.error} />
       <p>
         <a href="/traders">All traders</a>
@@ -111,6 +123,7 @@ export function TraderDetail(p: {
           <button type="submit">Save</button>
         </p>
       </form>
+      {p.overrides}
       <h2>Delete this trader</h2>
       <form method="post" action={`/traders/${t.id}/delete`} data-confirm={`Delete the trader ${label}?`}>
         <CsrfField token={csrf} />

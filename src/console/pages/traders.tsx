@@ -9,6 +9,9 @@ import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { CsrfField, Flash, Page } from "../layout";
 import type { Account } from "./account-views";
+import type { FieldErrors, FormValues } from "./recorder-form";
+import { posted } from "./recorders";
+import { OverridesSection, overrideErrors, overridesBody } from "./trader-overrides";
 import {
   type LinkResult,
   type LinkValues,
@@ -305,11 +308,42 @@ export function tradersPages(k: ConsoleKit) {
   const detail = async (
     csrf: string,
     t: Trader,
-    o: { ok?: string | undefined; error?: string | undefined; fields?: Record<string, string> },
+    o: {
+      ok?: string | undefined;
+      error?: string | undefined;
+      fields?: Record<string, string>;
+      /** The overrides form as typed, with the API's messages, after a refusal. */
+      typed?: { f: FormValues; errors: FieldErrors };
+    },
   ) => {
-    const n = names(await world());
+    const [w, rec] = await Promise.all([
+      world(),
+      k.api<Record<string, unknown>>("GET", `/recorders/${enc(t.recorderId)}`),
+    ]);
+    const n = names(w);
     const label = `${n.recorder(t.recorderId)} on ${n.login(t.accountId)} / ${n.sub(t.accountId, t.brokerAccountId)}`;
-    return <TraderDetail csrf={csrf} t={t} label={label} banner={await banner(k.api)} {...o} />;
+    const { typed, ...rest } = o;
+    const overrides = (
+      <OverridesSection
+        csrf={csrf}
+        traderId={t.id}
+        multiplier={t.multiplier}
+        recorder={rec.ok ? rec.body : undefined}
+        overrides={t.overrides}
+        f={typed?.f}
+        errors={typed?.errors}
+      />
+    );
+    return (
+      <TraderDetail
+        csrf={csrf}
+        t={t}
+        label={label}
+        banner={await banner(k.api)}
+        overrides={overrides}
+        {...rest}
+      />
+    );
   };
 
   app.get("/traders/:id", async (c) => {
@@ -344,6 +378,23 @@ export function tradersPages(k: ConsoleKit) {
       await detail(c.get("session").csrf, typed, {
         error: named ? "Not saved: see the field below." : r.error.message,
         fields: r.error.fields,
+      }),
+      r.status === 409 ? 409 : r.status === 422 ? 422 : 400,
+    );
+  });
+
+  app.post("/traders/:id/overrides", async (c) => {
+    const id = enc(c.req.param("id"));
+    const f = await posted(c);
+    const r = await k.api<Trader>("PATCH", `/traders/${id}`, { overrides: overridesBody(f) });
+    if (r.ok) return c.redirect(`/traders/${id}?ok=${enc("Overrides saved.")}`, 303);
+    const now = await k.api<Trader>("GET", `/traders/${id}`);
+    if (!now.ok) return c.redirect(`/traders?error=${enc(now.error.message)}`, 303);
+    const errors = overrideErrors(r.error.fields);
+    return c.html(
+      await detail(c.get("session").csrf, now.body, {
+        error: Object.keys(errors).length ? "Overrides not saved: see the field below." : r.error.message,
+        typed: { f, errors },
       }),
       r.status === 409 ? 409 : r.status === 422 ? 422 : 400,
     );
