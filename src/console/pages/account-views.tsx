@@ -4,6 +4,7 @@
  * login's own page (session, traders on it, settings, delete with flatten).
  */
 
+import type { Child } from "hono/jsx";
 import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import { State, When } from "../format";
@@ -105,7 +106,13 @@ export async function detailPage(
   a: Account,
   traders: TraderLite[],
   recorders: Map<string, string>,
-  o: { ok?: string | undefined; error?: string | undefined; fields?: Record<string, string> },
+  o: {
+    ok?: string | undefined;
+    error?: string | undefined;
+    fields?: Record<string, string>;
+    /** The prop rules and credentials sections (account-rules.tsx), before the delete section. */
+    extra?: Child;
+  },
 ) {
   const f = o.fields ?? {};
   const field = (name: string, label: string, hint: string, value: string | null, extra = {}) => (
@@ -192,6 +199,7 @@ export async function detailPage(
           </p>
         </form>
       </section>
+      {o.extra}
       <section aria-labelledby="delete-h">
         <h2 id="delete-h">Delete this login</h2>
         <form

@@ -1,13 +1,25 @@
 /**
  * Accounts: every broker login with its session (connected / reconnecting / down, last heartbeat, the
  * broker's own error), its discovered sub-accounts by name and the traders on it; adding a login with the
- * broker's own form, testing its connection (POST /api/accounts/:id/connect, bounded), editing and deleting.
+ * broker's own form, testing its connection (POST /api/accounts/:id/connect, bounded), editing and deleting;
+ * on a login's page also its prop-firm rules per sub-account and replacing its credentials (account-rules.tsx).
  */
 import { Hono } from "hono";
 import { banner } from "../alerts";
 import type { ApiResult, ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { Flash, Page } from "../layout";
+import {
+  CredentialsForm,
+  entryFrom,
+  type PropEntry,
+  type PropLive,
+  PropRulesForm,
+  placeRuleError,
+  postedRuleValues,
+  type RuleValues,
+  storedRuleValues,
+} from "./account-rules";
 import {
   type Account,
   connectionReport,
@@ -196,20 +208,64 @@ export function accountsPages(k: ConsoleKit) {
     return c.redirect(`${to}?${report.ok ? "ok" : "error"}=${encodeURIComponent(report.text)}`, 303);
   });
 
-  app.get("/accounts/:id", async (c) => {
-    const id = encodeURIComponent(c.req.param("id"));
-    const [r, traders, recorders] = await Promise.all([
-      k.api<Account>("GET", `/accounts/${id}`),
+  /** The login's page; `o.rules` / `o.creds` re-render a refused form with what was typed. */
+  const showDetail = async (
+    csrf: string,
+    rawId: string,
+    o: {
+      ok?: string | undefined;
+      error?: string | undefined;
+      fields?: Record<string, string>;
+      typed?: Partial<Account>;
+      rules?: RuleValues[];
+      creds?: { values: Record<string, string>; error: string };
+    },
+  ) => {
+    const id = encodeURIComponent(rawId);
+    const [r, traders, recorders, monitor] = await Promise.all([
+      k.api<Account & { propRules: PropEntry[] }>("GET", `/accounts/${id}`),
       k.api<{ traders: TraderLite[] }>("GET", `/traders?accountId=${id}`),
       recorderNames(),
+      k.api<{ accounts: { accountId: string; prop: PropLive[] }[] }>("GET", "/loss-monitor"),
     ]);
-    if (!r.ok) return c.redirect(back(r, "/accounts", ""), 303);
-    return c.html(
-      await detailPage(k, c.get("session").csrf, r.body, traders.ok ? traders.body.traders : [], recorders, {
-        ok: c.req.query("ok"),
-        error: c.req.query("error"),
-      }),
+    if (!r.ok) return { page: undefined, redirect: back(r, "/accounts", "") };
+    const a = r.body;
+    const live = (monitor.ok ? monitor.body.accounts : []).find((x) => x.accountId === a.id)?.prop ?? [];
+    const extra = (
+      <>
+        <section aria-labelledby="rules-h">
+          <h2 id="rules-h">Prop-firm rules</h2>
+          <PropRulesForm a={a} csrf={csrf} rows={o.rules ?? storedRuleValues(a, a.propRules)} live={live} />
+        </section>
+        <section aria-labelledby="creds-h">
+          <h2 id="creds-h">Replace credentials</h2>
+          <CredentialsForm
+            a={a}
+            csrf={csrf}
+            form={brokerForm(a.broker)}
+            creds={o.creds?.values}
+            error={o.creds?.error}
+          />
+        </section>
+      </>
     );
+    const page = await detailPage(
+      k,
+      csrf,
+      { ...a, ...o.typed },
+      traders.ok ? traders.body.traders : [],
+      recorders,
+      { ok: o.ok, error: o.error, ...(o.fields ? { fields: o.fields } : {}), extra },
+    );
+    return { page, redirect: "" };
+  };
+
+  app.get("/accounts/:id", async (c) => {
+    const d = await showDetail(c.get("session").csrf, c.req.param("id"), {
+      ok: c.req.query("ok"),
+      error: c.req.query("error"),
+    });
+    return d.page ? c.html(d.page) : c.redirect(d.redirect, 303);
   });
 
   app.post("/accounts/:id", async (c) => {
@@ -224,20 +280,70 @@ export function accountsPages(k: ConsoleKit) {
     };
     const r = await k.api<Account>("PATCH", `/accounts/${id}`, patch);
     if (r.ok) return c.redirect(`/accounts/${id}?ok=${encodeURIComponent("Saved.")}`, 303);
-    const [now, traders, recorders] = await Promise.all([
-      k.api<Account>("GET", `/accounts/${id}`),
-      k.api<{ traders: TraderLite[] }>("GET", `/traders?accountId=${id}`),
-      recorderNames(),
-    ]);
+    const d = await showDetail(c.get("session").csrf, c.req.param("id"), {
+      error: Object.keys(r.error.fields).length ? "Not saved: see the field below." : r.error.message,
+      fields: r.error.fields,
+      typed: patch,
+    });
+    return d.page ? c.html(d.page, r.status === 404 ? 404 : 400) : c.redirect(d.redirect, 303);
+  });
+
+  // The whole list goes: PATCH replaces it. Entries for sub-accounts not shown (not discovered now) are
+  // kept as stored.
+  app.post("/accounts/:id/rules", async (c) => {
+    const id = encodeURIComponent(c.req.param("id"));
+    const body = await c.req.parseBody();
+    const rows = postedRuleValues(body);
+    const now = await k.api<Account & { propRules: PropEntry[] }>("GET", `/accounts/${id}`);
     if (!now.ok) return c.redirect(back(now, "/accounts", ""), 303);
-    const typed = { ...now.body, ...patch, name: patch.name };
-    return c.html(
-      await detailPage(k, c.get("session").csrf, typed, traders.ok ? traders.body.traders : [], recorders, {
-        error: Object.keys(r.error.fields).length ? "Not saved: see the field below." : r.error.message,
-        fields: r.error.fields,
-      }),
-      r.status === 404 ? 404 : 400,
-    );
+    const shown = new Set(rows.map((r) => r.brokerAccountId));
+    const list: unknown[] = [];
+    const sent: number[] = [];
+    for (const [i, r] of rows.entries()) {
+      const e = entryFrom(r);
+      if (!e) continue;
+      list.push(e);
+      sent.push(i);
+    }
+    for (const e of now.body.propRules) if (!shown.has(e.brokerAccountId ?? "")) list.push(e);
+    const r = await k.api("PATCH", `/accounts/${id}`, { propRules: list });
+    if (r.ok) {
+      const msg = list.length ? "Prop rules saved." : "Prop rules removed.";
+      return c.redirect(`/accounts/${id}?ok=${encodeURIComponent(msg)}#rules-h`, 303);
+    }
+    const placed = placeRuleError(rows, sent, r.error.fields);
+    const d = await showDetail(c.get("session").csrf, c.req.param("id"), {
+      error: placed
+        ? "Prop rules not saved: see the field below."
+        : `Prop rules not saved: ${r.error.message}`,
+      rules: rows,
+    });
+    return d.page ? c.html(d.page, r.status === 404 ? 404 : 400) : c.redirect(d.redirect, 303);
+  });
+
+  app.post("/accounts/:id/credentials", async (c) => {
+    const id = encodeURIComponent(c.req.param("id"));
+    const body = await c.req.parseBody();
+    const now = await k.api<Account>("GET", `/accounts/${id}`);
+    if (!now.ok) return c.redirect(back(now, "/accounts", ""), 303);
+    const form = brokerForm(now.body.broker);
+    const r = await k.api<Account>("PATCH", `/accounts/${id}`, { credentials: credentialsFrom(form, body) });
+    if (r.ok) {
+      const report = connectionReport(r.body);
+      const q = report.ok
+        ? `ok=${encodeURIComponent(`Credentials replaced. ${report.text}`)}`
+        : `error=${encodeURIComponent(`Credentials replaced, but the session did not come up. ${report.text}`)}`;
+      return c.redirect(`/accounts/${id}?${q}`, 303);
+    }
+    // What was typed comes back, but never a secret field.
+    const d = await showDetail(c.get("session").csrf, c.req.param("id"), {
+      error: "Credentials not replaced: see the form below.",
+      creds: {
+        values: echoable(form, body).creds ?? {},
+        error: r.error.fields.credentials ?? r.error.message,
+      },
+    });
+    return d.page ? c.html(d.page, r.status === 404 ? 404 : 400) : c.redirect(d.redirect, 303);
   });
 
   app.post("/accounts/:id/delete", async (c) => {

@@ -211,47 +211,58 @@ export function AddLoginForm(p: {
             {credError}
           </p>
         ) : null}
-        {form.fields.map((f) => {
-          const id = `cred-${f.name}`;
-          const hint = f.hint ? `${id}-hint` : undefined;
-          return (
-            <>
-              <label for={id}>
-                {f.label}
-                {f.required ? "" : " (optional)"}
-              </label>
-              {f.hint ? (
-                <p class="hint" id={hint}>
-                  {f.hint}
-                </p>
-              ) : null}
-              {f.options ? (
-                <select id={id} name={`cred.${f.name}`} aria-describedby={hint}>
-                  {f.options.map((o) => (
-                    <option value={o.value} selected={values.creds?.[f.name] === o.value}>
-                      {o.label}
-                    </option>
-                  ))}
-                </select>
-              ) : (
-                <input
-                  id={id}
-                  name={`cred.${f.name}`}
-                  type={f.secret ? "password" : "text"}
-                  inputmode={f.numeric ? "decimal" : undefined}
-                  autocomplete="off"
-                  required={f.required}
-                  aria-describedby={hint}
-                  value={f.secret ? "" : (values.creds?.[f.name] ?? "")}
-                />
-              )}
-            </>
-          );
-        })}
+        <CredentialFields form={form} creds={values.creds} />
       </fieldset>
       <p>
         <button type="submit">Add login and connect</button>
       </p>
     </form>
+  );
+}
+
+/** The broker's credential inputs (`cred.<field>`); a secret field is always rendered empty. */
+export function CredentialFields(p: { form: BrokerForm; creds?: Record<string, string> | undefined }) {
+  const { form } = p;
+  const values = { creds: p.creds };
+  return (
+    <>
+      {form.fields.map((f) => {
+        const id = `cred-${f.name}`;
+        const hint = f.hint ? `${id}-hint` : undefined;
+        return (
+          <>
+            <label for={id}>
+              {f.label}
+              {f.required ? "" : " (optional)"}
+            </label>
+            {f.hint ? (
+              <p class="hint" id={hint}>
+                {f.hint}
+              </p>
+            ) : null}
+            {f.options ? (
+              <select id={id} name={`cred.${f.name}`} aria-describedby={hint}>
+                {f.options.map((o) => (
+                  <option value={o.value} selected={values.creds?.[f.name] === o.value}>
+                    {o.label}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input
+                id={id}
+                name={`cred.${f.name}`}
+                type={f.secret ? "password" : "text"}
+                inputmode={f.numeric ? "decimal" : undefined}
+                autocomplete="off"
+                required={f.required}
+                aria-describedby={hint}
+                value={f.secret ? "" : (values.creds?.[f.name] ?? "")}
+              />
+            )}
+          </>
+        );
+      })}
+    </>
   );
 }
