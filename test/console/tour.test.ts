@@ -15,6 +15,8 @@ import { type ConsoleWorld, startConsoleWorld } from "./support/browser";
 let w: ConsoleWorld;
 let signalId = "";
 let recorderId = "";
+let traderId = "";
+let accountId = "";
 beforeAll(async () => {
   w = await startConsoleWorld();
   const setup = await paperSetup(w.t, {
@@ -23,6 +25,8 @@ beforeAll(async () => {
     settings: { quantity: 1, stopLossTicks: 20, takeProfit: [{ ticks: 40, trimPercent: 100 }] },
   });
   recorderId = setup.recorderId;
+  traderId = setup.traderIds[0] ?? "";
+  accountId = setup.accountIds[0] ?? "";
   // A trade that hit its take-profit (history has a day and a curve), then one still open (overview).
   const buy = async (id: string, price: string) => {
     await w.t.api("POST", "/api/paper/prices", { symbol: "MNQ1!", price });
@@ -88,6 +92,9 @@ function pages(): { name: string; path: string }[] {
     ...NAV.map((n) => ({ name: n.key, path: n.href })),
     { name: "signal", path: `/signals/${signalId}` },
     { name: "recorder", path: `/recorders/${recorderId}` },
+    { name: "trader", path: `/traders/${traderId}` },
+    { name: "account", path: `/accounts/${accountId}` },
+    { name: "new-account", path: "/accounts/new" },
   ];
 }
 
