@@ -4,6 +4,8 @@
  */
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import { AddressSet, clientAddress } from "../../intake/client-ip";
+import { RateLimiter } from "../../intake/rate-limit";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { CsrfField, Flash, Page } from "../layout";
@@ -44,8 +46,13 @@ function SignIn(p: { csrf: string; next: string; error?: string }) {
   );
 }
 
+/** Sign-in attempts per sender address: a burst of 10, then 10 a minute (a guessed token gets nowhere). */
+const ATTEMPTS_PER_MINUTE = 10;
+
 export function signInPages(k: ConsoleKit) {
   const app = new Hono<ConsoleEnv>();
+  const attempts = new RateLimiter(ATTEMPTS_PER_MINUTE, ATTEMPTS_PER_MINUTE);
+  const proxies = new AddressSet(k.s.config.TRUSTED_PROXIES.split(",").filter((x) => x.trim()));
 
   app.get("/login", (c) => {
     if (k.sessions.read(getCookie(c, "relay_console"))) return c.redirect(safeNext(c.req.query("next")), 303);
@@ -61,6 +68,19 @@ export function signInPages(k: ConsoleKit) {
       return c.html(
         <SignIn csrf={k.sessions.preToken(c)} next={next} error="This form expired; please sign in again." />,
         403,
+      );
+    }
+    const peer = k.s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
+    const sender = clientAddress(peer, c.req.header("x-forwarded-for") ?? null, proxies) ?? "unknown";
+    if (!attempts.take(sender)) {
+      k.s.logger.warn({ event: "ConsoleSignInThrottled", sender }, "too many console sign-in attempts");
+      return c.html(
+        <SignIn
+          csrf={pre}
+          next={next}
+          error="Too many sign-in attempts from here; wait a minute and try again."
+        />,
+        429,
       );
     }
     const token = typeof form.token === "string" ? form.token.trim() : "";
