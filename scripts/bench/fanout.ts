@@ -135,14 +135,27 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     const users: FloorUser[] = [];
     const floorAll: FloorUser[] = [];
     let floorCount = 0;
-    const rssBase = process.memoryUsage().rss;
+    const memBase = process.memoryUsage();
+    const rssBase = memBase.rss;
     for (const n of o.sizes) {
       const added = await addFollowers(relay, sim, fan.id, 1 + users.length, n - users.length);
       users.push(...added.users);
       const deadline = Date.now() + 120_000;
       while ((await readySessions(relay)) < n + 1 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
-      if (n >= 1000) out[`rssPerSessionKb${n}`] = (process.memoryUsage().rss - rssBase) / 1024 / n;
+      if (n >= 1000) {
+        (globalThis as { gc?: () => void }).gc?.();
+        const m = process.memoryUsage();
+        out[`rssPerSessionKb${n}`] = (m.rss - rssBase) / 1024 / n;
+        // Where it goes: the JS heap, and buffers held outside it (sockets, zlib, TLS).
+        out[`heapPerSessionKb${n}`] = (m.heapUsed - memBase.heapUsed) / 1024 / n;
+        out[`heapTotalPerSessionKb${n}`] = (m.heapTotal - memBase.heapTotal) / 1024 / n;
+        out[`externalPerSessionKb${n}`] =
+          (m.external + m.arrayBuffers - memBase.external - memBase.arrayBuffers) / 1024 / n;
+        log(
+          `N=${n}: per idle session rss ${out[`rssPerSessionKb${n}`]?.toFixed(1)} KB, heap ${out[`heapPerSessionKb${n}`]?.toFixed(1)} KB used (${out[`heapTotalPerSessionKb${n}`]?.toFixed(1)} KB committed), external ${out[`externalPerSessionKb${n}`]?.toFixed(1)} KB`,
+        );
+      }
 
       const relayMs: number[] = [];
       lines.length = 0;

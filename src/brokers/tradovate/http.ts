@@ -25,9 +25,47 @@ function errorCode(error: unknown): string {
   return typeof e.name === "string" ? e.name : "";
 }
 
+/**
+ * One connection pool per REST origin, shared by every session of the process: each undici connection
+ * carries its own HTTP parser (a WebAssembly instance), so a pool per login cost every idle session its
+ * own parser and socket. Orders travel on each session's WebSocket; REST is login, token renewal and the
+ * fallback, which a shared pool serves as well. Counted, so the last session to close closes it.
+ */
+const shared = new Map<string, { pool: Pool; users: number }>();
+
+function acquire(origin: string, connectTimeoutMs: number): Pool {
+  const key = `${origin}|${connectTimeoutMs}`;
+  let entry = shared.get(key);
+  if (!entry || entry.pool.destroyed || entry.pool.closed) {
+    entry = {
+      pool: new Pool(origin, {
+        connections: 64,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: connectTimeoutMs },
+      }),
+      users: 0,
+    };
+    shared.set(key, entry);
+  }
+  entry.users += 1;
+  return entry.pool;
+}
+
+async function release(origin: string, connectTimeoutMs: number, pool: Pool): Promise<void> {
+  const key = `${origin}|${connectTimeoutMs}`;
+  const entry = shared.get(key);
+  if (!entry || entry.pool !== pool) return;
+  entry.users -= 1;
+  if (entry.users > 0) return;
+  shared.delete(key);
+  if (!pool.destroyed) await pool.destroy();
+}
+
 export class TradovateHttp {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly origin: string;
+  private released = false;
 
   constructor(
     restBase: string,
@@ -35,13 +73,8 @@ export class TradovateHttp {
   ) {
     const url = new URL(restBase);
     this.basePath = url.pathname.replace(/\/+$/, "");
-    this.pool = new Pool(url.origin, {
-      connections: 16,
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.requestTimeoutMs,
-      bodyTimeout: options.requestTimeoutMs,
-      connect: { timeout: options.connectTimeoutMs },
-    });
+    this.origin = url.origin;
+    this.pool = acquire(this.origin, options.connectTimeoutMs);
   }
 
   async call(
@@ -87,7 +120,10 @@ export class TradovateHttp {
     }
   }
 
+  /** This session is done with REST; the shared pool closes with its last session. */
   async close(): Promise<void> {
-    if (!this.pool.destroyed) await this.pool.destroy();
+    if (this.released) return;
+    this.released = true;
+    await release(this.origin, this.options.connectTimeoutMs, this.pool);
   }
 }
