@@ -98,8 +98,10 @@ describe("console history", () => {
   it("CH02 the equity curve is drawn by lightweight-charts: a canvas inside the chart with the series' colours", async () => {
     const errors: string[] = [];
     const page = await historyPage(true, errors);
-    await page.waitForFunction("document.querySelector('#equity-chart canvas') !== null");
-    await page.waitForFunction("document.getElementById('equity-chart').dataset.drawn === '2'");
+    // Locators, not waitForFunction: a string predicate that polls is evaluated with eval, which the
+    // console's CSP refuses.
+    await page.locator("#equity-chart canvas").first().waitFor({ state: "attached" });
+    await page.locator("#equity-chart[data-drawn='2']").waitFor({ state: "attached" });
     // Coloured pixels (the series; text and grid are greys) on one of the chart's canvases.
     const coloured = `(() => {
       let n = 0;
@@ -111,7 +113,7 @@ describe("console history", () => {
       }
       return n;
     })()`;
-    await page.waitForFunction(`${coloured} > 0`);
+    await waitFor(async () => Number(await page.evaluate(coloured)) > 0, "the series drawn in colour");
     const data = JSON.parse((await page.locator("#equity-data").textContent()) ?? "[]");
     expect(data.at(-1)).toEqual({ time: day, value: "10" });
     expect(data[0].value).toBe("0");

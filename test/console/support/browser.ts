@@ -93,5 +93,7 @@ export async function signIn(page: Page, base: string, token = ADMIN_TOKEN): Pro
 
 /** Waits until the page's event stream is open, so what happens next arrives live. */
 export async function liveConnected(page: Page): Promise<void> {
-  await page.waitForFunction("document.body.dataset.live === 'connected'");
+  // A locator, not waitForFunction: a string predicate that has to poll is evaluated with eval, which the
+  // console's CSP (rightly) refuses.
+  await page.locator("body[data-live='connected']").waitFor({ state: "attached" });
 }
