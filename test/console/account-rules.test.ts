@@ -85,6 +85,26 @@ describe("console account rules and credentials", () => {
     await expect(facts.locator("dt:text-is('Contracts in use') + dd").textContent()).resolves.toBe("0 of 3");
   });
 
+  it('CP06 max contracts "none" lifts a preset\'s limit: stored as null, watched without a limit, shown as none', async () => {
+    const a = await paperLogin("CP06 paper");
+    const sub = a.brokerAccounts[0];
+    const page = await w.signedInPage();
+    await page.goto(w.url(`/accounts/${a.id}`));
+    const group = subGroup(page, "CP06 paper (paper)");
+    await group.getByLabel("Preset").selectOption("topstep-50k");
+    await group.getByLabel("Max contracts").fill("none");
+    await page.getByRole("button", { name: "Apply prop rules" }).click();
+    await page.getByRole("status").getByText("Prop rules saved.").waitFor();
+    expect((await account(a.id)).propRules).toEqual([
+      { brokerAccountId: sub?.id, riskPreset: "topstep-50k", maxContracts: null },
+    ]);
+    await expect
+      .poll(async () => (await liveProp(a.id))[0])
+      .toMatchObject({ brokerAccountId: sub?.id, preset: "topstep-50k", maxContracts: null });
+    await page.reload();
+    await expect(group.getByLabel("Max contracts").inputValue()).resolves.toBe("none");
+  });
+
   it("CP02 a negative amount shows the API's message at its field, keeps what was typed and stores nothing", async () => {
     const a = await paperLogin("CP02 paper");
     const page = await w.signedInPage();

@@ -91,7 +91,7 @@ function entryValues(e: PropEntry): Record<string, string> {
   put("riskPreset", e.riskPreset);
   put("startingBalance", e.startingBalance);
   put("highWaterBalance", e.highWaterBalance);
-  put("maxContracts", e.maxContracts);
+  put("maxContracts", e.maxContracts === null ? "none" : e.maxContracts);
   if (e.trailingDrawdown === null) v["trailingDrawdown.mode"] = "off";
   else if (e.trailingDrawdown) {
     const t = e.trailingDrawdown;
@@ -172,7 +172,8 @@ export function entryFrom(r: RuleValues): Record<string, unknown> | undefined {
     else if (act || amount) e[d] = { ...(amount ? { amount } : {}), ...(act ? { action: act } : {}) };
   }
   const max = v.maxContracts;
-  if (max) e.maxContracts = /^\d+$/.test(max) ? Number(max) : max;
+  // "none": no limit, even where the preset has one.
+  if (max) e.maxContracts = max.toLowerCase() === "none" ? null : /^\d+$/.test(max) ? Number(max) : max;
   if (Object.keys(e).length === 0) return undefined;
   return r.brokerAccountId ? { brokerAccountId: r.brokerAccountId, ...e } : e;
 }
@@ -379,7 +380,7 @@ export function PropRulesForm(p: { a: Account; csrf: string; rows: RuleValues[];
               ])}
               {input("startingBalance", "Starting balance")}
               {input("highWaterBalance", "High-water balance", "Part-way through a plan; empty: the start.")}
-              {input("maxContracts", "Max contracts")}
+              {input("maxContracts", "Max contracts", "none: no limit, even under a preset.", false)}
             </div>
             <div class="rule-row">
               {select("trailingDrawdown.mode", "Trailing drawdown", [
