@@ -106,3 +106,26 @@ export function Flash(p: { ok?: string | undefined; error?: string | undefined }
     );
   return null;
 }
+
+/**
+ * Where a form's POST sends the browser (303): back to `path` with the API's refusal, or with `ok` after a
+ * change; the page shows it with <Flash>.
+ */
+export function flashUrl(
+  path: string,
+  r: { ok: true } | { ok: false; error: { message: string } },
+  ok: string,
+): string {
+  return r.ok
+    ? `${path}?ok=${encodeURIComponent(ok)}`
+    : `${path}?error=${encodeURIComponent(r.error.message)}`;
+}
+
+/** The API's message for one control, under it; `id` is what the control's aria-describedby names. */
+export function FieldError(p: { id: string; message: string | undefined }) {
+  return p.message ? (
+    <p class="field-error" id={p.id}>
+      {p.message}
+    </p>
+  ) : null;
+}

@@ -6,9 +6,9 @@
  */
 import { Hono } from "hono";
 import { banner } from "../alerts";
-import type { ApiResult, ConsoleKit } from "../api";
+import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
-import { Flash, Page } from "../layout";
+import { Flash, flashUrl, Page } from "../layout";
 import {
   CredentialsForm,
   entryFrom,
@@ -38,8 +38,6 @@ import {
   echoable,
 } from "./broker-forms";
 
-const back = (r: ApiResult<unknown>, to: string, ok: string) =>
-  r.ok ? `${to}?ok=${encodeURIComponent(ok)}` : `${to}?error=${encodeURIComponent(r.error.message)}`;
 export function accountsPages(k: ConsoleKit) {
   const app = new Hono<ConsoleEnv>();
 
@@ -203,7 +201,7 @@ export function accountsPages(k: ConsoleKit) {
     const body = await c.req.parseBody();
     const to = body.back === "/accounts" ? "/accounts" : `/accounts/${encodeURIComponent(id)}`;
     const r = await k.api<Account>("POST", `/accounts/${encodeURIComponent(id)}/connect`);
-    if (!r.ok) return c.redirect(back(r, to, ""), 303);
+    if (!r.ok) return c.redirect(flashUrl(to, r, ""), 303);
     const report = connectionReport(r.body);
     return c.redirect(`${to}?${report.ok ? "ok" : "error"}=${encodeURIComponent(report.text)}`, 303);
   });
@@ -228,7 +226,7 @@ export function accountsPages(k: ConsoleKit) {
       recorderNames(),
       k.api<{ accounts: { accountId: string; prop: PropLive[] }[] }>("GET", "/loss-monitor"),
     ]);
-    if (!r.ok) return { page: undefined, redirect: back(r, "/accounts", "") };
+    if (!r.ok) return { page: undefined, redirect: flashUrl("/accounts", r, "") };
     const a = r.body;
     const live = (monitor.ok ? monitor.body.accounts : []).find((x) => x.accountId === a.id)?.prop ?? [];
     const extra = (
@@ -295,7 +293,7 @@ export function accountsPages(k: ConsoleKit) {
     const body = await c.req.parseBody();
     const rows = postedRuleValues(body);
     const now = await k.api<Account & { propRules: PropEntry[] }>("GET", `/accounts/${id}`);
-    if (!now.ok) return c.redirect(back(now, "/accounts", ""), 303);
+    if (!now.ok) return c.redirect(flashUrl("/accounts", now, ""), 303);
     const shown = new Set(rows.map((r) => r.brokerAccountId));
     const list: unknown[] = [];
     const sent: number[] = [];
@@ -325,7 +323,7 @@ export function accountsPages(k: ConsoleKit) {
     const id = encodeURIComponent(c.req.param("id"));
     const body = await c.req.parseBody();
     const now = await k.api<Account>("GET", `/accounts/${id}`);
-    if (!now.ok) return c.redirect(back(now, "/accounts", ""), 303);
+    if (!now.ok) return c.redirect(flashUrl("/accounts", now, ""), 303);
     const form = brokerForm(now.body.broker);
     const r = await k.api<Account>("PATCH", `/accounts/${id}`, { credentials: credentialsFrom(form, body) });
     if (r.ok) {

@@ -8,7 +8,7 @@ import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { State, When } from "../format";
-import { CsrfField, Flash, Page } from "../layout";
+import { CsrfField, Flash, flashUrl, Page } from "../layout";
 
 interface Status {
   instance: string;
@@ -290,10 +290,8 @@ export function controlPages(k: ConsoleKit) {
       symbol: String(form.symbol ?? ""),
       price: String(form.price ?? ""),
     });
-    const q = r.ok
-      ? `ok=${encodeURIComponent(`Paper ${r.body.contract} is now ${r.body.price}.`)}`
-      : `error=${encodeURIComponent(r.error.message)}`;
-    return c.redirect(`/control?${q}`, 303);
+    const ok = r.ok ? `Paper ${r.body.contract} is now ${r.body.price}.` : "";
+    return c.redirect(flashUrl("/control", r, ok), 303);
   });
 
   return app;

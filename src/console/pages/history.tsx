@@ -9,7 +9,7 @@ import { dayEnd, dayStart, previousDay, tradingDay } from "../../domain/trading-
 import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
-import { Flash, Page } from "../layout";
+import { FieldError, Flash, Page } from "../layout";
 import {
   type DayRow,
   dayTotals,
@@ -39,14 +39,6 @@ function chosen(q: Record<string, string>): URLSearchParams {
   const p = new URLSearchParams();
   for (const k of FILTERS) if (q[k]) p.set(k, q[k]);
   return p;
-}
-
-function FieldError(p: { id: string; message: string | undefined }) {
-  return p.message ? (
-    <p class="field-error" id={p.id}>
-      {p.message}
-    </p>
-  ) : null;
 }
 
 export function historyPages(k: ConsoleKit) {

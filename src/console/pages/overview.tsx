@@ -7,7 +7,7 @@ import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { Money, State, When } from "../format";
-import { CsrfField, Flash, Page } from "../layout";
+import { CsrfField, Flash, flashUrl, Page } from "../layout";
 
 interface Session {
   accountId: string;
@@ -436,10 +436,7 @@ export function overviewPages(k: ConsoleKit) {
         flatten: "Flatten sent to every account.",
         resume: "Entries allowed again.",
       };
-      return c.redirect(
-        r.ok ? `/?ok=${encodeURIComponent(word[action])}` : `/?error=${encodeURIComponent(r.error.message)}`,
-        303,
-      );
+      return c.redirect(flashUrl("/", r, word[action]), 303);
     });
   }
 

@@ -3,6 +3,7 @@
  * control, and how a control names its hint and its error for screen readers.
  */
 import { SETTINGS_TEXT } from "../../http/openapi";
+import { FieldError as Shared } from "../layout";
 
 /** What the form holds, as typed: input name -> value (checkbox groups: the ticked values). */
 export type FormValues = Record<string, string | string[]>;
@@ -30,12 +31,7 @@ export function described(key: string, errors: FieldErrors, hint = true): string
 }
 
 export function FieldError(p: { k: string; errors: FieldErrors }) {
-  const m = p.errors[p.k];
-  return m ? (
-    <p class="field-error" id={`e-${p.k}`}>
-      {m}
-    </p>
-  ) : null;
+  return <Shared id={`e-${p.k}`} message={p.errors[p.k]} />;
 }
 
 export function Hint(p: { k: string; text?: string | undefined }) {

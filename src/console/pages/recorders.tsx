@@ -10,7 +10,7 @@ import { banner } from "../alerts";
 import type { ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
 import { State } from "../format";
-import { CsrfField, Flash, Page } from "../layout";
+import { CsrfField, Flash, flashUrl, Page } from "../layout";
 import { AlertBuilder } from "./recorder-builder";
 import {
   blankForm,
@@ -56,9 +56,6 @@ export async function posted(c: C): Promise<FormValues> {
   }
   return compactRows(f);
 }
-
-const back = (path: string, r: { ok: true } | { ok: false; error: { message: string } }, ok: string) =>
-  r.ok ? `${path}?ok=${encodeURIComponent(ok)}` : `${path}?error=${encodeURIComponent(r.error.message)}`;
 
 const errStatus = (status: number) => (status >= 400 && status < 500 ? status : 400) as 400;
 
@@ -347,7 +344,7 @@ export function recorderPages(k: ConsoleKit) {
       const id = c.req.param("id");
       const [method, path, body] = call(id);
       const r = await k.api(method, path, body);
-      return c.redirect(back(`/recorders/${id}`, r, ok), 303);
+      return c.redirect(flashUrl(`/recorders/${id}`, r, ok), 303);
     });
   }
 
@@ -359,7 +356,7 @@ export function recorderPages(k: ConsoleKit) {
       accountId,
       ...(brokerAccountId ? { brokerAccountId } : {}),
     });
-    return c.redirect(back(`/recorders/${id}`, r, "Leader set: its own fills are copied."), 303);
+    return c.redirect(flashUrl(`/recorders/${id}`, r, "Leader set: its own fills are copied."), 303);
   });
 
   app.post("/recorders/:id/delete", async (c) => {

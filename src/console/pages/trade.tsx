@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import { banner } from "../alerts";
 import type { ApiCall, ConsoleKit } from "../api";
 import type { ConsoleEnv } from "../env";
-import { CsrfField, Flash, Page } from "../layout";
+import { CsrfField, FieldError, Flash, Page } from "../layout";
 
 interface Recorder {
   id: string;
@@ -115,15 +115,6 @@ function Hidden(p: { f: TradeForm }) {
   );
 }
 
-function FieldError(p: { id: string; errors: Record<string, string>; field: string }) {
-  const e = p.errors[p.field];
-  return e ? (
-    <p class="field-error" id={p.id}>
-      {e}
-    </p>
-  ) : null;
-}
-
 function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Record<string, string> }) {
   const { f, ctx, errors } = p;
   return (
@@ -144,7 +135,7 @@ function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Recor
         aria-describedby={errors.ticker ? "ticker-hint ticker-error" : "ticker-hint"}
         aria-invalid={errors.ticker ? "true" : undefined}
       />
-      <FieldError id="ticker-error" errors={errors} field="ticker" />
+      <FieldError id="ticker-error" message={errors.ticker} />
       <fieldset>
         <legend>Side</legend>
         {SIDES.map((s) => (
@@ -160,7 +151,7 @@ function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Recor
             {s.label}
           </label>
         ))}
-        <FieldError id="action-error" errors={errors} field="action" />
+        <FieldError id="action-error" message={errors.action} />
       </fieldset>
       <label for="quantity">Quantity (contracts)</label>
       <p class="hint" id="quantity-hint">
@@ -178,7 +169,7 @@ function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Recor
         aria-describedby={errors.quantity ? "quantity-hint quantity-error" : "quantity-hint"}
         aria-invalid={errors.quantity ? "true" : undefined}
       />
-      <FieldError id="quantity-error" errors={errors} field="quantity" />
+      <FieldError id="quantity-error" message={errors.quantity} />
       <fieldset>
         <legend>Who trades</legend>
         <label class="inline" for="who-all">
@@ -197,7 +188,7 @@ function TradeFields(p: { f: TradeForm; ctx: Loaded; csrf: string; errors: Recor
             </option>
           ))}
         </select>
-        <FieldError id="trader-error" errors={errors} field="traderIds" />
+        <FieldError id="trader-error" message={errors.traderIds} />
       </fieldset>
       <p>
         <button type="submit">Review</button>
