@@ -84,6 +84,77 @@ function Breach(p: { b: Pnl["breach"] }) {
   );
 }
 
+/**
+ * Today's P&L against the limit, one row per account or trader. Accounts also show their trading day and
+ * the drawdown left (prop rules); traders have neither.
+ */
+function PnlTable(p: {
+  caption: string;
+  who: string;
+  empty: string;
+  rows: (Pnl & { name: string | null; drawdownLeft?: string | null })[];
+  day?: boolean;
+}) {
+  const cols = 7 + (p.day ? 2 : 0);
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="muted">{p.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{p.who}</th>
+            {p.day ? <th scope="col">Trading day</th> : null}
+            {[
+              "Realized",
+              "Unrealized",
+              "Total",
+              "Limit",
+              "Loss left",
+              ...(p.day ? ["Drawdown left"] : []),
+            ].map((h) => (
+              <th scope="col" class="num">
+                {h}
+              </th>
+            ))}
+            <th scope="col">Breach</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.rows.length === 0 ? (
+            <tr>
+              <td colspan={cols} class="muted">
+                {p.empty}
+              </td>
+            </tr>
+          ) : (
+            p.rows.map((r) => (
+              <tr>
+                <th scope="row">{r.name}</th>
+                {p.day ? <td>{r.tradingDay}</td> : null}
+                <td class="num">
+                  <Money value={r.realized} />
+                </td>
+                <td class="num">
+                  <Money value={r.unrealized} />
+                </td>
+                <td class="num">
+                  <Money value={r.total} />
+                </td>
+                <td class="num">{r.limit ?? "none"}</td>
+                <td class="num">{r.lossLeft ?? "–"}</td>
+                {p.day ? <td class="num">{r.drawdownLeft ?? "–"}</td> : null}
+                <td>
+                  <Breach b={r.breach} />
+                </td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function Exit(p: { o: WorkingOrder }) {
   const { o } = p;
   // A stop's price is its trigger; a stop-limit names both.
@@ -173,126 +244,22 @@ export function overviewPages(k: ConsoleKit) {
           <h2 id="pnl-h">Today's P&amp;L</h2>
           <div id="pnl" data-live-on={PNL_EVENTS} data-live-every="5">
             {loss.ok ? null : <Flash error={loss.error.message} />}
-            <div class="table-wrap">
-              <table>
-                <caption class="muted">
-                  Per account (the login's limit, and the least left anywhere on it)
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Account</th>
-                    <th scope="col">Trading day</th>
-                    <th scope="col" class="num">
-                      Realized
-                    </th>
-                    <th scope="col" class="num">
-                      Unrealized
-                    </th>
-                    <th scope="col" class="num">
-                      Total
-                    </th>
-                    <th scope="col" class="num">
-                      Limit
-                    </th>
-                    <th scope="col" class="num">
-                      Loss left
-                    </th>
-                    <th scope="col" class="num">
-                      Drawdown left
-                    </th>
-                    <th scope="col">Breach</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {accounts.length === 0 ? (
-                    <tr>
-                      <td colspan={9} class="muted">
-                        No accounts yet.
-                      </td>
-                    </tr>
-                  ) : (
-                    accounts.map((a) => (
-                      <tr>
-                        <th scope="row">{a.accountName}</th>
-                        <td>{a.tradingDay}</td>
-                        <td class="num">
-                          <Money value={a.realized} />
-                        </td>
-                        <td class="num">
-                          <Money value={a.unrealized} />
-                        </td>
-                        <td class="num">
-                          <Money value={a.total} />
-                        </td>
-                        <td class="num">{a.limit ?? "none"}</td>
-                        <td class="num">{a.lossLeft ?? "–"}</td>
-                        <td class="num">{a.drawdownLeft ?? "–"}</td>
-                        <td>
-                          <Breach b={a.breach} />
-                        </td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </div>
-            <div class="table-wrap">
-              <table>
-                <caption class="muted">Per trader (a recorder followed on an account)</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Trader</th>
-                    <th scope="col" class="num">
-                      Realized
-                    </th>
-                    <th scope="col" class="num">
-                      Unrealized
-                    </th>
-                    <th scope="col" class="num">
-                      Total
-                    </th>
-                    <th scope="col" class="num">
-                      Limit
-                    </th>
-                    <th scope="col" class="num">
-                      Loss left
-                    </th>
-                    <th scope="col">Breach</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {pnlTraders.length === 0 ? (
-                    <tr>
-                      <td colspan={7} class="muted">
-                        No traders yet.
-                      </td>
-                    </tr>
-                  ) : (
-                    pnlTraders.map((t) => (
-                      <tr>
-                        <th scope="row">
-                          {t.recorderName} on {t.accountName}
-                        </th>
-                        <td class="num">
-                          <Money value={t.realized} />
-                        </td>
-                        <td class="num">
-                          <Money value={t.unrealized} />
-                        </td>
-                        <td class="num">
-                          <Money value={t.total} />
-                        </td>
-                        <td class="num">{t.limit ?? "none"}</td>
-                        <td class="num">{t.lossLeft ?? "–"}</td>
-                        <td>
-                          <Breach b={t.breach} />
-                        </td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </div>
+            <PnlTable
+              caption="Per account (the login's limit, and the least left anywhere on it)"
+              who="Account"
+              empty="No accounts yet."
+              rows={accounts.map((a) => ({ ...a, name: a.accountName }))}
+              day
+            />
+            <PnlTable
+              caption="Per trader (a recorder followed on an account)"
+              who="Trader"
+              empty="No traders yet."
+              rows={pnlTraders.map((t) => ({
+                ...t,
+                name: `${t.recorderName ?? ""} on ${t.accountName ?? ""}`,
+              }))}
+            />
           </div>
         </section>
         <section aria-labelledby="positions-h">
