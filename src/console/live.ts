@@ -40,12 +40,19 @@ export class LiveFeed {
   private readonly clients = new Set<Client>();
 
   constructor(bus: EventBus) {
-    bus.on((e) => this.publish(summarize(e)));
+    bus.on((e) => {
+      if (this.clients.size > 0) this.publish(summarize(e));
+    });
   }
 
-  /** Webhooks answered (accepted, duplicate, rejected) come from the webhook route, not the bus. */
-  publish(m: LiveMessage): void {
-    for (const c of this.clients) c(m);
+  /**
+   * Webhooks answered (accepted, duplicate, rejected) come from the webhook route, not the bus. Given as a
+   * function, so a relay no browser is watching builds no message on the webhook's path.
+   */
+  publish(m: LiveMessage | (() => LiveMessage)): void {
+    if (this.clients.size === 0) return;
+    const message = typeof m === "function" ? m() : m;
+    for (const c of this.clients) c(message);
   }
 
   get listeners(): number {

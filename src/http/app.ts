@@ -91,12 +91,14 @@ export function createApp(s: Services): Hono<Env> {
   app.post("/webhook/:token", async (c) => {
     const peer = s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
     const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);
-    const b = reply.body as { status?: string; signalId?: string };
-    live.publish({
-      type: "webhook",
-      at: new Date().toISOString(),
-      status: String(b.status ?? reply.status),
-      ...(b.signalId ? { signalId: b.signalId } : {}),
+    live.publish(() => {
+      const b = reply.body as { status?: string; signalId?: string };
+      return {
+        type: "webhook",
+        at: new Date().toISOString(),
+        status: String(b.status ?? reply.status),
+        ...(b.signalId ? { signalId: b.signalId } : {}),
+      };
     });
     return c.json(reply.body, reply.status as 200);
   });
