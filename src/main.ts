@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     logger,
     metrics: relay.services.metrics,
     // The per-address connection cap is for direct clients, not for proxies that carry many of them.
-    exempt: sharedPeer(new AddressSet(config.TRUSTED_PROXIES.split(",").filter((x) => x.trim()))),
+    exempt: sharedPeer(AddressSet.fromList(config.TRUSTED_PROXIES)),
   });
   logger.info({ event: "RelayListening", port: server.port }, "relay listening");
   void banner(config.publicUrl, newToken, !!demo, embedded !== undefined).catch(() => undefined);

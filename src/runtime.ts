@@ -266,7 +266,7 @@ export function buildRelay(o: RelayOptions): Relay {
     directory,
     limiter: new RateLimiter(config.WEBHOOK_RATE_PER_MINUTE, config.WEBHOOK_RATE_BURST),
     allowlist: parseAllowlist(config.WEBHOOK_IP_ALLOWLIST),
-    trustedProxies: new AddressSet(config.TRUSTED_PROXIES.split(",").filter((x) => x.trim())),
+    trustedProxies: AddressSet.fromList(config.TRUSTED_PROXIES),
     maxBytes: config.WEBHOOK_MAX_BYTES,
     maxOrderContracts: config.MAX_ORDER_CONTRACTS,
     instanceId: config.instanceId,

@@ -18,6 +18,11 @@ export class AddressSet {
     this.cidrs = entries.map(parseCidr).filter((c): c is Cidr => c !== undefined);
   }
 
+  /** From a comma-separated setting such as TRUSTED_PROXIES ("10.0.0.0/8, 192.168.1.5"). */
+  static fromList(csv: string): AddressSet {
+    return new AddressSet(csv.split(",").filter((x) => x.trim()));
+  }
+
   get size(): number {
     return this.cidrs.length;
   }

@@ -52,7 +52,7 @@ const ATTEMPTS_PER_MINUTE = 10;
 export function signInPages(k: ConsoleKit) {
   const app = new Hono<ConsoleEnv>();
   const attempts = new RateLimiter(ATTEMPTS_PER_MINUTE, ATTEMPTS_PER_MINUTE);
-  const proxies = new AddressSet(k.s.config.TRUSTED_PROXIES.split(",").filter((x) => x.trim()));
+  const proxies = AddressSet.fromList(k.s.config.TRUSTED_PROXIES);
 
   app.get("/login", (c) => {
     if (k.sessions.read(getCookie(c, "relay_console"))) return c.redirect(safeNext(c.req.query("next")), 303);
