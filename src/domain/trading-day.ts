@@ -72,16 +72,16 @@ function offsetAt(ms: number, timeZone: string): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
-/** The instant a local wall-clock time occurs in the zone (DST-safe; a skipped time moves forward). */
+/**
+ * The instant a local wall-clock time occurs in the zone: the first of two on the night clocks go back,
+ * the jump itself on the night they skip it (wallClockInstants).
+ */
 export function zonedInstant(
   date: { year: number; month: number; day: number },
   minutes: number,
   timeZone: string,
 ): Date {
-  const naive = Date.UTC(date.year, date.month - 1, date.day, 0, minutes);
-  let guess = naive - offsetAt(naive, timeZone);
-  guess = naive - offsetAt(guess, timeZone);
-  return new Date(guess);
+  return wallClockInstants(date, minutes, timeZone)[0];
 }
 
 /**
@@ -92,7 +92,7 @@ export function wallClockInstants(
   date: { year: number; month: number; day: number },
   minutes: number,
   timeZone: string,
-): Date[] {
+): [Date, ...Date[]] {
   const naive = Date.UTC(date.year, date.month - 1, date.day, 0, minutes);
   // Offsets a day and a half either side: clocks change at most once in that span.
   const offsets = [
@@ -102,7 +102,8 @@ export function wallClockInstants(
     .map((o) => naive - o)
     .filter((t) => t + offsetAt(t, timeZone) === naive)
     .sort((a, b) => a - b);
-  if (hits.length > 0) return hits.map((t) => new Date(t));
+  const [first, ...more] = hits;
+  if (first !== undefined) return [new Date(first), ...more.map((t) => new Date(t))];
   // Skipped: the first second whose wall clock is past `minutes`.
   let lo = naive - Math.max(...offsets);
   let hi = naive - Math.min(...offsets);
