@@ -65,6 +65,7 @@ const schema = z
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     DISPATCH_CONCURRENCY: int(1, 100_000).default(1_000),
     EXECUTION_LEASE_MS: int(5_000, 3_600_000).default(60_000),
+    ACCOUNT_LEASE_MS: int(1_000, 600_000).default(15_000),
     FILL_WAIT_MS: int(100, 120_000).default(10_000),
     /** Past this, a webhook whose commit has not finished is answered 503 (TradingView re-sends). */
     WEBHOOK_COMMIT_TIMEOUT_MS: int(100, 60_000).default(2_000),

@@ -44,6 +44,7 @@ import { Reconciler } from "./reconcile/reconciler";
 import { checkCredentialsKey } from "./secrets/key-check";
 import { CredentialSealer } from "./secrets/sealer";
 import { Balances } from "./sessions/balances";
+import { AccountOwnership } from "./sessions/ownership";
 import { SessionPool } from "./sessions/pool";
 
 export interface RelayOptions {
@@ -79,8 +80,11 @@ export interface Relay {
   entryGates: EntryGate[];
   leaders: LeaderCopier;
   sessionFlatten: SessionFlattener;
+  /** The accounts whose sessions this relay holds (issue 16). */
+  ownership: AccountOwnership;
   start(): Promise<void>;
-  stop(drainMs?: number): Promise<void>;
+  /** `abandon`: leave the account leases to lapse, as a crashed relay would (tests). */
+  stop(drainMs?: number, opts?: { abandon?: boolean }): Promise<void>;
 }
 
 export function buildRelay(o: RelayOptions): Relay {
@@ -245,6 +249,33 @@ export function buildRelay(o: RelayOptions): Relay {
     leaseMs: config.EXECUTION_LEASE_MS,
     onSignalDone: (signalId) => reporter.signalDone(signalId),
     waitForBroker: (accountId, ms) => brokerBack(accountId, ms),
+    owns: (accountId) => ownership.owns(accountId),
+  });
+  // Issue 16: one relay per account session, however many relays share the database.
+  const ownership: AccountOwnership = new AccountOwnership({
+    sql,
+    logger,
+    relay: config.instanceId,
+    leaseMs: config.ACCOUNT_LEASE_MS,
+    isIdle: (accountId) => dispatcher.isIdle(accountId),
+    gained: (accountIds) => {
+      void pool.warmIfInUse(accountIds);
+      leaders.warm();
+      void monitor
+        .adopt(accountIds)
+        .catch((error: unknown) =>
+          logger.warn({ event: "AdoptFailed", error: String(error) }, "could not load the accounts' books"),
+        );
+      dispatcher.claimSoon();
+    },
+    letGo: async (accountIds) => {
+      await Promise.all(accountIds.map((id) => pool.remove(id)));
+    },
+  });
+  pool.useOwnership(ownership);
+  // A trader added through another relay puts an account this relay holds in use: log in to it here.
+  directory.onChange(() => {
+    if (ownership.started) void pool.warmMissing();
   });
   const counters = new Map<string, number>();
   const unknownTokens = new UnknownTokens({
@@ -313,6 +344,7 @@ export function buildRelay(o: RelayOptions): Relay {
     config,
     journal,
     kernel,
+    owns: (accountId) => ownership.owns(accountId),
     ...o.lossMonitor,
   });
   entryGates.push(monitor.gate);
@@ -324,6 +356,7 @@ export function buildRelay(o: RelayOptions): Relay {
     pool,
     now: o.lossMonitor?.now ?? o.now ?? (() => new Date()),
     flattenTrader: (traderId, seed, reason) => monitor.flattenTrader(traderId, seed, reason),
+    owns: (accountId) => ownership.owns(accountId),
     bus,
     ...(o.lossMonitor?.retryDelaysMs ? { retryDelaysMs: o.lossMonitor.retryDelaysMs } : {}),
   });
@@ -379,6 +412,7 @@ export function buildRelay(o: RelayOptions): Relay {
     entryGates,
     leaders,
     sessionFlatten,
+    ownership,
     async start() {
       // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
       await checkCredentialsKey(sql, sealer);
@@ -388,6 +422,8 @@ export function buildRelay(o: RelayOptions): Relay {
       await leaders.start();
       // Before any fill is booked: an exit filled while the relay was away still has its partner cancelled.
       ocoGuard.start();
+      // Before any session: which accounts are this relay's to log in to (and to flatten, if it comes to it).
+      await ownership.start();
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();
@@ -395,7 +431,7 @@ export function buildRelay(o: RelayOptions): Relay {
       await Promise.race([warm, new Promise((r) => setTimeout(r, o.warmTimeoutMs ?? 15_000).unref())]);
       await stopManager.start();
       await dispatcher.recover(true);
-      dispatcher.start();
+      await dispatcher.start();
       // Before webhooks flow: positions missing their exits get them, drift is reported.
       await Promise.race([
         reconciler.runOnce(),
@@ -406,7 +442,8 @@ export function buildRelay(o: RelayOptions): Relay {
       await notifications.start();
       webhookLogRetention.start();
     },
-    async stop(drainMs = 15_000) {
+    async stop(drainMs = 15_000, opts = {}) {
+      ownership.drain();
       await reconciler.stop();
       const drained = await dispatcher.drain(drainMs);
       if (!drained)
@@ -423,6 +460,12 @@ export function buildRelay(o: RelayOptions): Relay {
       await leaders.stop();
       await ocoGuard.stop();
       await pool.stopAll();
+      // After the sessions are closed: another relay may log in to them now.
+      await ownership
+        .stop(opts.abandon)
+        .catch((error: unknown) =>
+          logger.warn({ event: "OwnershipNotReleased", error: String(error) }, "leases left to lapse"),
+        );
       await fills.drain();
       // After the drain: executions that finished while stopping are still announced (from the outbox).
       await notifications.stop();

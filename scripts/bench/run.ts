@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only ack,fanout] [--quick] [--sizes 100,1000]`: runs the benchmarks on this machine, each against a
+ * `npm run bench [-- --only ack,fanout,loss,relays] [--quick] [--sizes 100,1000] [--relay-followers 1000]`: runs the benchmarks on this machine, each against a
  * floor measured in the same run, prints a table and writes bench-results.json (numeric keys).
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -7,6 +7,7 @@ import { ackBench } from "./ack";
 import { fanoutBench } from "./fanout";
 import { startDatabase } from "./harness";
 import { lossBench } from "./loss";
+import { relaysBench } from "./relays";
 
 type Results = Record<string, number>;
 
@@ -40,6 +41,18 @@ async function main(): Promise<void> {
       Object.assign(
         results,
         await fanoutBench(db.url, { sizes, rounds: quick ? 3 : 7, warmColdRounds: quick ? 3 : 7 }),
+      );
+    }
+    if (want("relays")) {
+      // Issue 16: one, two and three relays (child processes) on one database.
+      const followers = args.includes("--relay-followers")
+        ? Number(args[args.indexOf("--relay-followers") + 1])
+        : quick
+          ? 200
+          : 1000;
+      Object.assign(
+        results,
+        await relaysBench(db.url, { followers, rounds: quick ? 3 : 7, counts: [1, 2, 3] }),
       );
     }
   } finally {

@@ -58,7 +58,10 @@ function toClaimed(r: Record<string, unknown>): ClaimedExecution {
   };
 }
 
-/** Unfinished executions: this instance's own (after a restart) and any whose lease lapsed. */
+/**
+ * Unfinished executions of accounts this relay holds (account_owners): its own (after a restart), any whose
+ * lease lapsed or was handed back, and any claimed by a relay that is no longer alive.
+ */
 export async function claimUnfinished(
   sql: Sql,
   instanceId: string,
@@ -68,9 +71,14 @@ export async function claimUnfinished(
 ): Promise<ClaimedExecution[]> {
   const rows = await sql.unsafe(
     `with claimable as (
-       select id from executions
+       select id from executions x
         where status in ('pending', 'running', 'waiting_for_broker')
-          and (($4 and claimed_by = $1) or lease_until < clock_timestamp() or lease_until is null)
+          and (($4 and claimed_by = $1) or lease_until < clock_timestamp() or lease_until is null
+               or (claimed_by <> $1
+                   and not exists (select 1 from relays r where r.id = x.claimed_by and r.lease_until > clock_timestamp())
+                   and exists (select 1 from relays r where r.id = x.claimed_by)))
+          and exists (select 1 from account_owners o
+                       where o.account_id = x.account_id and o.relay = $1 and o.lease_until > clock_timestamp())
         order by created_at, id
         for update skip locked limit $3
      ), claimed as (
@@ -83,6 +91,19 @@ export async function claimUnfinished(
     [instanceId, leaseMs, limit, includeOwn],
   );
   return rows.map((r) => toClaimed(r as Record<string, unknown>));
+}
+
+/** Executions queued here for an account another relay now holds: its to claim at once. */
+export async function handBack(sql: Sql, instanceId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql.begin(async (tx) => {
+    await tx`
+      update executions e set lease_until = null
+        from (select id from executions where id = any(${ids}::uuid[]) and claimed_by = ${instanceId}
+               order by id for update) l
+       where e.id = l.id and e.status in ('pending', 'running', 'waiting_for_broker')`;
+    await tx`select pg_notify('relay_work', '*')`;
+  });
 }
 
 export async function renewLeases(

@@ -6,6 +6,8 @@ export interface AcceptedExecution {
   id: string;
   traderId: string;
   accountId: string;
+  /** This relay holds the account: it runs the execution (else its holder is woken to claim it). */
+  local: boolean;
 }
 
 export type AcceptResult =

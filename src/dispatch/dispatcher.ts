@@ -9,7 +9,7 @@
  */
 import PQueue from "p-queue";
 import type { Sql } from "../db/client";
-import { claimUnfinished, renewLeases } from "../db/executions";
+import { claimUnfinished, handBack, renewLeases } from "../db/executions";
 import { signalFromJson } from "../domain/signal";
 import type { Logger } from "../log";
 import { type ExecutionJob, type Executor, planFromJson } from "./executor";
@@ -33,6 +33,11 @@ export interface DispatcherOptions {
   waitForBroker?: (accountId: string, ms: number) => Promise<void>;
   /** Called when the last of a signal's executions running here has finished. */
   onSignalDone?: (signalId: string) => void;
+  /**
+   * Whether this relay holds the account's session (issue 16); an execution of an account another relay
+   * holds is handed back to it instead of run here. Default: every account is this relay's.
+   */
+  owns?: (accountId: string) => boolean;
 }
 
 export class Dispatcher {
@@ -46,6 +51,9 @@ export class Dispatcher {
   private readonly wakers = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private unlisten: (() => Promise<void>) | undefined;
+  private claiming: Promise<unknown> | undefined;
+  private claimAgain = false;
   readonly counters = { dispatched: 0, finished: 0 };
 
   constructor(private readonly o: DispatcherOptions) {
@@ -98,17 +106,49 @@ export class Dispatcher {
     return jobs.length;
   }
 
-  /** Renews leases of running executions and picks up work whose owner died. */
-  start(): void {
+  /**
+   * Renews leases of running executions and picks up work whose owner died; listens for work another
+   * relay accepted for an account this one holds (NOTIFY relay_work from accept_signal).
+   */
+  async start(): Promise<void> {
     const every = Math.max(1000, Math.floor(this.o.leaseMs / 3));
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
+    const { unlisten } = await this.o.sql.listen("relay_work", (relay) => {
+      if (relay === this.o.instanceId || relay === "*") this.claimSoon();
+    });
+    this.unlisten = unlisten;
+  }
+
+  /** Claims work for this relay's accounts now (woken by another relay, or accounts just taken over). */
+  claimSoon(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = (async () => {
+      do {
+        this.claimAgain = false;
+        await this.recover(false).catch((error: unknown) =>
+          this.o.logger.warn({ event: "ClaimFailed", error: String(error) }, "could not claim executions"),
+        );
+      } while (this.claimAgain && !this.stopped);
+    })().finally(() => {
+      this.claiming = undefined;
+    });
+  }
+
+  /** Nothing of the account is queued or running here: the relay may give the account up. */
+  isIdle(accountId: string): boolean {
+    return !this.lanes.has(accountId);
   }
 
   /** Stops taking new work and waits (bounded) for running executions to finish. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.unlisten?.().catch(() => undefined);
     for (const wake of this.wakers) wake();
     const idle = Promise.all([...this.lanes.values()].map((l) => l.running)).then(() => this.queue.onIdle());
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
@@ -182,6 +222,24 @@ export class Dispatcher {
     let first = true;
     let blinks = 0;
     for (;;) {
+      if (this.o.owns && !this.o.owns(current.accountId)) {
+        // Another relay holds the account now: its session, its executions.
+        if (first) {
+          this.queued--;
+          this.countWaiting(job, -1);
+        }
+        await handBack(this.o.sql, this.o.instanceId, [current.executionId]).catch((error: unknown) =>
+          this.o.logger.warn(
+            { event: "HandBackFailed", signalId: current.signalId, error: String(error) },
+            "left for its lease to lapse",
+          ),
+        );
+        this.o.logger.info(
+          { event: "ExecutionHandedOver", signalId: current.signalId, executionId: current.executionId },
+          "the account is held by another relay now",
+        );
+        return;
+      }
       const result = await this.queue.add(() => {
         if (first) {
           this.queued--;

@@ -642,7 +642,8 @@ const OPERATIONS: Operation[] = [
     summary: "Is the relay healthy: sessions per account, queue, counters, open drift",
     success: {
       status: 200,
-      description: "Sessions, queue depth, counters, drift, kill switch, notifications.",
+      description:
+        "Sessions, queue depth, counters, drift, kill switch, notifications, and the relays sharing the database with the accounts each holds.",
     },
     errors: [401],
   },

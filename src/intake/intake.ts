@@ -391,17 +391,20 @@ export class Intake {
       },
       "signal accepted",
     );
+    // Executions of accounts another relay holds are its to run (woken by accept_signal's NOTIFY).
     dispatchInOrder(
-      result.executions.map((e) => ({
-        executionId: asExecutionId(e.id),
-        signalId: asSignalId(signalId),
-        traderId: asTraderId(e.traderId),
-        accountId: asAccountId(e.accountId),
-        recorderId: asRecorderId(recorder.id),
-        receivedAt: raw.receivedAt,
-        signal,
-        resume: false,
-      })),
+      result.executions
+        .filter((e) => e.local)
+        .map((e) => ({
+          executionId: asExecutionId(e.id),
+          signalId: asSignalId(signalId),
+          traderId: asTraderId(e.traderId),
+          accountId: asAccountId(e.accountId),
+          recorderId: asRecorderId(recorder.id),
+          receivedAt: raw.receivedAt,
+          signal,
+          resume: false,
+        })),
     );
     return this.accepted(signalId, result.executions.length);
   }

@@ -195,16 +195,18 @@ export class ManualTrades {
       log.warn({ event: "AuditNotRecorded", error: String(error) }, "could not audit the manual trade"),
     );
     this.d.dispatch(
-      result.executions.map((x) => ({
-        executionId: asExecutionId(x.id),
-        signalId: asSignalId(signalId),
-        traderId: asTraderId(x.traderId),
-        accountId: asAccountId(x.accountId),
-        recorderId: asRecorderId(recorder.id),
-        receivedAt,
-        signal,
-        resume: false,
-      })),
+      result.executions
+        .filter((x) => x.local)
+        .map((x) => ({
+          executionId: asExecutionId(x.id),
+          signalId: asSignalId(signalId),
+          traderId: asTraderId(x.traderId),
+          accountId: asAccountId(x.accountId),
+          recorderId: asRecorderId(recorder.id),
+          receivedAt,
+          signal,
+          resume: false,
+        })),
     );
     return {
       outcome: "accepted",

@@ -302,16 +302,18 @@ export class LeaderCopier {
       "leader fill copied as a signal",
     );
     this.d.dispatch(
-      result.executions.map((x) => ({
-        executionId: asExecutionId(x.id),
-        signalId: asSignalId(signalId),
-        traderId: asTraderId(x.traderId),
-        accountId: asAccountId(x.accountId),
-        recorderId: asRecorderId(leader.recorderId),
-        receivedAt,
-        signal,
-        resume: false,
-      })),
+      result.executions
+        .filter((x) => x.local)
+        .map((x) => ({
+          executionId: asExecutionId(x.id),
+          signalId: asSignalId(signalId),
+          traderId: asTraderId(x.traderId),
+          accountId: asAccountId(x.accountId),
+          recorderId: asRecorderId(leader.recorderId),
+          receivedAt,
+          signal,
+          resume: false,
+        })),
     );
   }
 

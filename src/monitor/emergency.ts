@@ -19,6 +19,8 @@ export interface EmergencyDeps {
   subAccountsOf(accountId: string): string[];
   /** Accounts with an open position in the relay's book or at the broker. */
   accountsHolding(): string[];
+  /** Whether this relay holds the account's session (issue 16); unset: it holds every account. */
+  owns?: (accountId: string) => boolean;
   retryDelaysMs?: number[];
 }
 
@@ -59,7 +61,11 @@ export class Emergency {
     ];
     const state = await this.d.kill.beginFlatten(actor, reason, accountIds);
     const seq = state.flatten?.seq ?? 0;
-    this.run(seq, accountIds);
+    // The other relays flatten theirs (woken by NOTIFY relay_kill); this one, the accounts it holds.
+    this.run(
+      seq,
+      accountIds.filter((id) => this.holds(id)),
+    );
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...this.jobs.values()].map((j) => j.settled())),
@@ -74,7 +80,16 @@ export class Emergency {
   /** At start: a flatten that had not finished before the restart goes on (same ids, nothing doubled). */
   resumePending(): void {
     const f = this.d.kill.current.flatten;
-    if (f && !f.done && this.seq !== f.seq) this.run(f.seq, f.accountIds);
+    if (!f || f.done) return;
+    const flat = new Set(f.flat ?? []);
+    const mine = f.accountIds.filter((id) => !flat.has(id) && this.holds(id));
+    if (this.seq !== f.seq) this.run(f.seq, mine);
+    else for (const id of mine) if (!this.jobs.has(id)) this.add(f.seq, id);
+  }
+
+  /** Only the relay holding an account's session flattens it (issue 16); default: this one holds all. */
+  private holds(accountId: string): boolean {
+    return this.d.owns?.(accountId) ?? true;
   }
 
   onSessionReady(accountId: string): void {
@@ -83,13 +98,26 @@ export class Emergency {
   }
 
   report(): AccountFlattenReport[] {
-    return [...this.jobs.entries()].map(([accountId, job]) => ({
+    const mine = [...this.jobs.entries()].map(([accountId, job]) => ({
       accountId,
       accountName: this.d.directory.account(accountId)?.name ?? accountId,
-      state: job.state,
+      state: job.state as string,
       attempts: job.attempts,
       error: job.error,
     }));
+    // Accounts another relay holds: flattened there (issue 16), flat once it says so.
+    const f = this.d.kill.current.flatten;
+    const flat = new Set(f?.flat ?? []);
+    const elsewhere = (f && f.seq === this.seq ? f.accountIds : [])
+      .filter((id) => !this.jobs.has(id))
+      .map((accountId) => ({
+        accountId,
+        accountName: this.d.directory.account(accountId)?.name ?? accountId,
+        state: flat.has(accountId) ? "flat" : "on_another_relay",
+        attempts: 0,
+        error: null,
+      }));
+    return [...mine, ...elsewhere];
   }
 
   async stopJobs(): Promise<void> {
@@ -100,30 +128,31 @@ export class Emergency {
     for (const job of this.jobs.values()) void job.stop();
     this.seq = seq;
     this.jobs = new Map();
-    for (const accountId of accountIds) {
-      const job: FlattenJob = new FlattenJob(
-        `kill:${seq}:${accountId}`,
-        {
-          attempt: () =>
-            flattenAccount(
-              this.d.ctx,
-              accountId,
-              this.d.subAccountsOf(accountId),
-              `kill:${seq}`,
-              "kill switch",
-            ),
-          changed: async (s) => {
-            this.d.logger.warn({ event: "KillSwitchFlatten", accountId, state: s, attempts: job.attempts });
-            if (s === "flat" && [...this.jobs.values()].every((j) => j.state === "flat"))
-              await this.d.kill.flattenDone(seq);
-          },
+    for (const accountId of accountIds) this.add(seq, accountId);
+    if (accountIds.length === 0) void this.d.kill.accountsFlat(seq, []).catch(() => undefined);
+  }
+
+  private add(seq: number, accountId: string): void {
+    const job: FlattenJob = new FlattenJob(
+      `kill:${seq}:${accountId}`,
+      {
+        attempt: () =>
+          flattenAccount(
+            this.d.ctx,
+            accountId,
+            this.d.subAccountsOf(accountId),
+            `kill:${seq}`,
+            "kill switch",
+          ),
+        changed: async (s) => {
+          this.d.logger.warn({ event: "KillSwitchFlatten", accountId, state: s, attempts: job.attempts });
+          if (s === "flat") await this.d.kill.accountsFlat(seq, [accountId]);
         },
-        this.d.logger,
-        this.d.retryDelaysMs,
-      );
-      this.jobs.set(accountId, job);
-      job.kick("start");
-    }
-    if (accountIds.length === 0) void this.d.kill.flattenDone(seq);
+      },
+      this.d.logger,
+      this.d.retryDelaysMs,
+    );
+    this.jobs.set(accountId, job);
+    job.kick("start");
   }
 }

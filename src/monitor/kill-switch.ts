@@ -16,7 +16,14 @@ export interface KillSwitchState {
   since: string | null;
   actor: string | null;
   reason: string | null;
-  flatten: { seq: number; requestedAt: string; accountIds: string[]; done: boolean } | null;
+  flatten: {
+    seq: number;
+    requestedAt: string;
+    accountIds: string[];
+    done: boolean;
+    /** Accounts read flat so far, by whichever relay holds each (issue 16): done when all are. */
+    flat?: string[];
+  } | null;
 }
 
 const INITIAL: KillSwitchState = { stopped: false, since: null, actor: null, reason: null, flatten: null };
@@ -59,11 +66,24 @@ export class KillSwitch {
     });
   }
 
-  async flattenDone(seq: number): Promise<void> {
-    await this.load();
-    if (this.state.flatten?.seq !== seq) return;
-    this.state = { ...this.state, flatten: { ...this.state.flatten, done: true } };
-    await writeState(this.sql, KILL_SWITCH_KEY, this.state);
+  /**
+   * These accounts read flat for flatten `seq`; the flatten is done once every account of it is. Several
+   * relays each flatten the accounts they hold, so the update is one locked read-modify-write.
+   */
+  async accountsFlat(seq: number, accountIds: string[]): Promise<void> {
+    const next = await this.sql.begin(async (tx) => {
+      const [row] = await tx`select value from relay_state where key = ${KILL_SWITCH_KEY} for update`;
+      const stored = { ...INITIAL, ...((row?.value as Partial<KillSwitchState> | undefined) ?? {}) };
+      const f = stored.flatten;
+      if (!f || f.seq !== seq) return stored;
+      const flat = [...new Set([...(f.flat ?? []), ...accountIds])];
+      const done = f.accountIds.every((id) => flat.includes(id));
+      const updated: KillSwitchState = { ...stored, flatten: { ...f, flat, done } };
+      await tx`update relay_state set value = ${tx.json(updated as never)}, updated_at = now()
+                where key = ${KILL_SWITCH_KEY}`;
+      return updated;
+    });
+    this.state = next;
   }
 
   private async change(
@@ -76,6 +96,8 @@ export class KillSwitch {
     const previous = await this.load();
     this.state = { ...previous, ...patch, since: at.toISOString(), actor, reason };
     await writeState(this.sql, KILL_SWITCH_KEY, this.state);
+    // Every relay on the database honours it now, and flattens the accounts it holds.
+    await this.sql`select pg_notify('relay_kill', ${String(this.state.flatten?.seq ?? 0)})`;
     const detail =
       action === "resume"
         ? "new entries allowed again"

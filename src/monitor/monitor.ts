@@ -70,6 +70,8 @@ export interface LossMonitorDeps {
   tickMs?: number;
   /** Least time between two writes of one open trade's quote extremes (default 2 s). */
   excursionWriteMs?: number;
+  /** Whether this relay holds the account's session (issue 16): only the holder flattens it. */
+  owns?: (accountId: string) => boolean;
 }
 
 export class LossMonitor {
@@ -142,6 +144,7 @@ export class LossMonitor {
       logger: this.log,
       subAccountsOf: (accountId) => this.subAccountsOf(accountId),
       accountsHolding: () => this.book.accountsHolding(),
+      ...(deps.owns ? { owns: deps.owns } : {}),
       ...retry,
     });
     this.prop = new PropWatch({
@@ -201,7 +204,47 @@ export class LossMonitor {
     this.timer.unref();
     this.evaluateAll();
     this.emergency.resumePending();
+    // Another relay used the kill switch: entries stop here at once, and this relay flattens its accounts.
+    const { unlisten } = await sql.listen("relay_kill", () => void this.reloadKill());
+    this.unsubscribe.push(() => void unlisten().catch(() => undefined));
     this.log.info({ event: "LossMonitorStarted", breaches: this.breaches.size }, "loss monitor running");
+  }
+
+  /**
+   * Accounts this relay just took over from another (issue 16): their open positions and today's figures
+   * are read from the database, where the other relay booked them, so their losses are watched from here.
+   */
+  async adopt(accountIds: string[]): Promise<void> {
+    if (!this.started || accountIds.length === 0) return;
+    const { sql, directory } = this.deps;
+    const adopted = new Set(accountIds);
+    const traders = new Set(
+      directory
+        .allTraders()
+        .filter((t) => adopted.has(t.accountId))
+        .map((t) => t.id as string),
+    );
+    for (const row of await loadTraderDays(sql, previousDay(this.days.dayFor(this.defaultRule())))) {
+      const t = directory.trader(row.traderId);
+      if (t && traders.has(row.traderId) && row.tradingDay === this.dayOf(t.accountId))
+        this.book.loadTraderDay(
+          row.traderId,
+          row.tradingDay,
+          row.realized,
+          row.trades,
+          row.peak ?? undefined,
+        );
+    }
+    // Closed rows too: a holding this relay knew from an earlier turn may have been closed elsewhere.
+    for (const p of await listPositions(sql)) {
+      if (!adopted.has(p.accountId)) continue;
+      this.book.setTraderHolding(p);
+      if (p.netQty !== 0) this.market.watch(p.accountId, p.contract);
+    }
+    for (const accountId of accountIds) this.evaluateAccount(accountId);
+    for (const traderId of traders) this.evaluateTrader(traderId);
+    // A kill-switch flatten still open for accounts the dead relay held is finished here.
+    this.emergency.resumePending();
   }
 
   async stop(): Promise<void> {
@@ -458,12 +501,16 @@ export class LossMonitor {
           this.log.warn({ event: "PeakNotSaved", traderId, error: String(error) }, "peak kept in memory"),
         );
     }
-    // Another relay on this database may have used the kill switch.
-    if (this.ticks % 5 === 0)
-      await this.kill
-        .load()
-        .catch((error: unknown) =>
-          this.log.warn({ event: "KillSwitchNotReloaded", error: String(error) }, "kept the known state"),
-        );
+    // Another relay on this database may have used the kill switch (a missed NOTIFY is caught here).
+    if (this.ticks % 5 === 0) await this.reloadKill();
+  }
+
+  private async reloadKill(): Promise<void> {
+    try {
+      await this.kill.load();
+      if (this.started) this.emergency.resumePending();
+    } catch (error) {
+      this.log.warn({ event: "KillSwitchNotReloaded", error: String(error) }, "kept the known state");
+    }
   }
 }

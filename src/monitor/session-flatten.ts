@@ -31,6 +31,8 @@ export interface SessionFlattenDeps {
   bus?: EventBus;
   retryDelaysMs?: number[];
   tickMs?: number;
+  /** Whether this relay holds the account's session (issue 16): each relay flattens the traders it holds. */
+  owns?: (accountId: string) => boolean;
 }
 
 interface Handled {
@@ -125,7 +127,9 @@ export class SessionFlattener {
     const entry = { close, jobs, accounts };
     this.running.set(recorderId, entry);
     const seed = `session:${new Date(close).toISOString()}`;
-    const traders = this.d.directory.tradersOf(recorderId);
+    const traders = this.d.directory
+      .tradersOf(recorderId)
+      .filter((t) => this.d.owns?.(t.accountId as string) ?? true);
     for (const trader of traders) {
       const job: FlattenJob = new FlattenJob(
         `${seed}:${trader.id}`,

@@ -59,8 +59,16 @@ export interface SessionInfo {
   status: SessionStatus;
 }
 
+/** Which accounts this relay may hold a session for (issue 16: account ownership across relays). */
+export interface SessionOwnership {
+  owns(accountId: string): boolean;
+  /** Claims an account nobody holds; throws (NotOwner) when another relay holds it. */
+  ensure(accountId: string): Promise<void>;
+}
+
 export class SessionPool {
   private readonly entries = new Map<string, Entry>();
+  private ownership: SessionOwnership | undefined;
   private readonly creating = new Map<string, Promise<Entry>>();
   private readonly listeners = new Set<EventListener>();
   private readonly factories = new Map<BrokerKind, BrokerFactory>();
@@ -74,6 +82,11 @@ export class SessionPool {
     private readonly bus?: EventBus,
   ) {
     for (const f of factories) for (const k of f.kinds) this.factories.set(k, f);
+  }
+
+  /** From now on, a session is opened only for an account this relay holds. */
+  useOwnership(ownership: SessionOwnership): void {
+    this.ownership = ownership;
   }
 
   factory(kind: BrokerKind): BrokerFactory | undefined {
@@ -106,6 +119,11 @@ export class SessionPool {
       // Concurrent first uses share one creation, so one login never becomes two sessions.
       let creating = this.creating.get(accountId);
       if (!creating) {
+        // One login, one session across relays: only the relay holding the account logs in.
+        if (this.ownership) await this.ownership.ensure(accountId);
+        creating = this.creating.get(accountId);
+      }
+      if (!creating) {
         creating = this.create(accountId).finally(() => this.creating.delete(accountId));
         this.creating.set(accountId, creating);
       }
@@ -131,9 +149,28 @@ export class SessionPool {
     );
   }
 
-  /** Pre-warms every account an enabled trader uses. */
+  /** Pre-warms every account an enabled trader uses (of those this relay holds). */
   warmInUse(): Promise<void> {
-    return this.warm(this.directory.accountsInUse().map((a) => a.id));
+    const mine = this.directory
+      .accountsInUse()
+      .map((a) => a.id as string)
+      .filter((id) => !this.ownership || this.ownership.owns(id));
+    return this.warm(mine);
+  }
+
+  /** Accounts in use that this relay holds but has no session for (a trader added on another relay). */
+  warmMissing(): Promise<void> {
+    const missing = this.directory
+      .accountsInUse()
+      .map((a) => a.id as string)
+      .filter((id) => !this.entries.has(id) && !this.creating.has(id) && this.ownership?.owns(id) !== false);
+    return this.warm(missing);
+  }
+
+  /** Pre-warms those of these accounts an enabled trader uses (accounts this relay just took over). */
+  warmIfInUse(accountIds: string[]): Promise<void> {
+    const inUse = new Set(this.directory.accountsInUse().map((a) => a.id as string));
+    return this.warm(accountIds.filter((id) => inUse.has(id)));
   }
 
   /** After credentials or environment change: log in again. */

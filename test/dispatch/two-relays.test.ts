@@ -1,9 +1,11 @@
 /**
- * Two relays on one database: each runs what it accepted and nothing twice; when one dies mid fan-out,
- * the other takes its executions over once their leases lapse, asking the broker first.
+ * Two relays on one database: each runs the executions of the accounts it holds, whichever relay accepted
+ * the webhook, and nothing twice; when one dies mid fan-out, the other takes its accounts and executions
+ * over once their leases lapse, asking the broker first.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaperFactory } from "../../src/brokers/paper/index";
+import { listOwners } from "../../src/db/owners";
 import { CrashSwitch, crashingFactory } from "../support/crashing-session";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { paperSetup, startTestRelay } from "../support/relay";
@@ -15,10 +17,10 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
-const LEASE = { EXECUTION_LEASE_MS: "5000" };
+const LEASE = { EXECUTION_LEASE_MS: "5000", ACCOUNT_LEASE_MS: "1000" };
 
 describe("two relays on one database", () => {
-  it("M01 each runs the executions it accepted, exactly once", async () => {
+  it("M01 each runs the executions of the accounts it holds, exactly once", async () => {
     const a = await startTestRelay({ url: db.url, env: { INSTANCE_ID: "relay-a", ...LEASE } });
     const b = await startTestRelay({ url: db.url, env: { INSTANCE_ID: "relay-b", ...LEASE } });
     try {
@@ -28,6 +30,13 @@ describe("two relays on one database", () => {
         recorderName: "shared",
       });
       await b.relay.services.directory.refresh();
+      // Relay a logged in to both accounts when they were created; b's share comes to it.
+      const owners = await waitFor(async () => {
+        const rows = (await listOwners(db.sql)).filter((o) => o.live);
+        return rows.length === 2 && new Set(rows.map((o) => o.relay)).size === 2
+          ? new Map(rows.map((o) => [o.accountId, o.relay]))
+          : undefined;
+      }, "one account per relay");
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) {
         const relay = i % 2 === 0 ? a : b;
@@ -49,9 +58,10 @@ describe("two relays on one database", () => {
         }, "the signal to finish");
       }
       const rows =
-        await db.sql`select claimed_by, attempts, status from executions where signal_id = any(${ids}::uuid[])`;
+        await db.sql`select account_id, claimed_by, attempts, status from executions where signal_id = any(${ids}::uuid[])`;
       expect(rows).toHaveLength(12);
       expect(rows.every((r) => r.attempts <= 1)).toBe(true);
+      for (const r of rows) expect(r.claimed_by).toBe(owners.get(r.account_id as string));
       expect(new Set(rows.map((r) => r.claimed_by))).toEqual(new Set(["relay-a", "relay-b"]));
       const [dups] =
         await db.sql`select count(*)::int n from (select client_order_id from broker_orders group by 1 having count(*) > 1) d`;
@@ -85,7 +95,7 @@ describe("two relays on one database", () => {
       );
       expect(res.status).toBe(202);
       await crash.died;
-      await a.stop(0); // the process is gone: no more lease renewals
+      await a.stop(0, { abandon: true }); // the process is gone: no more lease renewals
 
       const rows = await waitFor(
         async () => {

@@ -27,7 +27,8 @@ export interface TestRelay {
     body: string | Uint8Array,
     init?: { contentType?: string; headers?: Record<string, string> },
   ): Promise<{ status: number; body: Record<string, unknown> }>;
-  stop(drainMs?: number): Promise<void>;
+  /** `abandon`: as a crash would, leave its account leases to lapse. */
+  stop(drainMs?: number, opts?: { abandon?: boolean }): Promise<void>;
 }
 
 export interface TestRelayOptions {
@@ -106,8 +107,8 @@ export async function startTestRelay(o: TestRelayOptions): Promise<TestRelay> {
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : {} };
     },
-    async stop(drainMs = 5_000) {
-      await relay.stop(drainMs);
+    async stop(drainMs = 5_000, opts = {}) {
+      await relay.stop(drainMs, opts);
       if (ownSql) await sql.end({ timeout: 5 });
     },
   };

@@ -9,6 +9,7 @@ import { dec, tryDec } from "../../domain/decimal";
 import { propRulesSchema } from "../../domain/prop-settings";
 import { RelayError } from "../../errors";
 import { loadPropRules, savePropRules, setAccountLossSettings, validRule } from "../../monitor/index";
+import { NotOwner } from "../../sessions/ownership";
 import type { Env, Services } from "../context";
 import { presentAccount } from "../present";
 import { retireAccount } from "../retire";
@@ -53,10 +54,20 @@ export function accountRoutes(s: Services) {
   const sessionOf = (id: string) => s.pool.sessions().find((x) => x.accountId === id);
 
   const connect = async (id: string) => {
-    await Promise.race([
-      s.pool.session(id).catch(() => undefined),
-      new Promise((r) => setTimeout(r, CONNECT_WAIT_MS).unref()),
+    const deadline = Date.now() + CONNECT_WAIT_MS;
+    const elsewhere = await Promise.race([
+      s.pool.session(id).then(
+        () => false,
+        (error: unknown) => error instanceof NotOwner,
+      ),
+      new Promise<false>((r) => setTimeout(() => r(false), CONNECT_WAIT_MS).unref()),
     ]);
+    // Another relay holds the login (issue 16): it logs in and writes the account's status; wait for it.
+    while (elsewhere && Date.now() < deadline) {
+      const account = await getAccount(s.sql, id);
+      if (account?.status !== "new") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await s.directory.refresh();
   };
 

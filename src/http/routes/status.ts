@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { listDrift } from "../../db/drift";
 import { countOpenExecutions } from "../../db/executions";
+import { listRelays } from "../../db/owners";
 import { monitorStatus } from "../../monitor/index";
 import type { Env, Services } from "../context";
 import { presentSession } from "../present";
@@ -16,6 +17,14 @@ export function statusRoutes(s: Services) {
       uptimeSeconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
       sessions,
       sessionsReady: sessions.filter((x) => x.state === "ready").length,
+      // Issue 16: the relays sharing this database and how many accounts' sessions each holds.
+      relays: (await listRelays(s.sql)).map((r) => ({
+        id: r.id,
+        live: r.live,
+        accounts: r.accounts,
+        seenAt: r.seenAt,
+        startedAt: r.startedAt,
+      })),
       queue: s.dispatcher.depth(),
       openExecutions: await countOpenExecutions(s.sql),
       counters: { webhooks: Object.fromEntries(s.counters), executions: s.dispatcher.counters },

@@ -1,0 +1,191 @@
+/**
+ * This relay's accounts (issue 16): the accounts whose broker sessions it holds, through leases in
+ * `account_owners` renewed every third of ACCOUNT_LEASE_MS. Live relays share the accounts: each claims
+ * lapsed or released ones up to its fair share, and one holding more than its share gives idle ones back
+ * (sessions closed first, so a login never has two). A relay that dies stops renewing; the others claim its
+ * accounts once the lease lapses, run their executions and watch their losses.
+ *
+ * The cache answers `owns` without a query; a first use of an account nobody holds claims it (`ensure`).
+ */
+
+import type { Sql } from "../db/client";
+import { claimAccount, leaveRelays, ownershipTick, releaseAccounts } from "../db/owners";
+import type { Logger } from "../log";
+
+/** The account's session is held by another relay: this one must not log in. */
+export class NotOwner extends Error {
+  constructor(
+    readonly accountId: string,
+    readonly holder: string,
+  ) {
+    super(`this account's broker session runs on relay "${holder}"; it acts for the account there`);
+    this.name = "NotOwner";
+  }
+}
+
+export interface OwnershipDeps {
+  sql: Sql;
+  logger: Logger;
+  relay: string;
+  leaseMs: number;
+  /** An account this relay may give up now: nothing of it is queued or running here. */
+  isIdle: (accountId: string) => boolean;
+  /** Accounts newly held: warm their sessions, load their books, claim their executions. */
+  gained: (accountIds: string[]) => void;
+  /** Accounts to let go of (lost to another relay, or about to be released): close their sessions. */
+  letGo: (accountIds: string[]) => Promise<void>;
+}
+
+export class AccountOwnership {
+  private owned = new Set<string>();
+  /** Claimed by `ensure` while a tick was running: a tick that began earlier cannot have seen them. */
+  private claimedAt = new Map<string, number>();
+  /** Being given back: no new session or execution here, though the database still names this relay. */
+  private releasing = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  /** When the last beat renewed the leases. */
+  private renewedAt = 0;
+  /** Stopping: leases are renewed while executions drain, nothing new is claimed. */
+  private draining = false;
+  share = 0;
+  liveRelays = 1;
+
+  constructor(private readonly d: OwnershipDeps) {}
+
+  get relay(): string {
+    return this.d.relay;
+  }
+
+  owns(accountId: string): boolean {
+    // A relay that could not renew for a whole lease may have lost its accounts already: it stops acting.
+    return this.owned.has(accountId) && (!this.started || Date.now() - this.renewedAt < this.d.leaseMs);
+  }
+
+  ownedAccounts(): string[] {
+    return [...this.owned];
+  }
+
+  /** The first beat has run: `owns` answers for this relay. */
+  started = false;
+
+  /** The first beat (before sessions are warmed), then one every third of the lease. */
+  async start(): Promise<void> {
+    await this.tick();
+    this.started = true;
+    this.timer = setInterval(() => void this.tick(), Math.max(250, Math.floor(this.d.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Claims the account for this relay unless another live relay holds it (then NotOwner). */
+  async ensure(accountId: string): Promise<void> {
+    if (this.owned.has(accountId)) return;
+    if (this.stopped || this.draining || this.releasing.has(accountId))
+      throw new NotOwner(accountId, "(none yet: it is being handed to another relay)");
+    const holder = await claimAccount(this.d.sql, this.d.relay, accountId, this.d.leaseMs);
+    if (holder !== this.d.relay) throw new NotOwner(accountId, holder);
+    this.claimedAt.set(accountId, Date.now());
+    if (!this.owned.has(accountId)) {
+      this.owned.add(accountId);
+      this.d.logger.info(
+        { event: "AccountClaimed", accountId, relay: this.d.relay },
+        "account claimed on first use",
+      );
+    }
+  }
+
+  /** One beat now (the timer's, or a test's); concurrent calls share it. */
+  tick(): Promise<void> {
+    this.ticking ??= this.beat().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  /** The relay is stopping: go on renewing what it holds (executions drain), claim nothing more. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Stops renewing. Unless abandoned (a crash, in tests), gives every account back and leaves. */
+  async stop(abandon = false): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+    if (abandon) return;
+    const mine = [...this.owned];
+    this.owned.clear();
+    await releaseAccounts(this.d.sql, this.d.relay, mine);
+    await leaveRelays(this.d.sql, this.d.relay);
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    const began = Date.now();
+    let result: Awaited<ReturnType<typeof ownershipTick>>;
+    try {
+      result = await ownershipTick(this.d.sql, this.d.relay, this.d.leaseMs, !this.draining);
+    } catch (error) {
+      // The leases run on; a relay that cannot renew for a whole lease loses its accounts to the others.
+      this.d.logger.warn(
+        { event: "OwnershipTickFailed", error: String(error) },
+        "could not renew account leases",
+      );
+      return;
+    }
+    this.renewedAt = began;
+    if (this.stopped) return;
+    this.share = result.share;
+    this.liveRelays = result.liveRelays;
+    const now = new Set(result.owned);
+    for (const [id, at] of this.claimedAt) {
+      if (at >= began) now.add(id);
+      else this.claimedAt.delete(id);
+    }
+    const lost = [...this.owned].filter((id) => !now.has(id));
+    const gained = [...now].filter((id) => !this.owned.has(id));
+    this.owned = now;
+    if (lost.length > 0) {
+      this.d.logger.warn(
+        { event: "AccountsLost", relay: this.d.relay, accounts: lost.length },
+        "another relay holds these accounts now: their sessions here are closed",
+      );
+      await this.d.letGo(lost);
+    }
+    // The first beat is the relay's start, which warms, loads and resumes everything itself.
+    if (gained.length > 0 && !this.draining && this.started) {
+      this.d.logger.info(
+        { event: "AccountsClaimed", relay: this.d.relay, accounts: gained.length, share: result.share },
+        "accounts claimed",
+      );
+      this.d.gained(gained);
+    }
+    await this.rebalance();
+  }
+
+  /** Over its share (a relay joined): idle accounts are given back, their sessions closed first. */
+  private async rebalance(): Promise<void> {
+    const excess = this.owned.size - this.share;
+    if (excess <= 0 || this.liveRelays < 2 || this.draining) return;
+    const idle = [...this.owned].filter((id) => this.d.isIdle(id)).slice(0, excess);
+    if (idle.length === 0) return;
+    for (const id of idle) {
+      this.owned.delete(id);
+      this.releasing.add(id);
+    }
+    try {
+      await this.d.letGo(idle);
+      await releaseAccounts(this.d.sql, this.d.relay, idle);
+      this.d.logger.info(
+        { event: "AccountsReleased", relay: this.d.relay, accounts: idle.length, share: this.share },
+        "accounts given back for another relay to hold",
+      );
+    } catch (error) {
+      // Not released: the leases lapse (they are no longer renewed) and another relay claims them then.
+      this.d.logger.warn({ event: "AccountsNotReleased", error: String(error) }, "leases left to lapse");
+    } finally {
+      for (const id of idle) this.releasing.delete(id);
+    }
+  }
+}
