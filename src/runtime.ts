@@ -11,6 +11,7 @@ import { brokerFactories, PaperExchange } from "./brokers/registry";
 import type { Config } from "./config";
 import type { Sql } from "./db/client";
 import { orderByClientId } from "./db/orders";
+import { parseSessionReset } from "./db/owners";
 import { Directory } from "./directory";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { Executor } from "./dispatch/executor";
@@ -273,6 +274,7 @@ export function buildRelay(o: RelayOptions): Relay {
     },
   });
   pool.useOwnership(ownership);
+  const stopListening: (() => Promise<void>)[] = [];
   // A trader added through another relay puts an account this relay holds in use: log in to it here.
   directory.onChange(() => {
     if (ownership.started) void pool.warmMissing();
@@ -424,6 +426,21 @@ export function buildRelay(o: RelayOptions): Relay {
       ocoGuard.start();
       // Before any session: which accounts are this relay's to log in to (and to flatten, if it comes to it).
       await ownership.start();
+      // Another relay changed an account's login details or deleted it: the session held here follows.
+      const reset = await sql.listen("relay_session_reset", (payload) => {
+        const { fromRelay, accountId } = parseSessionReset(payload);
+        if (fromRelay === config.instanceId || !pool.peek(accountId)) return;
+        void directory
+          .refresh()
+          .then(() => pool.restart(accountId))
+          .catch((error: unknown) =>
+            logger.warn(
+              { event: "SessionResetFailed", accountId, error: String(error) },
+              "session not reset",
+            ),
+          );
+      });
+      stopListening.push(reset.unlisten);
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();
@@ -444,6 +461,7 @@ export function buildRelay(o: RelayOptions): Relay {
     },
     async stop(drainMs = 15_000, opts = {}) {
       ownership.drain();
+      for (const unlisten of stopListening.splice(0)) await unlisten().catch(() => undefined);
       await reconciler.stop();
       const drained = await dispatcher.drain(drainMs);
       if (!drained)

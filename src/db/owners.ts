@@ -114,6 +114,17 @@ export async function releaseAccounts(sql: Sql, relay: string, accountIds: strin
   });
 }
 
+/** An account's credentials or environment changed, or it was deleted: its holder logs in again (or out). */
+export async function announceSessionReset(sql: Sql, accountId: string, fromRelay: string): Promise<void> {
+  await sql`select pg_notify('relay_session_reset', ${`${fromRelay} ${accountId}`})`;
+}
+
+/** The relay that announced a reset (it has reset its own session already) and the account. */
+export function parseSessionReset(payload: string): { fromRelay: string; accountId: string } {
+  const at = payload.lastIndexOf(" ");
+  return { fromRelay: payload.slice(0, at), accountId: payload.slice(at + 1) };
+}
+
 /** A relay stopping: its heartbeat ends now, so the others' shares grow at once. */
 export async function leaveRelays(sql: Sql, relay: string): Promise<void> {
   await sql`delete from relays where id = ${relay}`;

@@ -5,6 +5,7 @@
  * kernel), and it is deleted only once nothing is left. A login being deleted takes no new traders.
  */
 import { abandonAccountDelete, beginAccountDelete, softDeleteAccount } from "../db/accounts";
+import { announceSessionReset } from "../db/owners";
 import {
   getTrader,
   type Holdings,
@@ -65,6 +66,7 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
     for (const t of traders) await softDeleteTrader(s.sql, t.id);
     if (!(await softDeleteAccount(s.sql, id))) throw new RelayError("not_found", "No such account.");
     await s.pool.remove(id);
+    await announceSessionReset(s.sql, id, s.config.instanceId).catch(() => undefined);
     await s.directory.refresh();
     return done;
   } catch (error) {

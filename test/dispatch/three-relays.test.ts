@@ -258,4 +258,30 @@ describe("three relays on one database", () => {
     oneSessionPerLogin();
     expect((await two.api("POST", "/api/emergency/resume", { reason: "MR03 done" })).status).toBe(200);
   });
+
+  it("MR04 new login details sent to a relay that does not hold the account: the holder logs in again with them", async () => {
+    const owners = await settled(relays, 3);
+    const account = accountIds[1] as string;
+    const other = relays.find((t) => t.relay.ownership.relay !== owners.get(account)) as TestRelay;
+    const holder = relays.find((t) => t.relay.ownership.relay === owners.get(account)) as TestRelay;
+    const before = holder.relay.services.pool.peek(account);
+    expect(before).toBeDefined();
+    const changedAt = Date.now();
+    const res = await other.api("PATCH", `/api/accounts/${account}`, {
+      credentials: { username: "mr1", password: "pw-1", appId: "Relay", appVersion: "1.0", deviceId: "d1-new" },
+    });
+    expect(res.status).toBe(200);
+    expect(other.relay.services.pool.peek(account), "no session on the relay that does not hold it").toBeUndefined();
+    await waitFor(
+      () => {
+        const now = holder.relay.services.pool.peek(account);
+        return now && now !== before && now.status().state === "ready" ? true : undefined;
+      },
+      "the holder's new session",
+      20_000,
+    );
+    const fresh = sim.connections("trading").filter((c) => c.user === "mr1" && (c.authorizedAt ?? 0) >= changedAt);
+    expect(fresh).toHaveLength(1);
+    oneSessionPerLogin();
+  });
 });

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { BROKER_KINDS } from "../../brokers/port";
 import { getAccount, insertAccount, listAccounts, updateAccount } from "../../db/accounts";
 import { audit } from "../../db/audit";
+import { announceSessionReset } from "../../db/owners";
 import { dec, tryDec } from "../../domain/decimal";
 import { propRulesSchema } from "../../domain/prop-settings";
 import { RelayError } from "../../errors";
@@ -172,6 +173,8 @@ export function accountRoutes(s: Services) {
     await s.directory.refresh();
     if (body.credentials || body.environment) {
       await s.pool.remove(id);
+      // The relay holding the login may be another one (issue 16): it logs in again with the new details.
+      await announceSessionReset(s.sql, id, s.config.instanceId);
       await connect(id);
     }
     if (body.propRules !== undefined) await s.lossMonitor.prop.reload();
