@@ -258,15 +258,14 @@ export function buildRelay(o: RelayOptions): Relay {
     logger,
     relay: config.instanceId,
     leaseMs: config.ACCOUNT_LEASE_MS,
-    isIdle: (accountId) => dispatcher.isIdle(accountId),
+    // Not handed over mid-work: nothing queued or running, no flatten unfinished.
+    isIdle: (accountId) => dispatcher.isIdle(accountId) && !monitor.flattening(accountId),
     gained: (accountIds) => {
       void pool.warmIfInUse(accountIds);
       leaders.warm();
-      void monitor
-        .adopt(accountIds)
-        .catch((error: unknown) =>
-          logger.warn({ event: "AdoptFailed", error: String(error) }, "could not load the accounts' books"),
-        );
+      void Promise.all([monitor.adopt(accountIds), stopManager.adopt(accountIds)]).catch((error: unknown) =>
+        logger.warn({ event: "AdoptFailed", error: String(error) }, "could not load the accounts' books"),
+      );
       dispatcher.claimSoon();
     },
     letGo: async (accountIds) => {

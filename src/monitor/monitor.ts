@@ -210,6 +210,15 @@ export class LossMonitor {
     this.log.info({ event: "LossMonitorStarted", breaches: this.breaches.size }, "loss monitor running");
   }
 
+  /** A flatten of the account (a breach's, or the kill switch's) has not finished here. */
+  flattening(accountId: string): boolean {
+    for (const b of this.breaches.values())
+      if (b.accountId === accountId && b.job.state !== "flat") return true;
+    return this.emergency
+      .report()
+      .some((a) => a.accountId === accountId && a.state !== "flat" && a.state !== "on_another_relay");
+  }
+
   /**
    * Accounts this relay just took over from another (issue 16): their open positions and today's figures
    * are read from the database, where the other relay booked them, so their losses are watched from here.

@@ -99,7 +99,28 @@ export class StopManager implements StopHooks {
 
   /** Re-arms every position managed before a restart. */
   async start(): Promise<void> {
+    await this.load();
+  }
+
+  /**
+   * Accounts this relay just took over from another (issue 16): their managed stops, which the other relay
+   * stored, are followed from here.
+   */
+  async adopt(accountIds: string[]): Promise<void> {
+    const adopted = new Set(accountIds);
+    await this.load((row) => adopted.has(row.accountId));
+  }
+
+  private async load(wanted: (row: ManagedRow) => boolean = () => true): Promise<void> {
     for (const row of await allManagedStops(this.d.sql)) {
+      if (!wanted(row)) continue;
+      const known = this.managed.get(keyOf(row));
+      if (known && !known.ended) {
+        // Moved on by its previous holder while it was not ours: its stored state is the truth.
+        known.row = row;
+        void this.watch(row);
+        continue;
+      }
       const m: Managed = { row, busy: false, ended: false };
       this.put(m);
       // Closed while the relay was away (the book says so): nothing left to manage.

@@ -268,10 +268,19 @@ describe("three relays on one database", () => {
     expect(before).toBeDefined();
     const changedAt = Date.now();
     const res = await other.api("PATCH", `/api/accounts/${account}`, {
-      credentials: { username: "mr1", password: "pw-1", appId: "Relay", appVersion: "1.0", deviceId: "d1-new" },
+      credentials: {
+        username: "mr1",
+        password: "pw-1",
+        appId: "Relay",
+        appVersion: "1.0",
+        deviceId: "d1-new",
+      },
     });
     expect(res.status).toBe(200);
-    expect(other.relay.services.pool.peek(account), "no session on the relay that does not hold it").toBeUndefined();
+    expect(
+      other.relay.services.pool.peek(account),
+      "no session on the relay that does not hold it",
+    ).toBeUndefined();
     await waitFor(
       () => {
         const now = holder.relay.services.pool.peek(account);
@@ -280,7 +289,9 @@ describe("three relays on one database", () => {
       "the holder's new session",
       20_000,
     );
-    const fresh = sim.connections("trading").filter((c) => c.user === "mr1" && (c.authorizedAt ?? 0) >= changedAt);
+    const fresh = sim
+      .connections("trading")
+      .filter((c) => c.user === "mr1" && (c.authorizedAt ?? 0) >= changedAt);
     expect(fresh).toHaveLength(1);
     oneSessionPerLogin();
   });
