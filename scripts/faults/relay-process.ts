@@ -22,6 +22,8 @@ export interface RelayProcessOptions {
    * policy) would, so one crash is measured and the run goes on. Default true.
    */
   restartOnCrash?: boolean;
+  /** Prefix of its log files, for several relays in one directory (default none). */
+  name?: string;
 }
 
 export interface RelayLogLine {
@@ -74,8 +76,17 @@ export class RelayProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Another relay like this one (same database, brokers and settings) under its own id and port. */
+  sibling(instanceId: string, port: number): RelayProcess {
+    return new RelayProcess({
+      ...this.o,
+      name: `${instanceId}-`,
+      env: { ...this.o.env, INSTANCE_ID: instanceId, PORT: String(port) },
+    });
+  }
+
   logFile(generation = this.generation): string {
-    return join(this.o.logDir, `relay-${generation}.log`);
+    return join(this.o.logDir, `${this.o.name ?? ""}relay-${generation}.log`);
   }
 
   /** Starts a new generation and resolves once /health answers (the relay opens its port last). */

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       .sample(quick ? KILL_POINTS : [...KILL_POINTS, ...KILL_POINTS], 2 * KILL_POINTS.length),
     followers: Number(arg("followers") ?? (quick ? 0 : 100)),
     socketRounds: quick ? 1 : 4,
+    relayKills: quick ? 2 : 4,
     delayRounds: quick ? 1 : 3,
     delayMs: 7_000,
     penaltyRounds: quick ? 1 : 3,

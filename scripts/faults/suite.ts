@@ -21,6 +21,7 @@ import { hostileScenario } from "./scenarios/hostile";
 import { type KillPoint, killScenario } from "./scenarios/kill";
 import { manualCloseScenario, manualFlattenRestartScenario } from "./scenarios/manual";
 import { recorderFloodScenario } from "./scenarios/recorder-flood";
+import { relaysScenario } from "./scenarios/relays";
 import { repeatedIdsScenario } from "./scenarios/repeated-ids";
 import { hostileSizesScenario } from "./scenarios/sizes";
 import { slowBodyPlan, slowBodyScenario } from "./scenarios/slow-body";
@@ -53,6 +54,7 @@ export const SCENARIOS = [
   "hostile",
   "slow-body",
   "unknown-flood",
+  "relays",
   ...TRUTH_SCENARIOS,
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -66,6 +68,7 @@ const LEGACY_TRADING: readonly ScenarioName[] = [
   "database",
   "db-freeze",
   "recorder-flood",
+  "relays",
 ];
 
 export interface SuitePlan {
@@ -74,6 +77,8 @@ export interface SuitePlan {
   /** Followers of the kill scenario's recorder. */
   killTraders: number;
   killPoints: KillPoint[];
+  /** Issue 16, the relays scenario: fan-outs with one of two joined relays SIGKILLed. */
+  relayKills?: number;
   /** Followers of the recorder every other trading scenario uses; 0 reuses the kill recorder. */
   followers: number;
   socketRounds: number;
@@ -313,6 +318,9 @@ export class FaultSuite {
         break;
       case "unknown-flood":
         result = await unknownFloodScenario(ctx);
+        break;
+      case "relays":
+        result = await relaysScenario(ctx, { recorder: need(recorders.main), kills: plan.relayKills ?? 2 });
         break;
       default:
         result = await this.runTruth(name, ctx);
