@@ -250,7 +250,7 @@ export function buildRelay(o: RelayOptions): Relay {
     leaseMs: config.EXECUTION_LEASE_MS,
     onSignalDone: (signalId) => reporter.signalDone(signalId),
     waitForBroker: (accountId, ms) => brokerBack(accountId, ms),
-    owns: (accountId) => ownership.owns(accountId),
+    holds: (accountId) => ownership.holds(accountId),
   });
   // Issue 16: one relay per account session, however many relays share the database.
   const ownership: AccountOwnership = new AccountOwnership({

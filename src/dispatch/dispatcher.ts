@@ -37,7 +37,7 @@ export interface DispatcherOptions {
    * Whether this relay holds the account's session (issue 16); an execution of an account another relay
    * holds is handed back to it instead of run here. Default: every account is this relay's.
    */
-  owns?: (accountId: string) => boolean;
+  holds?: (accountId: string) => Promise<boolean>;
 }
 
 export class Dispatcher {
@@ -222,7 +222,7 @@ export class Dispatcher {
     let first = true;
     let blinks = 0;
     for (;;) {
-      if (this.o.owns && !this.o.owns(current.accountId)) {
+      if (this.o.holds && !(await this.o.holds(current.accountId))) {
         // Another relay holds the account now: its session, its executions.
         if (first) {
           this.queued--;

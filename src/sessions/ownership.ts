@@ -59,8 +59,26 @@ export class AccountOwnership {
   }
 
   owns(accountId: string): boolean {
-    // A relay that could not renew for a whole lease may have lost its accounts already: it stops acting.
-    return this.owned.has(accountId) && (!this.started || Date.now() - this.renewedAt < this.d.leaseMs);
+    if (!this.owned.has(accountId)) return false;
+    // A relay that could not renew for a whole lease may have lost its accounts already: it stops acting
+    // on them until the database says again that they are its own.
+    const renewed = Math.max(this.renewedAt, this.claimedAt.get(accountId) ?? 0);
+    return !this.started || Date.now() - renewed < this.d.leaseMs;
+  }
+
+  /**
+   * Whether this relay may act for the account now: the cache, else the database (an account claimed in
+   * accept_signal's commit, or a renewal the cache has not seen). Only another live holder says no.
+   */
+  async holds(accountId: string): Promise<boolean> {
+    if (this.owns(accountId)) return true;
+    try {
+      await this.ensure(accountId);
+      return true;
+    } catch (error) {
+      // The database cannot say: the execution's own steps meet the same outage and wait for it.
+      return !(error instanceof NotOwner);
+    }
   }
 
   ownedAccounts(): string[] {
@@ -80,12 +98,13 @@ export class AccountOwnership {
 
   /** Claims the account for this relay unless another live relay holds it (then NotOwner). */
   async ensure(accountId: string): Promise<void> {
-    if (this.owned.has(accountId)) return;
+    if (this.owns(accountId)) return;
     if (this.stopped || this.draining || this.releasing.has(accountId))
       throw new NotOwner(accountId, "(none yet: it is being handed to another relay)");
     const holder = await claimAccount(this.d.sql, this.d.relay, accountId, this.d.leaseMs);
     if (holder !== this.d.relay) throw new NotOwner(accountId, holder);
-    this.claimedAt.set(accountId, Date.now());
+    const at = Date.now();
+    this.claimedAt.set(accountId, at);
     if (!this.owned.has(accountId)) {
       this.owned.add(accountId);
       this.d.logger.info(
