@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../db/client";
 import type { RecorderRow } from "../db/recorders";
-import { acceptSignal, guardResend } from "../db/signals";
+import { type AcceptResult, guardResend } from "../db/signals";
 import { type RawWebhook, recordRejectedWebhook, type WebhookOutcome } from "../db/webhooks";
 import type { Directory } from "../directory";
 import type { ExecutionJob } from "../dispatch/executor";
@@ -28,6 +28,7 @@ import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import { readBody, storable } from "./body";
 import { type AddressSet, clientAddress } from "./client-ip";
+import { type GroupCommitStats, GroupCommitter } from "./group-commit";
 import type { RateLimiter } from "./rate-limit";
 import type { UnknownTokens } from "./unknown-tokens";
 
@@ -60,6 +61,9 @@ export interface IntakeDeps {
   metrics?: Metrics;
   /** Requests no recorder owns: limited per source address, counted in aggregate rows past it. */
   unknownTokens?: UnknownTokens;
+  /** Group commit (src/intake/group-commit.ts): batches in flight at once, and the most alerts in one. */
+  commitConcurrency?: number;
+  commitBatchMax?: number;
 }
 
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "x-forwarded-for"];
@@ -115,7 +119,23 @@ export class Intake {
   /** Raw-log writes of rejections still being tried after their reply went out. */
   private readonly logWrites = new Set<Promise<void>>();
 
-  constructor(private readonly d: IntakeDeps) {}
+  /** Alerts arriving together are committed together, each answered after its batch's COMMIT. */
+  private readonly committer: GroupCommitter;
+
+  constructor(private readonly d: IntakeDeps) {
+    this.committer = new GroupCommitter(d.sql, d.logger, {
+      concurrency: d.commitConcurrency ?? 2,
+      maxBatch: d.commitBatchMax ?? 64,
+      // A batch that has outlived every caller's reply frees its slot for the alerts behind it.
+      releaseAfterMs: d.commitTimeoutMs || 2_000,
+      ...(d.metrics ? { onBatch: (n: number) => d.metrics?.commitBatch.observe(n) } : {}),
+    });
+  }
+
+  /** Batches committed so far and their sizes (benchmarks, tests). */
+  commitStats(): GroupCommitStats {
+    return this.committer.stats();
+  }
 
   /** Waits (bounded) for rejections' raw-log writes still in progress: shutdown, before the pool closes. */
   async flush(timeoutMs: number): Promise<void> {
@@ -334,9 +354,9 @@ export class Intake {
     resendOf: string | undefined,
   ): Promise<IntakeReply> {
     const log = this.d.logger.child({ signalId, recorderId: recorder.id });
-    let result: Awaited<ReturnType<typeof acceptSignal>>;
+    let result: AcceptResult;
     try {
-      result = await acceptSignal(this.d.sql, {
+      result = await this.committer.accept({
         signalId,
         recorderId: recorder.id,
         webhook: raw,
