@@ -6,8 +6,10 @@
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { freePort } from "../../src/db/embedded";
+import { startCpuSplit } from "./cpu";
 import { api, type BenchRelay, startRelay } from "./harness";
 import { autocannon, type LoadResult } from "./load";
+import { startProfile } from "./profile";
 
 export interface AckResult {
   ackRatio: number;
@@ -17,6 +19,12 @@ export interface AckResult {
   bareRps: number;
   bareP50Ms: number;
   bareP99Ms: number;
+  /** CPU per acknowledged alert: the relay's process, and PostgreSQL's processes (ms). */
+  ackRelayCpuMs: number;
+  ackDatabaseCpuMs?: number;
+  /** Group commit over the measured run: alerts per intake transaction (mean) and the largest batch. */
+  ackBatchMean?: number;
+  ackBatchMax?: number;
 }
 
 async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -31,8 +39,9 @@ async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
 
 export async function ackBench(
   databaseUrl: string,
-  o: { seconds: number; connections: number },
+  o: { seconds: number; connections: number; log?: (line: string) => void },
 ): Promise<AckResult> {
+  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const relay: BenchRelay = await startRelay({ databaseUrl });
   const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", {
     name: "ack bench",
@@ -51,7 +60,22 @@ export async function ackBench(
     });
   try {
     await load(relay.url); // warm-up: JIT, connection pool, caches
+    const stats0 = relay.relay.services.intake.commitStats();
+    const cpu = await startCpuSplit(relay.sql);
+    const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const ack = await load(relay.url);
+    if (profile) for (const line of await profile.stop("ack.cpuprofile")) log(line);
+    const used = await cpu.stop();
+    const stats = relay.relay.services.intake.commitStats();
+    const batches = stats.batches - stats0.batches;
+    const alerts = stats.alerts - stats0.alerts;
+    const sizes = [...stats.sizes]
+      .map(([size, n]) => [size, n - (stats0.sizes.get(size) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => a[0] - b[0]);
+    log(
+      `ack: ${alerts} alerts in ${batches} commits; batch size: commits ${sizes.map(([k, n]) => `${k}:${n}`).join(" ")}`,
+    );
     const floor = await load(bare.url);
     if (ack.non2xx > 0 || ack.errors > 0)
       throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
@@ -63,6 +87,13 @@ export async function ackBench(
       bareRps: floor.requestsPerSec,
       bareP50Ms: floor.p50Ms,
       bareP99Ms: floor.p99Ms,
+      ackRelayCpuMs: (1000 * used.relaySeconds) / Math.max(1, ack.total),
+      ...(batches > 0
+        ? { ackBatchMean: alerts / batches, ackBatchMax: Math.max(...sizes.map(([k]) => k)) }
+        : {}),
+      ...(used.databaseSeconds !== undefined
+        ? { ackDatabaseCpuMs: (1000 * used.databaseSeconds) / Math.max(1, ack.total) }
+        : {}),
     };
   } finally {
     await bare.stop();
