@@ -60,22 +60,26 @@ export async function ackBench(
     });
   try {
     await load(relay.url); // warm-up: JIT, connection pool, caches
-    const stats0 = relay.relay.services.intake.commitStats();
+    // Absent on a relay without group commit (an A/B run against an older checkout).
+    const commitStats = () =>
+      "commitStats" in relay.relay.services.intake ? relay.relay.services.intake.commitStats() : undefined;
+    const stats0 = commitStats();
     const cpu = await startCpuSplit(relay.sql);
     const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const ack = await load(relay.url);
     if (profile) for (const line of await profile.stop("ack.cpuprofile")) log(line);
     const used = await cpu.stop();
-    const stats = relay.relay.services.intake.commitStats();
-    const batches = stats.batches - stats0.batches;
-    const alerts = stats.alerts - stats0.alerts;
-    const sizes = [...stats.sizes]
-      .map(([size, n]) => [size, n - (stats0.sizes.get(size) ?? 0)] as const)
+    const stats = commitStats();
+    const batches = (stats?.batches ?? 0) - (stats0?.batches ?? 0);
+    const alerts = (stats?.alerts ?? 0) - (stats0?.alerts ?? 0);
+    const sizes = [...(stats?.sizes ?? [])]
+      .map(([size, n]) => [size, n - (stats0?.sizes.get(size) ?? 0)] as const)
       .filter(([, n]) => n > 0)
       .sort((a, b) => a[0] - b[0]);
-    log(
-      `ack: ${alerts} alerts in ${batches} commits; batch size: commits ${sizes.map(([k, n]) => `${k}:${n}`).join(" ")}`,
-    );
+    if (stats)
+      log(
+        `ack: ${alerts} alerts in ${batches} commits; batch size: commits ${sizes.map(([k, n]) => `${k}:${n}`).join(" ")}`,
+      );
     const floor = await load(bare.url);
     if (ack.non2xx > 0 || ack.errors > 0)
       throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
