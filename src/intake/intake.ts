@@ -26,10 +26,11 @@ import {
 } from "../domain/signal";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
-import { readBody, storable } from "./body";
+import { storable } from "./body";
 import { type AddressSet, clientAddress } from "./client-ip";
 import { type GroupCommitStats, GroupCommitter } from "./group-commit";
 import type { RateLimiter } from "./rate-limit";
+import type { WebhookSource } from "./source";
 import type { UnknownTokens } from "./unknown-tokens";
 
 export interface IntakeReply {
@@ -146,22 +147,21 @@ export class Intake {
     ]);
   }
 
-  async handle(token: string, request: Request, peer: string | undefined): Promise<IntakeReply> {
+  async handle(token: string, request: WebhookSource, peer: string | undefined): Promise<IntakeReply> {
     const receivedAt = this.d.now?.() ?? new Date();
-    const sourceIp =
-      clientAddress(peer, request.headers.get("x-forwarded-for"), this.d.trustedProxies) ?? null;
+    const sourceIp = clientAddress(peer, request.header("x-forwarded-for"), this.d.trustedProxies) ?? null;
     const raw: RawWebhook = {
       receivedAt,
       recorderId: null,
       tokenPrefix: storable(token.slice(0, 4), 8),
       sourceIp,
-      contentType: storable(request.headers.get("content-type") ?? "", 256) || null,
-      headers: keptHeaders(request.headers),
+      contentType: storable(request.header("content-type") ?? "", 256) || null,
+      headers: keptHeaders(request),
       body: null,
       bodyBytes: 0,
     };
 
-    const body = await readBody(request, this.d.maxBytes);
+    const body = await request.body(this.d.maxBytes);
     raw.bodyBytes = body.bytes;
     if (!body.ok && body.cut) {
       return this.reject(raw, "incomplete", 400, "The request ended before its body was complete.");
@@ -353,7 +353,9 @@ export class Intake {
     print: string,
     resendOf: string | undefined,
   ): Promise<IntakeReply> {
-    const log = this.d.logger.child({ signalId, recorderId: recorder.id });
+    // A child logger per alert would cost more than the commit's own JavaScript: the lines carry the ids.
+    const about = { signalId, recorderId: recorder.id };
+    const log = this.d.logger;
     let result: AcceptResult;
     try {
       result = await this.committer.accept({
@@ -381,13 +383,16 @@ export class Intake {
     } catch (error) {
       if (await this.committedAnyway(signalId)) {
         log.warn(
-          { event: "SignalAcceptedAfterError", error: String(error) },
+          { ...about, event: "SignalAcceptedAfterError", error: String(error) },
           "commit succeeded despite a connection error",
         );
         return this.accepted(signalId, 0);
       }
       this.count("not_recorded");
-      log.error({ event: "SignalNotRecorded", error: String(error) }, "could not record the signal");
+      log.error(
+        { ...about, event: "SignalNotRecorded", error: String(error) },
+        "could not record the signal",
+      );
       return {
         status: 503,
         body: {
@@ -399,11 +404,12 @@ export class Intake {
     this.d.metrics?.stage("committed", raw.receivedAt);
     if (result.outcome === "duplicate") {
       this.count("duplicate");
-      log.info({ event: "SignalDuplicate", duplicateOf: result.signalId }, "duplicate signal");
+      log.info({ ...about, event: "SignalDuplicate", duplicateOf: result.signalId }, "duplicate signal");
       return { status: 200, body: { status: "duplicate", signalId: result.signalId } };
     }
     log.info(
       {
+        ...about,
         event: "SignalAccepted",
         traders: result.executions.length,
         action: signal.action,
@@ -523,10 +529,10 @@ export class Intake {
   }
 }
 
-function keptHeaders(headers: Headers): Record<string, string> {
+function keptHeaders(request: WebhookSource): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of KEPT_HEADERS) {
-    const v = headers.get(name);
+    const v = request.header(name);
     if (v !== null) out[name] = storable(v, 256);
   }
   return out;
