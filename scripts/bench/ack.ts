@@ -42,7 +42,13 @@ export async function ackBench(
   o: { seconds: number; connections: number; log?: (line: string) => void },
 ): Promise<AckResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
-  const relay: BenchRelay = await startRelay({ databaseUrl });
+  // The group-commit knobs may be set for a run (WEBHOOK_COMMIT_CONCURRENCY=4 npm run bench -- --only ack).
+  const env = Object.fromEntries(
+    ["WEBHOOK_COMMIT_CONCURRENCY", "WEBHOOK_COMMIT_BATCH_MAX"].flatMap((k) =>
+      process.env[k] ? [[k, process.env[k] as string]] : [],
+    ),
+  );
+  const relay: BenchRelay = await startRelay({ databaseUrl, env });
   const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", {
     name: "ack bench",
   });
