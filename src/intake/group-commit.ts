@@ -97,6 +97,7 @@ export class GroupCommitter {
       this.inFlight++;
       let released = false;
       const release = () => {
+        clearTimeout(watchdog);
         if (released) return;
         released = true;
         this.inFlight--;
@@ -104,14 +105,15 @@ export class GroupCommitter {
       };
       const watchdog = setTimeout(release, this.o.releaseAfterMs);
       watchdog.unref();
-      void this.commit(batch).finally(() => {
-        clearTimeout(watchdog);
-        release();
-      });
+      void this.commit(batch, release);
     }
   }
 
-  private async commit(batch: Waiting[]): Promise<void> {
+  /**
+   * Commits a batch. `release` frees its slot: called as soon as the database has answered and before the
+   * callers are, so the next batch is on the wire while this one's replies are written.
+   */
+  private async commit(batch: Waiting[], release: () => void): Promise<void> {
     const c = this.counts;
     c.batches++;
     c.alerts += batch.length;
@@ -119,7 +121,7 @@ export class GroupCommitter {
     c.sizes.set(batch.length, (c.sizes.get(batch.length) ?? 0) + 1);
     this.o.onBatch?.(batch.length);
     const [only] = batch;
-    if (only && batch.length === 1) return this.one(only);
+    if (only && batch.length === 1) return this.one(only, release);
     let results: AcceptResult[];
     try {
       results = await acceptSignals(
@@ -128,6 +130,7 @@ export class GroupCommitter {
       );
     } catch (error) {
       if (!rolledBack(error)) {
+        release();
         for (const w of batch) w.reject(error);
         return;
       }
@@ -136,17 +139,25 @@ export class GroupCommitter {
         { event: "GroupCommitSplit", alerts: batch.length, error: String(error) },
         "a batch of alerts was refused by the database; committing them one by one",
       );
+      // In order, holding the slot: the batch's alerts are still committed before the ones behind them.
       for (const w of batch) await this.one(w);
+      release();
       return;
     }
+    release();
     for (const [i, w] of batch.entries()) w.resolve(results[i] as AcceptResult);
   }
 
-  private async one(w: Waiting): Promise<void> {
+  private async one(w: Waiting, release?: () => void): Promise<void> {
+    let result: AcceptResult;
     try {
-      w.resolve(await acceptSignal(this.sql, w.input));
+      result = await acceptSignal(this.sql, w.input);
     } catch (error) {
+      release?.();
       w.reject(error);
+      return;
     }
+    release?.();
+    w.resolve(result);
   }
 }
