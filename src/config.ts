@@ -74,7 +74,7 @@ const schema = z
      * WEBHOOK_COMMIT_CONCURRENCY such transactions in flight.
      */
     WEBHOOK_COMMIT_BATCH_MAX: int(1, 1_000).default(64),
-    WEBHOOK_COMMIT_CONCURRENCY: int(1, 64).default(2),
+    WEBHOOK_COMMIT_CONCURRENCY: int(1, 64).default(1),
     /** A recorder with this many signals still waiting to execute has further entries refused (429). */
     RECORDER_MAX_PENDING_SIGNALS: int(1, 100_000).default(20),
     /**

@@ -125,7 +125,7 @@ export class Intake {
 
   constructor(private readonly d: IntakeDeps) {
     this.committer = new GroupCommitter(d.sql, d.logger, {
-      concurrency: d.commitConcurrency ?? 2,
+      concurrency: d.commitConcurrency ?? 1,
       maxBatch: d.commitBatchMax ?? 64,
       // A batch that has outlived every caller's reply frees its slot for the alerts behind it.
       releaseAfterMs: d.commitTimeoutMs || 2_000,
