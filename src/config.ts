@@ -69,6 +69,13 @@ const schema = z
     FILL_WAIT_MS: int(100, 120_000).default(10_000),
     /** Past this, a webhook whose commit has not finished is answered 503 (TradingView re-sends). */
     WEBHOOK_COMMIT_TIMEOUT_MS: int(100, 60_000).default(2_000),
+    /**
+     * Group commit at intake (src/intake/group-commit.ts): webhooks arriving while a commit is running are
+     * committed together in one transaction, at most WEBHOOK_COMMIT_BATCH_MAX at a time, with at most
+     * WEBHOOK_COMMIT_CONCURRENCY such transactions in flight.
+     */
+    WEBHOOK_COMMIT_BATCH_MAX: int(1, 1_000).default(64),
+    WEBHOOK_COMMIT_CONCURRENCY: int(1, 64).default(1),
     /** A recorder with this many signals still waiting to execute has further entries refused (429). */
     RECORDER_MAX_PENDING_SIGNALS: int(1, 100_000).default(20),
     /**

@@ -20,6 +20,8 @@ export class Metrics {
   /** Connections closed at accept: over the per-address cap or the total cap (src/http/server.ts). */
   readonly httpConnectionsRefused: Counter<"reason">;
   readonly httpConnections: Gauge;
+  /** Alerts per intake commit (group commit, src/intake/group-commit.ts). */
+  readonly commitBatch: Histogram;
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "relay_process_" });
@@ -64,6 +66,12 @@ export class Metrics {
       name: "relay_http_connections_refused_total",
       help: "HTTP connections closed as soon as accepted, by reason (per_ip, total)",
       labelNames: ["reason"],
+      registers: [this.registry],
+    });
+    this.commitBatch = new Histogram({
+      name: "relay_intake_commit_batch_size",
+      help: "Alerts committed together by one intake transaction",
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [this.registry],
     });
     this.httpConnections = new Gauge({

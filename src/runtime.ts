@@ -304,6 +304,8 @@ export function buildRelay(o: RelayOptions): Relay {
     instanceId: config.instanceId,
     leaseMs: config.EXECUTION_LEASE_MS,
     commitTimeoutMs: config.WEBHOOK_COMMIT_TIMEOUT_MS,
+    commitConcurrency: config.WEBHOOK_COMMIT_CONCURRENCY,
+    commitBatchMax: config.WEBHOOK_COMMIT_BATCH_MAX,
     backlog: (recorderId) => dispatcher.pendingSignals(recorderId),
     maxPendingSignals: config.RECORDER_MAX_PENDING_SIGNALS,
     dispatch: (jobs) => dispatcher.enqueue(jobs),

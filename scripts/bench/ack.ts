@@ -6,8 +6,10 @@
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { freePort } from "../../src/db/embedded";
+import { startCpuSplit } from "./cpu";
 import { api, type BenchRelay, startRelay } from "./harness";
 import { autocannon, type LoadResult } from "./load";
+import { startProfile } from "./profile";
 
 export interface AckResult {
   ackRatio: number;
@@ -17,6 +19,12 @@ export interface AckResult {
   bareRps: number;
   bareP50Ms: number;
   bareP99Ms: number;
+  /** CPU per acknowledged alert: the relay's process, and PostgreSQL's processes (ms). */
+  ackRelayCpuMs: number;
+  ackDatabaseCpuMs?: number;
+  /** Group commit over the measured run: alerts per intake transaction (mean) and the largest batch. */
+  ackBatchMean?: number;
+  ackBatchMax?: number;
 }
 
 async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -31,9 +39,16 @@ async function bareHello(): Promise<{ url: string; stop(): Promise<void> }> {
 
 export async function ackBench(
   databaseUrl: string,
-  o: { seconds: number; connections: number },
+  o: { seconds: number; connections: number; log?: (line: string) => void },
 ): Promise<AckResult> {
-  const relay: BenchRelay = await startRelay({ databaseUrl });
+  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  // The group-commit knobs may be set for a run (WEBHOOK_COMMIT_CONCURRENCY=4 npm run bench -- --only ack).
+  const env = Object.fromEntries(
+    ["WEBHOOK_COMMIT_CONCURRENCY", "WEBHOOK_COMMIT_BATCH_MAX"].flatMap((k) =>
+      process.env[k] ? [[k, process.env[k] as string]] : [],
+    ),
+  );
+  const relay: BenchRelay = await startRelay({ databaseUrl, env });
   const recorder = await api<{ webhookToken: string }>(relay.url, "POST", "/api/recorders", {
     name: "ack bench",
   });
@@ -51,7 +66,26 @@ export async function ackBench(
     });
   try {
     await load(relay.url); // warm-up: JIT, connection pool, caches
+    // Absent on a relay without group commit (an A/B run against an older checkout).
+    const commitStats = () =>
+      "commitStats" in relay.relay.services.intake ? relay.relay.services.intake.commitStats() : undefined;
+    const stats0 = commitStats();
+    const cpu = await startCpuSplit(relay.sql);
+    const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const ack = await load(relay.url);
+    if (profile) for (const line of await profile.stop("ack.cpuprofile")) log(line);
+    const used = await cpu.stop();
+    const stats = commitStats();
+    const batches = (stats?.batches ?? 0) - (stats0?.batches ?? 0);
+    const alerts = (stats?.alerts ?? 0) - (stats0?.alerts ?? 0);
+    const sizes = [...(stats?.sizes ?? [])]
+      .map(([size, n]) => [size, n - (stats0?.sizes.get(size) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => a[0] - b[0]);
+    if (stats)
+      log(
+        `ack: ${alerts} alerts in ${batches} commits; batch size: commits ${sizes.map(([k, n]) => `${k}:${n}`).join(" ")}`,
+      );
     const floor = await load(bare.url);
     if (ack.non2xx > 0 || ack.errors > 0)
       throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
@@ -63,6 +97,13 @@ export async function ackBench(
       bareRps: floor.requestsPerSec,
       bareP50Ms: floor.p50Ms,
       bareP99Ms: floor.p99Ms,
+      ackRelayCpuMs: (1000 * used.relaySeconds) / Math.max(1, ack.total),
+      ...(batches > 0
+        ? { ackBatchMean: alerts / batches, ackBatchMax: Math.max(...sizes.map(([k]) => k)) }
+        : {}),
+      ...(used.databaseSeconds !== undefined
+        ? { ackDatabaseCpuMs: (1000 * used.databaseSeconds) / Math.max(1, ack.total) }
+        : {}),
     };
   } finally {
     await bare.stop();

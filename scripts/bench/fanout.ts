@@ -7,10 +7,9 @@
  * exactly one market order per trader; its fan-out time is the slowest trader's "received -> acknowledged"
  * (executions.latency_ms, measured inside the relay from the moment the webhook arrived).
  */
-import { writeFile } from "node:fs/promises";
-import { Session } from "node:inspector/promises";
 import { FloorClient, type FloorUser } from "./floor-client";
 import { api, type BenchRelay, median, percentile, startRelay } from "./harness";
+import { startProfile } from "./profile";
 import { SimProcess } from "./tradovate-process";
 
 export interface FanoutOptions {
@@ -164,7 +163,7 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
       for (let r = 0; r < o.rounds; r++) {
         relayMs.push(await signal(relay, fan.webhookToken, r % 2 === 0 ? "buy" : "exit", n));
       }
-      if (profile) await profile.stop(`fanout-${n}.cpuprofile`);
+      if (profile) for (const line of await profile.stop(`fanout-${n}.cpuprofile`)) log(line);
       const qc = (globalThis as unknown as { qc?: Map<string, number> }).qc;
       if (qc)
         for (const [k, v] of [...qc].sort((a, b) => b[1] - a[1]).slice(0, 25))
@@ -210,19 +209,4 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     await relay.stop();
     await sim.stop();
   }
-}
-
-/** BENCH_PROFILE=1: a CPU profile of this process (the relay) over the measured rounds only. */
-async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return {
-    async stop(file: string) {
-      const { profile } = await session.post("Profiler.stop");
-      await writeFile(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }

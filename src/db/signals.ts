@@ -14,64 +14,63 @@ export type AcceptResult =
   | { outcome: "accepted"; signalId: string; webhookId: string; executions: AcceptedExecution[] }
   | { outcome: "duplicate"; signalId: string; webhookId: string };
 
-export async function acceptSignal(
-  sql: Sql,
-  a: {
-    signalId: string;
-    recorderId: string;
-    webhook: RawWebhook;
-    alertId: string | undefined;
-    fingerprint: string;
-    dedupWindowMs: number;
-    signal: {
-      action: string;
-      ticker: string;
-      quantity?: string;
-      price?: string;
-      time?: string;
-      ageMs?: number;
-      payload: unknown;
-    };
-    instanceId: string;
-    leaseMs: number;
-    /** The signal of an earlier attempt of this alert that was answered 503 (a re-send names it). */
-    resendOf?: string;
-    /** A commit later than this after arrival was answered 503: it guards itself against re-sends. */
-    slowAfterMs?: number;
-    resendGuardMs?: number;
-    /** Only these traders of the recorder get an execution (a manual trade); unset: every enabled one. */
-    traderIds?: readonly string[];
-    /** Where the signal came from (signals.source); unset: a webhook. */
-    source?: "webhook" | "manual";
-  },
-): Promise<AcceptResult> {
-  const w = a.webhook;
-  const [row] = await sql`
-    select accept_signal(
-      ${a.signalId}, ${a.recorderId}, ${w.receivedAt},
-      ${sql.json({
-        token_prefix: w.tokenPrefix,
-        source_ip: w.sourceIp,
-        content_type: w.contentType,
-        headers: w.headers,
-        body: w.body,
-        body_bytes: w.bodyBytes,
-      } as never)},
-      ${a.alertId ?? null}, ${a.fingerprint}, ${a.dedupWindowMs},
-      ${sql.json({
-        action: a.signal.action,
-        ticker: a.signal.ticker,
-        quantity: a.signal.quantity ?? null,
-        price: a.signal.price ?? null,
-        time: a.signal.time ?? null,
-        age_ms: a.signal.ageMs ?? null,
-        payload: a.signal.payload,
-      } as never)},
-      ${a.instanceId}, ${a.leaseMs}, ${a.resendOf ?? null}::uuid, ${a.slowAfterMs ?? null}::integer,
-      ${a.resendGuardMs ?? 30_000}::integer,
-      ${a.traderIds ? [...a.traderIds] : null}::uuid[], ${a.source ?? "webhook"}
-    ) as result`;
-  const result = row?.result as Record<string, unknown>;
+/** What accept_signal takes: one alert, its raw request and where its executions are leased. */
+export interface AcceptInput {
+  signalId: string;
+  recorderId: string;
+  webhook: RawWebhook;
+  alertId: string | undefined;
+  fingerprint: string;
+  dedupWindowMs: number;
+  signal: {
+    action: string;
+    ticker: string;
+    quantity?: string;
+    price?: string;
+    time?: string;
+    ageMs?: number;
+    payload: unknown;
+  };
+  instanceId: string;
+  leaseMs: number;
+  /** The signal of an earlier attempt of this alert that was answered 503 (a re-send names it). */
+  resendOf?: string;
+  /** A commit later than this after arrival was answered 503: it guards itself against re-sends. */
+  slowAfterMs?: number;
+  resendGuardMs?: number;
+  /** Only these traders of the recorder get an execution (a manual trade); unset: every enabled one. */
+  traderIds?: readonly string[];
+  /** Where the signal came from (signals.source); unset: a webhook. */
+  source?: "webhook" | "manual";
+}
+
+/** accept_signal's p_webhook. */
+export function webhookJson(w: RawWebhook): Record<string, unknown> {
+  return {
+    token_prefix: w.tokenPrefix,
+    source_ip: w.sourceIp,
+    content_type: w.contentType,
+    headers: w.headers,
+    body: w.body,
+    body_bytes: w.bodyBytes,
+  };
+}
+
+/** accept_signal's p_signal. */
+export function signalJson(s: AcceptInput["signal"]): Record<string, unknown> {
+  return {
+    action: s.action,
+    ticker: s.ticker,
+    quantity: s.quantity ?? null,
+    price: s.price ?? null,
+    time: s.time ?? null,
+    age_ms: s.ageMs ?? null,
+    payload: s.payload,
+  };
+}
+
+/** accept_signal's jsonb result, typed. */
+export function toAcceptResult(result: Record<string, unknown>): AcceptResult {
   if (result.outcome === "duplicate") {
     return { outcome: "duplicate", signalId: String(result.signalId), webhookId: String(result.webhookId) };
   }
@@ -81,6 +80,22 @@ export async function acceptSignal(
     webhookId: String(result.webhookId),
     executions: (result.executions as AcceptedExecution[]) ?? [],
   };
+}
+
+/** One alert committed in its own transaction (one round trip). Many at once: src/db/accept-batch.ts. */
+export async function acceptSignal(sql: Sql, a: AcceptInput): Promise<AcceptResult> {
+  const w = a.webhook;
+  const [row] = await sql`
+    select accept_signal(
+      ${a.signalId}, ${a.recorderId}, ${w.receivedAt},
+      ${sql.json(webhookJson(w) as never)},
+      ${a.alertId ?? null}, ${a.fingerprint}, ${a.dedupWindowMs},
+      ${sql.json(signalJson(a.signal) as never)},
+      ${a.instanceId}, ${a.leaseMs}, ${a.resendOf ?? null}::uuid, ${a.slowAfterMs ?? null}::integer,
+      ${a.resendGuardMs ?? 30_000}::integer,
+      ${a.traderIds ? [...a.traderIds] : null}::uuid[], ${a.source ?? "webhook"}
+    ) as result`;
+  return toAcceptResult(row?.result as Record<string, unknown>);
 }
 
 export interface SignalRow {

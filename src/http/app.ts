@@ -6,11 +6,13 @@
  *   const app = createApp(services);
  *   const res = await app.request("/health");
  */
+import { IncomingMessage } from "node:http";
 import { type ErrorHandler, Hono, type NotFoundHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { consoleRoutes, isConsolePath } from "../console/index";
 import { LiveFeed } from "../console/live";
 import { envelope, RelayError } from "../errors";
+import { fromIncoming, fromRequest } from "../intake/source";
 import { maskWebhookPath } from "../log";
 import { requireAdmin } from "./auth";
 import type { Env, Services } from "./context";
@@ -90,7 +92,9 @@ export function createApp(s: Services): Hono<Env> {
 
   app.post("/webhook/:token", async (c) => {
     const peer = s.peerAddress?.(c.env) ?? c.env?.incoming?.socket?.remoteAddress;
-    const reply = await s.intake.handle(c.req.param("token"), c.req.raw, peer);
+    const incoming = c.env?.incoming;
+    const source = incoming instanceof IncomingMessage ? fromIncoming(incoming) : fromRequest(c.req.raw);
+    const reply = await s.intake.handle(c.req.param("token"), source, peer);
     live.publish(() => {
       const b = reply.body as { status?: string; signalId?: string };
       return {

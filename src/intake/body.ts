@@ -39,7 +39,14 @@ export async function readBody(request: Request, limit: number): Promise<BodyRea
     all.set(c, at);
     at += c.byteLength;
   }
-  return { ok: true, text: new TextDecoder("utf-8", { fatal: false }).decode(all), bytes };
+  return { ok: true, text: decodeBody(all), bytes };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/** UTF-8 as the fetch API decodes it: invalid bytes become U+FFFD, a leading byte-order mark is dropped. */
+export function decodeBody(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
 }
 
 /** Text safe to store in Postgres `text` (no NUL), cut to a maximum length. */
