@@ -62,7 +62,10 @@ const REFUSED_UPGRADE = /Unexpected server response: (401|403)\b/;
 
 /**
  * A `ws` WebSocket that puts the current token into the URL at construction (each reconnect) and reports
- * a refused upgrade: SignalR itself only says the socket "failed to connect".
+ * a refused upgrade: SignalR itself only says the socket "failed to connect". It does not offer
+ * permessage-deflate (ws offers it by default): compression is an optional extension neither SignalR nor
+ * the gateway needs, and a server that accepted it would cost every hub socket its own zlib streams
+ * (tens of KB each) for small JSON frames.
  */
 function tokenSocket(
   peek: () => string | undefined,
@@ -74,7 +77,7 @@ function tokenSocket(
       const url = new URL(String(address));
       const token = peek();
       if (token) url.searchParams.set("access_token", token);
-      super(url, protocols ?? [], { ...options, handshakeTimeout });
+      super(url, protocols ?? [], { ...options, handshakeTimeout, perMessageDeflate: false });
       this.on("error", (error) => {
         if (REFUSED_UPGRADE.test(error.message)) refused(token);
       });

@@ -9,7 +9,7 @@ import type { BrokerListener, SessionState, SessionStatus } from "../port";
 import { AuthError, TokenManager } from "./auth";
 import { Caller } from "./calls";
 import type { ResolvedOptions, TradovateCredentials } from "./config";
-import { ContractBook } from "./contracts";
+import { ContractBook, type ContractCatalog } from "./contracts";
 import { EventPump } from "./events";
 import { TradovateHttp } from "./http";
 import { Lookups } from "./lookups";
@@ -62,12 +62,13 @@ export class TradovateConnection {
     creds: TradovateCredentials,
     private readonly options: ResolvedOptions,
     private readonly logger: Logger,
+    catalog: ContractCatalog,
     private readonly onClosed: () => void = () => undefined,
   ) {
     this.http = new TradovateHttp(urls.restUrl, options);
     this.tokens = new TokenManager(this.http, creds, options, logger);
     this.caller = new Caller(() => this.trading, this.http, this.tokens, options, logger);
-    this.contracts = new ContractBook(this.caller, this.mirror);
+    this.contracts = new ContractBook(this.caller, this.mirror, catalog);
     this.lookups = new Lookups(this.caller, this.mirror, this.contracts, () => this.live());
     this.events = new EventPump(this.mirror, this.contracts, this.lookups, logger);
     this.orders = new OrderDesk(

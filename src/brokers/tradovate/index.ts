@@ -22,6 +22,7 @@ import {
   venueOf,
 } from "./config";
 import { TradovateConnection } from "./connection";
+import { ContractCatalog } from "./contracts";
 import { TradovateSession } from "./session";
 
 export type { TradovateFactoryOptions } from "./config";
@@ -30,6 +31,8 @@ export { TradovateSession } from "./session";
 export class TradovateFactory implements BrokerFactory {
   readonly kinds: readonly BrokerKind[] = ["tradovate", "ninjatrader"];
   private readonly connections = new Map<string, TradovateConnection>();
+  /** Contract data per REST host (environment), shared by every login on it. */
+  private readonly catalogs = new Map<string, ContractCatalog>();
 
   constructor(private readonly options: TradovateFactoryOptions) {}
 
@@ -59,6 +62,7 @@ export class TradovateFactory implements BrokerFactory {
         parsed.value,
         resolveOptions(o),
         logger,
+        this.catalog(restUrl),
         () => {
           if (this.connections.get(key) === created) this.connections.delete(key);
         },
@@ -68,6 +72,15 @@ export class TradovateFactory implements BrokerFactory {
     };
     const venue = venueOf(context.kind, context.environment, restUrl);
     return new TradovateSession(context.kind, context.accountId, venue, obtain);
+  }
+
+  private catalog(restUrl: string): ContractCatalog {
+    let catalog = this.catalogs.get(restUrl);
+    if (!catalog) {
+      catalog = new ContractCatalog();
+      this.catalogs.set(restUrl, catalog);
+    }
+    return catalog;
   }
 }
 
