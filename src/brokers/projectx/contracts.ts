@@ -1,8 +1,11 @@
 /**
  * Symbol -> ProjectX contract through Contract/search (front month from `activeContract`, tick size and
- * tick value from the gateway: valuePerPoint = tickValue / tickSize), cached for ten minutes.
+ * tick value from the gateway: valuePerPoint = tickValue / tickSize), cached for ten minutes. The
+ * contracts are the firm's (its gateway host), the same for every login on it: the cache is one
+ * `ContractCache` per host, shared by every login's directory; each login still asks with its own token.
  */
 import { type ContractSpec, parseSymbol } from "../../domain/contract";
+import { SharedFlights } from "../shared-lookups";
 import type { CallResult, ProjectXHttp } from "./http";
 import { ProjectXUnavailable } from "./orders";
 import { parseContractId, searchTextsFor, specOf } from "./parse";
@@ -14,18 +17,27 @@ function why(reply: Exclude<CallResult<unknown>, { kind: "ok" }>): string {
   return reply.kind === "failed" ? (reply.errorMessage ?? `code ${reply.errorCode}`) : reply.reason;
 }
 
-export class ContractDirectory {
-  private readonly cache = new Map<string, { spec: ContractSpec; at: number }>();
+/** What every login of one gateway host knows about contracts (held by the factory, per API URL). */
+export class ContractCache {
+  readonly specs = new Map<string, { spec: ContractSpec; at: number }>();
+  readonly flights = new SharedFlights<ContractSpec>();
+}
 
-  constructor(private readonly http: ProjectXHttp) {}
+export class ContractDirectory {
+  constructor(
+    private readonly http: ProjectXHttp,
+    private readonly cache: ContractCache,
+  ) {}
 
   async resolve(symbol: string): Promise<ContractSpec> {
     const key = symbol.trim().toUpperCase();
-    const hit = this.cache.get(key);
+    const hit = this.cache.specs.get(key);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.spec;
-    const spec = await this.lookup(symbol.trim());
-    this.cache.set(key, { spec, at: Date.now() });
-    return spec;
+    return this.cache.flights.run(key, async () => {
+      const spec = await this.lookup(symbol.trim());
+      this.cache.specs.set(key, { spec, at: Date.now() });
+      return spec;
+    });
   }
 
   /** The gateway id for a spec, looked up by name when the spec does not carry it; throws when unknown. */

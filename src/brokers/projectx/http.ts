@@ -1,15 +1,16 @@
 /**
- * REST transport to the gateway: undici keep-alive pool, JSON POSTs, the `{success,errorCode,...}`
- * envelope, bearer tokens, and the rules that decide what a failure means:
+ * REST transport to the gateway: JSON POSTs on the connection pool every session of the firm's host
+ * shares (../shared-pool.ts), the `{success,errorCode,...}` envelope, this login's own bearer token on
+ * each request, and the rules that decide what a failure means:
  * - 401: the token was refused before anything ran; log in again once and re-send.
  * - 429: refused before anything ran; pause every request and re-send after a back-off.
  * - timeout, dropped connection, 5xx, unreadable reply: outcome unknown, never re-sent here.
  * Requests wait for a slot in the client-side sliding window before they are sent.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool } from "undici";
 import type { z } from "zod";
 import type { Logger } from "../../log";
+import { leasePool, type PoolLease, SessionRequests } from "../shared-pool";
 import { RateLimitTimeout, type RequestWindow } from "./ratelimit";
 import type { Envelope } from "./wire";
 
@@ -48,10 +49,17 @@ export interface CallOptions {
 
 const BACKOFF_429 = [1_000, 2_000, 5_000, 10_000];
 
+/**
+ * Orders travel on REST here, so the shared pool is not capped below what the sessions ask for at once:
+ * a fan-out never queues one login's order behind another's; idle connections close after 30 s.
+ */
+const POOL = { keepAliveTimeout: 30_000 };
+
 export class ProjectXHttp {
-  private readonly pool: Pool;
+  private readonly lease: PoolLease;
   private readonly basePath: string;
   private readonly closing = new AbortController();
+  private readonly requests = new SessionRequests();
   tokens?: TokenSource;
   /** Round trip of the last answered request. */
   lastRttMs?: number;
@@ -60,13 +68,7 @@ export class ProjectXHttp {
   constructor(private readonly options: HttpOptions) {
     const url = new URL(options.apiUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
-    this.pool = new Pool(url.origin, {
-      connections: 16,
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.requestTimeoutMs,
-      bodyTimeout: options.requestTimeoutMs,
-      connect: { timeout: options.connectTimeoutMs },
-    });
+    this.lease = leasePool(url.origin, { ...POOL, connectTimeoutMs: options.connectTimeoutMs });
   }
 
   async post<S extends z.ZodType<Envelope>>(
@@ -126,9 +128,11 @@ export class ProjectXHttp {
     }
   }
 
+  /** Ends this session's requests still in flight and releases its lease on the shared pool. */
   async close(): Promise<void> {
     this.closing.abort();
-    await this.pool.destroy();
+    this.requests.close();
+    await this.lease.release();
   }
 
   private async send(
@@ -138,17 +142,21 @@ export class ProjectXHttp {
     timeoutMs: number,
   ): Promise<Answer> {
     const started = Date.now();
+    const scope = this.requests.begin(timeoutMs);
     try {
-      const res = await this.pool.request({
+      const res = await this.lease.pool.request({
         path: `${this.basePath}${path}`,
         method: "POST",
+        // Built here, per request, from this login's token only: the pool carries no auth of its own.
         headers: {
           "content-type": "application/json",
           accept: "application/json",
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
         body: body === undefined ? "" : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: scope.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       const text = await res.body.text();
       this.lastRttMs = Date.now() - started;
@@ -160,10 +168,14 @@ export class ProjectXHttp {
       return {
         status: 0,
         text: "",
-        failure: timedOut
-          ? `no reply from ProjectX within ${timeoutMs} ms`
-          : `connection to ProjectX failed: ${error instanceof Error ? error.message : String(error)}`,
+        failure: scope.stopped()
+          ? "no reply from ProjectX before the session stopped"
+          : timedOut
+            ? `no reply from ProjectX within ${timeoutMs} ms`
+            : `connection to ProjectX failed: ${error instanceof Error ? error.message : String(error)}`,
       };
+    } finally {
+      scope.end();
     }
   }
 

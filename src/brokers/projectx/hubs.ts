@@ -61,25 +61,40 @@ function hubLogger(logger: Logger, name: HubName): ILogger {
 const REFUSED_UPGRADE = /Unexpected server response: (401|403)\b/;
 
 /**
- * A `ws` WebSocket that puts the current token into the URL at construction (each reconnect) and reports
- * a refused upgrade: SignalR itself only says the socket "failed to connect".
+ * The WebSocket constructor SignalR gets: a plain `ws` socket with the current token put into the URL at
+ * construction (each reconnect), reporting a refused upgrade (SignalR itself only says the socket "failed
+ * to connect"). A function that returns the socket, not a subclass per link: a class made per link gave
+ * every login its own prototype and object shapes (a few KB each). SignalR reads `OPEN` from it.
+ *
+ * It does not offer permessage-deflate (ws offers it by default): compression is an optional extension
+ * neither SignalR nor the gateway needs, and a server that accepted it would cost every hub socket its
+ * own zlib streams (tens of KB each) for small JSON frames.
  */
 function tokenSocket(
   peek: () => string | undefined,
   refused: (token: string | undefined) => void,
   handshakeTimeout: number,
-) {
-  return class TokenWebSocket extends WebSocket {
-    constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      const url = new URL(String(address));
-      const token = peek();
-      if (token) url.searchParams.set("access_token", token);
-      super(url, protocols ?? [], { ...options, handshakeTimeout });
-      this.on("error", (error) => {
-        if (REFUSED_UPGRADE.test(error.message)) refused(token);
-      });
-    }
-  };
+): typeof WebSocket {
+  function TokenWebSocket(
+    address: string | URL,
+    protocols?: string | string[],
+    options?: WebSocket.ClientOptions,
+  ): WebSocket {
+    const url = new URL(String(address));
+    const token = peek();
+    if (token) url.searchParams.set("access_token", token);
+    const ws = new WebSocket(url, protocols ?? [], {
+      ...options,
+      handshakeTimeout,
+      perMessageDeflate: false,
+    });
+    ws.on("error", (error) => {
+      if (REFUSED_UPGRADE.test(error.message)) refused(token);
+    });
+    return ws;
+  }
+  // `new TokenWebSocket(...)` yields the socket it returns.
+  return Object.assign(TokenWebSocket, { OPEN: WebSocket.OPEN }) as unknown as typeof WebSocket;
 }
 
 export class HubLink {

@@ -9,6 +9,7 @@
  */
 import type { BrokerFactory, BrokerKind, BrokerSession, SessionContext } from "../port";
 import { credentialsProblem, credentialsSchema, type ProjectXFactoryOptions, resolveConfig } from "./config";
+import { ContractCache } from "./contracts";
 import { ProjectXSession } from "./session";
 
 export type { BracketOutcome } from "./brackets";
@@ -27,6 +28,8 @@ export { ProjectXSession } from "./session";
 
 export class ProjectXFactory implements BrokerFactory {
   readonly kinds: readonly BrokerKind[] = ["projectx"];
+  /** Contract specs per gateway host (firm), shared by every login on it. */
+  private readonly contracts = new Map<string, ContractCache>();
 
   constructor(private readonly options: ProjectXFactoryOptions) {}
 
@@ -44,12 +47,19 @@ export class ProjectXFactory implements BrokerFactory {
     const parsed = credentialsSchema.safeParse(context.credentials);
     if (!parsed.success)
       throw new RangeError("ProjectX credentials are invalid; validate them before create()");
+    const config = resolveConfig(this.options, parsed.data);
+    let contracts = this.contracts.get(config.apiUrl);
+    if (!contracts) {
+      contracts = new ContractCache();
+      this.contracts.set(config.apiUrl, contracts);
+    }
     return new ProjectXSession({
       accountId: context.accountId,
       environment: context.environment,
       credentials: parsed.data,
-      config: resolveConfig(this.options, parsed.data),
+      config,
       logger: this.options.logger,
+      contracts,
     });
   }
 }

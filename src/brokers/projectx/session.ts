@@ -38,7 +38,7 @@ import { type LoginResult, TokenKeeper } from "./auth";
 import { type BracketOutcome, placeWithBrackets } from "./brackets";
 import { CloseBook } from "./closes";
 import { type BracketMode, type ProjectXCredentials, type ResolvedConfig, venueOf } from "./config";
-import { ContractDirectory } from "./contracts";
+import { type ContractCache, ContractDirectory } from "./contracts";
 import { EventRouter } from "./events";
 import { FillWatch } from "./fills";
 import { flattenContract } from "./flatten";
@@ -58,6 +58,8 @@ export interface ProjectXSessionOptions {
   credentials: ProjectXCredentials;
   config: ResolvedConfig;
   logger: Logger;
+  /** Contract specs of the firm's gateway host, shared by every login on it. */
+  contracts: ContractCache;
 }
 
 export class ProjectXSession implements BrokerSession {
@@ -103,7 +105,7 @@ export class ProjectXSession implements BrokerSession {
       onLogin: (result) => this.onLogin(result),
     });
     this.http.tokens = this.keeper;
-    this.contracts = new ContractDirectory(this.http);
+    this.contracts = new ContractDirectory(this.http, options.contracts);
     this.ops = new OrderOps({
       http: this.http,
       logger: this.logger,

@@ -9,13 +9,13 @@ import type { BrokerListener, SessionState, SessionStatus } from "../port";
 import { AuthError, TokenManager } from "./auth";
 import { Caller } from "./calls";
 import type { ResolvedOptions, TradovateCredentials } from "./config";
-import { ContractBook } from "./contracts";
+import { ContractBook, type ContractCatalog } from "./contracts";
 import { EventPump } from "./events";
 import { TradovateHttp } from "./http";
 import { Lookups } from "./lookups";
 import { Mirror } from "./mirror";
 import { OrderDesk } from "./orders";
-import { type Requester, type SocketState, TradovateSocket } from "./websocket";
+import { type Requester, type SocketHooks, type SocketState, TradovateSocket } from "./websocket";
 import { Penalty, PropsEvent, Shutdown } from "./wire";
 
 export interface ConnectionUrls {
@@ -33,6 +33,44 @@ const STATE: Record<SocketState, SessionState> = {
   stopped: "down",
 };
 
+type SocketName = "trading" | "md";
+
+/**
+ * What a socket asks of its login, as methods of one small object: six closures per socket (each
+ * carrying a property of its own for its name under tsx) cost every idle login about a kilobyte.
+ */
+class SocketOwner implements SocketHooks {
+  constructor(
+    private readonly connection: TradovateConnection,
+    private readonly name: SocketName,
+  ) {}
+
+  token(): Promise<string> {
+    const tokens = this.connection.tokens;
+    return this.name === "trading" ? tokens.ensure() : tokens.mdToken();
+  }
+
+  onAuthorized(request: Requester): Promise<void> {
+    return this.connection.socketAuthorized(this.name, request);
+  }
+
+  onEvent(event: string, data: unknown): void {
+    this.connection.socketEvent(this.name, event, data);
+  }
+
+  onState(state: SocketState, detail?: string): void {
+    this.connection.socketState(this.name, state, detail);
+  }
+
+  onAuthRejected(): void {
+    this.connection.tokens.invalidate(`${this.name} authorize refused`);
+  }
+
+  isFatal(error: unknown): boolean {
+    return error instanceof AuthError && error.fatal;
+  }
+}
+
 export class TradovateConnection {
   readonly mirror = new Mirror();
   readonly tokens: TokenManager;
@@ -43,9 +81,8 @@ export class TradovateConnection {
   private readonly caller: Caller;
   private readonly trading: TradovateSocket;
   private md?: TradovateSocket;
-  private readonly quoteSubs = new Map<string, ContractSpec>();
-  /** Contracts subscribed on the current md connection. */
-  private readonly mdSubscribed = new Set<string>();
+  /** Quotes wanted, and those subscribed on the current md connection: created with the md socket. */
+  private quotes?: { wanted: Map<string, ContractSpec>; subscribed: Set<string> };
   private readonly events: EventPump;
   private syncedOnce = false;
   private state: SessionState = "idle";
@@ -62,12 +99,13 @@ export class TradovateConnection {
     creds: TradovateCredentials,
     private readonly options: ResolvedOptions,
     private readonly logger: Logger,
+    catalog: ContractCatalog,
     private readonly onClosed: () => void = () => undefined,
   ) {
     this.http = new TradovateHttp(urls.restUrl, options);
     this.tokens = new TokenManager(this.http, creds, options, logger);
     this.caller = new Caller(() => this.trading, this.http, this.tokens, options, logger);
-    this.contracts = new ContractBook(this.caller, this.mirror);
+    this.contracts = new ContractBook(this.caller, this.mirror, catalog);
     this.lookups = new Lookups(this.caller, this.mirror, this.contracts, () => this.live());
     this.events = new EventPump(this.mirror, this.contracts, this.lookups, logger);
     this.orders = new OrderDesk(
@@ -81,11 +119,7 @@ export class TradovateConnection {
         this.warmAtFirstOrder ??= this.trading.isReady();
       },
     );
-    this.trading = this.socket("trading", urls.wsUrl, {
-      token: () => this.tokens.ensure(),
-      onAuthorized: (request) => this.sync(request),
-      onEvent: (e, d) => this.onTradingEvent(e, d),
-    });
+    this.trading = this.socket("trading", urls.wsUrl);
   }
 
   /** One more user of this login; the first starts it. */
@@ -125,20 +159,18 @@ export class TradovateConnection {
 
   /** Subscribes once per contract; the md socket re-subscribes everything after each (re)connect. */
   async subscribeQuotes(contract: ContractSpec): Promise<void> {
-    if (this.quoteSubs.has(contract.name)) return;
-    this.quoteSubs.set(contract.name, contract);
+    this.quotes ??= { wanted: new Map(), subscribed: new Set() };
+    const quotes = this.quotes;
+    if (quotes.wanted.has(contract.name)) return;
+    quotes.wanted.set(contract.name, contract);
     if (!this.md) {
-      this.md = this.socket("md", this.urls.mdUrl, {
-        token: () => this.tokens.mdToken(),
-        onAuthorized: (request) => this.resubscribe(request),
-        onEvent: (e, d) => this.onMdEvent(e, d),
-      });
+      this.md = this.socket("md", this.urls.mdUrl);
       void this.md.start();
     }
     if (!(await this.md.whenReady(this.options.connectTimeoutMs))) return;
-    if (this.mdSubscribed.has(contract.name)) return;
+    if (quotes.subscribed.has(contract.name)) return;
     const r = await this.md.request("md/subscribeQuote", { symbol: contract.name });
-    if (r.kind === "response" && r.status === 200) this.mdSubscribed.add(contract.name);
+    if (r.kind === "response" && r.status === 200) quotes.subscribed.add(contract.name);
     else
       this.logger.warn(
         {
@@ -165,15 +197,21 @@ export class TradovateConnection {
     await this.http.close();
   }
 
-  private socket(
-    name: "trading" | "md",
-    url: string,
-    hooks: {
-      token: () => Promise<string>;
-      onAuthorized: (r: Requester) => Promise<void>;
-      onEvent: (e: string, d: unknown) => void;
-    },
-  ): TradovateSocket {
+  /** Called by this login's sockets (through `SocketOwner`): after authorize, on events, on state. */
+  socketAuthorized(name: SocketName, request: Requester): Promise<void> {
+    return name === "trading" ? this.sync(request) : this.resubscribe(request);
+  }
+
+  socketEvent(name: SocketName, e: string, d: unknown): void {
+    if (name === "trading") this.onTradingEvent(e, d);
+    else this.onMdEvent(e, d);
+  }
+
+  socketState(name: SocketName, state: SocketState, detail?: string): void {
+    if (name === "trading") this.onTradingState(state, detail);
+  }
+
+  private socket(name: SocketName, url: string): TradovateSocket {
     const o = this.options;
     return new TradovateSocket(
       {
@@ -186,12 +224,7 @@ export class TradovateConnection {
         reconnectDelaysMs: o.reconnectDelaysMs,
         logger: this.logger,
       },
-      {
-        ...hooks,
-        onState: (state, detail) => (name === "trading" ? this.onTradingState(state, detail) : undefined),
-        onAuthRejected: () => this.tokens.invalidate(`${name} authorize refused`),
-        isFatal: (error) => error instanceof AuthError && error.fatal,
-      },
+      new SocketOwner(this, name),
     );
   }
 
@@ -294,11 +327,13 @@ export class TradovateConnection {
   }
 
   private async resubscribe(request: Requester): Promise<void> {
-    this.mdSubscribed.clear();
-    for (const c of this.quoteSubs.values()) {
+    const quotes = this.quotes;
+    if (!quotes) return;
+    quotes.subscribed.clear();
+    for (const c of quotes.wanted.values()) {
       const r = await request("md/subscribeQuote", { symbol: c.name });
       if (r.kind !== "response") throw new Error(`quote subscription got no answer: ${r.reason}`);
-      if (r.status === 200) this.mdSubscribed.add(c.name);
+      if (r.status === 200) quotes.subscribed.add(c.name);
     }
   }
 }

@@ -2,24 +2,38 @@
  * Contract lookups through Tradovate's own data: continuous symbols ("MNQ1!") resolve to the front month
  * via contract/suggest (exact product root, never a prefix match), dated symbols via contract/find, and
  * tick size and value per point come from the broker's product (contract -> maturity -> product).
- * Results are cached: dated contracts for good, continuous ones for an hour (roll).
+ * Results are cached: dated contracts for good, continuous ones for an hour (roll). Contract ids, names
+ * and specs are the same for every login of one Tradovate host (environment), so the cache is one
+ * `ContractCatalog` per host, shared by every login on it; each login still asks with its own token.
  */
 import { type ContractSpec, contractName, parseSymbol } from "../../domain/contract";
 import { dec } from "../../domain/decimal";
+import { SharedFlights } from "../shared-lookups";
 import type { Caller } from "./calls";
 import type { Mirror } from "./mirror";
 import { Contract, ContractMaturity, Product } from "./wire";
 
 const CONTINUOUS_TTL_MS = 60 * 60_000;
 
+/** What every login of one Tradovate host knows about contracts (held by the factory, per REST URL). */
+export class ContractCatalog {
+  readonly specs = new Map<string, { spec: ContractSpec; until: number }>();
+  readonly names = new Map<number, string>();
+  readonly flights = new SharedFlights<ContractSpec>();
+}
+
 export class ContractBook {
-  private readonly specs = new Map<string, { spec: ContractSpec; until: number }>();
-  private readonly names = new Map<number, string>();
+  private readonly specs: ContractCatalog["specs"];
+  private readonly names: ContractCatalog["names"];
 
   constructor(
     private readonly caller: Caller,
     private readonly mirror: Mirror,
-  ) {}
+    private readonly catalog: ContractCatalog,
+  ) {
+    this.specs = catalog.specs;
+    this.names = catalog.names;
+  }
 
   /** The spec of a symbol; throws with a clear message when Tradovate does not list it. */
   async resolve(symbol: string): Promise<ContractSpec> {
@@ -33,14 +47,16 @@ export class ContractBook {
           : parsed.text;
     const cached = this.specs.get(key);
     if (cached && cached.until > Date.now()) return cached.spec;
-    const contract: Contract | undefined =
-      parsed.kind === "continuous" ? await this.front(parsed.root, parsed.nth) : await this.find(key);
-    if (!contract) throw new Error(`Tradovate does not list a contract for ${symbol}`);
-    const spec = await this.specOf(contract);
-    const until = parsed.kind === "continuous" ? Date.now() + CONTINUOUS_TTL_MS : Number.POSITIVE_INFINITY;
-    this.specs.set(key, { spec, until });
-    this.specs.set(spec.name, { spec, until: Number.POSITIVE_INFINITY });
-    return spec;
+    return this.catalog.flights.run(key, async () => {
+      const contract: Contract | undefined =
+        parsed.kind === "continuous" ? await this.front(parsed.root, parsed.nth) : await this.find(key);
+      if (!contract) throw new Error(`Tradovate does not list a contract for ${symbol}`);
+      const spec = await this.specOf(contract);
+      const until = parsed.kind === "continuous" ? Date.now() + CONTINUOUS_TTL_MS : Number.POSITIVE_INFINITY;
+      this.specs.set(key, { spec, until });
+      this.specs.set(spec.name, { spec, until: Number.POSITIVE_INFINITY });
+      return spec;
+    });
   }
 
   /** Learns the id -> name pair of a spec the caller already holds (from an earlier `resolve`). */

@@ -1,8 +1,8 @@
 /**
- * REST transport on an undici Pool with keep-alive and explicit timeouts. Returns what happened on the
- * wire; it never decides business meaning (HTTP 200 can still be a failure or a penalty).
+ * REST transport on the shared keep-alive pool of the origin, with explicit timeouts. Returns what
+ * happened on the wire; it never decides business meaning (HTTP 200 can still be a failure or a penalty).
  */
-import { Pool } from "undici";
+import { leasePool, type PoolLease, SessionRequests } from "../shared-pool";
 
 export type HttpResult =
   | { kind: "response"; status: number; body: unknown; text: string }
@@ -26,46 +26,17 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * One connection pool per REST origin, shared by every session of the process: each undici connection
- * carries its own HTTP parser (a WebAssembly instance), so a pool per login cost every idle session its
+ * REST shares one connection pool per origin with every session of the process (../shared-pool.ts):
+ * each undici connection carries its own HTTP parser, so a pool per login cost every idle session its
  * own parser and socket. Orders travel on each session's WebSocket; REST is login, token renewal and the
- * fallback, which a shared pool serves as well. Counted, so the last session to close closes it.
+ * fallback, which 64 shared connections serve.
  */
-const shared = new Map<string, { pool: Pool; users: number }>();
-
-function acquire(origin: string, connectTimeoutMs: number): Pool {
-  const key = `${origin}|${connectTimeoutMs}`;
-  let entry = shared.get(key);
-  if (!entry || entry.pool.destroyed || entry.pool.closed) {
-    entry = {
-      pool: new Pool(origin, {
-        connections: 64,
-        keepAliveTimeout: 30_000,
-        connect: { timeout: connectTimeoutMs },
-      }),
-      users: 0,
-    };
-    shared.set(key, entry);
-  }
-  entry.users += 1;
-  return entry.pool;
-}
-
-async function release(origin: string, connectTimeoutMs: number, pool: Pool): Promise<void> {
-  const key = `${origin}|${connectTimeoutMs}`;
-  const entry = shared.get(key);
-  if (!entry || entry.pool !== pool) return;
-  entry.users -= 1;
-  if (entry.users > 0) return;
-  shared.delete(key);
-  if (!pool.destroyed) await pool.destroy();
-}
+const POOL = { connections: 64, keepAliveTimeout: 30_000 };
 
 export class TradovateHttp {
-  private readonly pool: Pool;
+  private readonly lease: PoolLease;
   private readonly basePath: string;
-  private readonly origin: string;
-  private released = false;
+  private readonly requests = new SessionRequests();
 
   constructor(
     restBase: string,
@@ -73,8 +44,7 @@ export class TradovateHttp {
   ) {
     const url = new URL(restBase);
     this.basePath = url.pathname.replace(/\/+$/, "");
-    this.origin = url.origin;
-    this.pool = acquire(this.origin, options.connectTimeoutMs);
+    this.lease = leasePool(url.origin, { ...POOL, connectTimeoutMs: options.connectTimeoutMs });
   }
 
   async call(
@@ -84,17 +54,19 @@ export class TradovateHttp {
     const path = `${this.basePath}/${endpoint}${opts.query ? `?${opts.query}` : ""}`;
     const hasBody = opts.body !== undefined;
     const timeoutMs = opts.timeoutMs ?? this.options.requestTimeoutMs;
+    const scope = this.requests.begin(timeoutMs);
     try {
-      const res = await this.pool.request({
+      const res = await this.lease.pool.request({
         path,
         method: hasBody ? "POST" : "GET",
+        // This login's token only, per request: the shared pool carries no auth of its own.
         headers: {
           accept: "application/json",
           ...(hasBody ? { "content-type": "application/json" } : {}),
           ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         },
         ...(hasBody ? { body: JSON.stringify(opts.body) } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: scope.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -112,18 +84,20 @@ export class TradovateHttp {
     } catch (error) {
       const code = errorCode(error);
       const sent = !NOT_SENT.has(code);
-      const reason =
-        code === "TimeoutError" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+      const reason = scope.stopped()
+        ? "no reply before the session stopped"
+        : scope.signal.aborted || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
           ? `no reply within ${timeoutMs} ms`
           : `connection failed (${code || "unknown error"})`;
       return { kind: "error", sent, reason };
+    } finally {
+      scope.end();
     }
   }
 
-  /** This session is done with REST; the shared pool closes with its last session. */
+  /** This session is done with REST: its requests in flight end; the shared pool closes with its last session. */
   async close(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    await release(this.origin, this.options.connectTimeoutMs, this.pool);
+    this.requests.close();
+    await this.lease.release();
   }
 }

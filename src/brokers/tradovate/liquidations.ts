@@ -20,8 +20,9 @@ const CLOCK_MARGIN_MS = 5_000;
 const KEEP = 1_000;
 
 export class Liquidations {
-  private readonly settled = new Map<string, number>();
-  private readonly pending = new Map<string, Pending>();
+  // Created by the login's first flatten: most logins never have one.
+  private settled?: Map<string, number>;
+  private pending?: Map<string, Pending>;
 
   constructor(private readonly mirror: Mirror) {}
 
@@ -36,24 +37,26 @@ export class Liquidations {
 
   /** The reply named the order. */
   placed(clientOrderId: string, orderId: number): void {
-    this.pending.delete(clientOrderId);
+    this.pending?.delete(clientOrderId);
+    this.settled ??= new Map();
     remember(this.settled, clientOrderId, orderId);
   }
 
   /** No trustworthy reply: the order, if any, is found later among the account's untagged orders. */
   unanswered(clientOrderId: string, request: Pending): void {
+    this.pending ??= new Map();
     remember(this.pending, clientOrderId, request);
   }
 
   isPending(clientOrderId: string): boolean {
-    return this.pending.has(clientOrderId);
+    return this.pending?.has(clientOrderId) ?? false;
   }
 
   /** The liquidation order of this client order id, as far as the mirror shows it. */
   orderOf(clientOrderId: string): number | undefined {
-    const known = this.settled.get(clientOrderId);
+    const known = this.settled?.get(clientOrderId);
     if (known !== undefined) return known;
-    const p = this.pending.get(clientOrderId);
+    const p = this.pending?.get(clientOrderId);
     if (!p) return undefined;
     const candidate = this.mirror
       .all("order")
@@ -72,7 +75,7 @@ export class Liquidations {
 
   /** Account of a pending liquidation, to fetch its orders when the mirror is not live. */
   accountOf(clientOrderId: string): number | undefined {
-    return this.pending.get(clientOrderId)?.accountId;
+    return this.pending?.get(clientOrderId)?.accountId;
   }
 }
 

@@ -2,6 +2,9 @@
  * Local mirror of one login's Tradovate entities, built from the user/syncrequest snapshot and kept
  * current by `props` events. Each apply returns the changes it made, so a re-sync after a reconnect
  * reports what happened while the socket was down (fills, cancels) exactly like live events.
+ *
+ * A table (and an index) exists once it holds something: an idle login has an account and a cash
+ * balance, and an empty Map costs as much as a small object, times sixteen, times every login.
  */
 import type { z } from "zod";
 import { ENTITY_SCHEMAS, type MirroredType } from "./wire";
@@ -32,31 +35,19 @@ interface Row<K extends MirroredType> {
   json: string;
 }
 
-type Tables = { [K in MirroredType]: Map<number, Row<K>> };
+type Tables = { [K in MirroredType]?: Map<number, Row<K>> };
 
-const emptyTables = (): Tables => ({
-  account: new Map(),
-  order: new Map(),
-  orderVersion: new Map(),
-  command: new Map(),
-  commandReport: new Map(),
-  executionReport: new Map(),
-  fill: new Map(),
-  position: new Map(),
-  cashBalance: new Map(),
-  contract: new Map(),
-  contractMaturity: new Map(),
-  product: new Map(),
-});
+/** Reference data: survives a re-sync, where everything else is replaced by the new snapshot. */
+const REFERENCE = ["contract", "contractMaturity", "product"] as const;
 
 const isMirrored = (t: string): t is MirroredType => t in ENTITY_SCHEMAS;
 
 export class Mirror {
-  private tables: Tables = emptyTables();
-  private readonly byClOrdId = new Map<string, number>();
-  private readonly fillsByOrder = new Map<number, Set<number>>();
-  private readonly commandsByOrder = new Map<number, Set<number>>();
-  private readonly latestVersion = new Map<number, number>();
+  private tables: Tables = {};
+  private byClOrdId?: Map<string, number>;
+  private fillsByOrder?: Map<number, Set<number>>;
+  private commandsByOrder?: Map<number, Set<number>>;
+  private latestVersion?: Map<number, number>;
   /** Entities that failed their schema, for diagnostics. */
   skipped = 0;
   synced = false;
@@ -65,22 +56,22 @@ export class Mirror {
   applySnapshot(data: unknown): Change[] {
     const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
     const old = this.tables;
-    const next = emptyTables();
-    // Reference data survives a re-sync; everything else is replaced by the new snapshot.
-    next.contract = new Map(old.contract);
-    next.contractMaturity = new Map(old.contractMaturity);
-    next.product = new Map(old.product);
+    const next: Tables = {};
+    for (const type of REFERENCE) {
+      const kept = old[type] as Map<number, unknown> | undefined;
+      if (kept) (next as Record<string, unknown>)[type] = new Map(kept);
+    }
     this.tables = next;
-    this.byClOrdId.clear();
-    this.fillsByOrder.clear();
-    this.commandsByOrder.clear();
-    this.latestVersion.clear();
+    this.byClOrdId = undefined;
+    this.fillsByOrder = undefined;
+    this.commandsByOrder = undefined;
+    this.latestVersion = undefined;
     const changes: Change[] = [];
     for (const [key, type] of Object.entries(SNAPSHOT_KEYS)) {
       const list = d[key];
       if (!Array.isArray(list)) continue;
       for (const raw of list) {
-        const before = old[type].get(this.idOf(raw) ?? Number.NaN);
+        const before = old[type]?.get(this.idOf(raw) ?? Number.NaN);
         const change = this.upsert(type, raw, "Created");
         if (!change) continue;
         if (before === undefined) changes.push(change);
@@ -100,9 +91,9 @@ export class Mirror {
     for (const raw of items) {
       if (eventType === "Deleted") {
         const id = this.idOf(raw);
-        const row = id === undefined ? undefined : this.tables[entityType].get(id);
+        const row = id === undefined ? undefined : this.tables[entityType]?.get(id);
         if (id !== undefined && row) {
-          this.tables[entityType].delete(id);
+          this.tables[entityType]?.delete(id);
           changes.push({ entityType, eventType: "Deleted", entity: row.entity, raw } as Change);
         }
         continue;
@@ -119,23 +110,24 @@ export class Mirror {
   }
 
   get<K extends MirroredType>(type: K, id: number): Entities[K] | undefined {
-    return this.tables[type].get(id)?.entity;
+    return (this.tables[type] as Map<number, Row<K>> | undefined)?.get(id)?.entity;
   }
 
   all<K extends MirroredType>(type: K): Entities[K][] {
-    return [...this.tables[type].values()].map((r) => r.entity);
+    const table = this.tables[type] as Map<number, Row<K>> | undefined;
+    return table ? [...table.values()].map((r) => r.entity) : [];
   }
 
   /** The command carrying our clOrdId (the New command). */
   commandByClOrdId(clOrdId: string): Entities["command"] | undefined {
-    const id = this.byClOrdId.get(clOrdId);
+    const id = this.byClOrdId?.get(clOrdId);
     return id === undefined ? undefined : this.get("command", id);
   }
 
   /** The New command of an order (the one with a clOrdId when there is one). */
   commandOf(orderId: number): Entities["command"] | undefined {
     let found: Entities["command"] | undefined;
-    for (const id of this.commandsByOrder.get(orderId) ?? []) {
+    for (const id of this.commandsByOrder?.get(orderId) ?? []) {
       const c = this.get("command", id);
       if (!c) continue;
       if (c.clOrdId) return c;
@@ -145,12 +137,12 @@ export class Mirror {
   }
 
   versionOf(orderId: number): Entities["orderVersion"] | undefined {
-    const id = this.latestVersion.get(orderId);
+    const id = this.latestVersion?.get(orderId);
     return id === undefined ? undefined : this.get("orderVersion", id);
   }
 
   fillsOf(orderId: number): Entities["fill"][] {
-    const ids = this.fillsByOrder.get(orderId) ?? new Set<number>();
+    const ids = this.fillsByOrder?.get(orderId) ?? new Set<number>();
     return [...ids].flatMap((id) => {
       const f = this.get("fill", id);
       return f && f.active !== false ? [f] : [];
@@ -159,6 +151,16 @@ export class Mirror {
 
   cashOf(accountId: number): Entities["cashBalance"] | undefined {
     return this.all("cashBalance").find((c) => c.accountId === accountId);
+  }
+
+  /** The table of one entity type, created on its first row. */
+  private table<K extends MirroredType>(type: K): Map<number, Row<K>> {
+    let table = this.tables[type] as Map<number, Row<K>> | undefined;
+    if (!table) {
+      table = new Map();
+      (this.tables as Record<string, unknown>)[type] = table;
+    }
+    return table;
   }
 
   private idOf(raw: unknown): number | undefined {
@@ -174,21 +176,25 @@ export class Mirror {
     }
     const entity = parsed.data as Entities[K];
     const id = (entity as { id: number }).id;
-    (this.tables[type] as Map<number, Row<K>>).set(id, { entity, json: JSON.stringify(raw) });
+    this.table(type).set(id, { entity, json: JSON.stringify(raw) });
     if (type === "command") {
       const c = entity as Entities["command"];
+      this.byClOrdId ??= new Map();
       if (c.clOrdId && (c.commandType === "New" || !this.byClOrdId.has(c.clOrdId)))
         this.byClOrdId.set(c.clOrdId, c.id);
+      this.commandsByOrder ??= new Map();
       const set = this.commandsByOrder.get(c.orderId) ?? new Set<number>();
       set.add(c.id);
       this.commandsByOrder.set(c.orderId, set);
     } else if (type === "fill") {
       const f = entity as Entities["fill"];
+      this.fillsByOrder ??= new Map();
       const set = this.fillsByOrder.get(f.orderId) ?? new Set<number>();
       set.add(f.id);
       this.fillsByOrder.set(f.orderId, set);
     } else if (type === "orderVersion") {
       const v = entity as Entities["orderVersion"];
+      this.latestVersion ??= new Map();
       if (v.id >= (this.latestVersion.get(v.orderId) ?? 0)) this.latestVersion.set(v.orderId, v.id);
     }
     return { entityType: type, eventType, entity, raw } as Change;

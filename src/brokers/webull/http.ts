@@ -1,11 +1,11 @@
 /**
- * Signed HTTP transport for one Webull login: an undici keep-alive pool, a fresh signature per request,
- * an explicit deadline on every call. Returns what happened on the wire; deciding what it means for an
- * order is the session's job.
+ * Signed HTTP transport for one Webull login: the keep-alive pool every session of the host shares
+ * (../shared-pool.ts), a fresh signature per request from this login's own keys, an explicit deadline on
+ * every call. Returns what happened on the wire; deciding what it means for an order is the session's job.
  *
  * Never logs headers or bodies: they carry the app key, the signature and the access token.
  */
-import { Pool } from "undici";
+import { leasePool, type PoolLease, SessionRequests } from "../shared-pool";
 import { freshStamp, signedHeaders } from "./sign";
 import { errorBodySchema } from "./wire";
 
@@ -58,34 +58,34 @@ const causeCode = (error: unknown): string => {
   return typeof cause?.code === "string" ? cause.code : "";
 };
 
+/**
+ * Orders travel on REST, so the shared pool is not capped below what the sessions ask for at once (an
+ * order never queues behind other logins' polls); idle connections close after 10 s.
+ */
+const POOL = { keepAliveTimeout: 10_000 };
+
 export class WebullHttp {
-  private readonly pool: Pool;
+  private readonly lease: PoolLease;
   private readonly host: string;
   private readonly prefix: string;
   private readonly now: () => number;
-  private closed = false;
+  private readonly requests = new SessionRequests();
 
   constructor(private readonly options: WebullHttpOptions) {
     const url = new URL(options.baseUrl);
     this.host = url.host;
     this.prefix = url.pathname.replace(/\/+$/, "");
     this.now = options.now ?? Date.now;
-    this.pool = new Pool(url.origin, {
-      connections: 8,
-      pipelining: 1,
-      keepAliveTimeout: 10_000,
-      connect: { timeout: options.timeoutMs },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+    this.lease = leasePool(url.origin, { ...POOL, connectTimeoutMs: options.timeoutMs });
   }
 
   async request(spec: RequestSpec): Promise<HttpResult> {
-    if (this.closed) return { kind: "network", reason: "session stopped" };
+    if (this.requests.isClosed) return { kind: "network", reason: "session stopped" };
     const path = `${this.prefix}${spec.path}`;
     const query = spec.query ?? [];
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const stamp = freshStamp(this.now());
+    // Built here, per request, from this login's keys and token only: the pool carries no auth of its own.
     const headers: Record<string, string> = {
       ...signedHeaders({
         appKey: this.options.appKey,
@@ -104,16 +104,15 @@ export class WebullHttp {
     if (body !== undefined) headers["content-type"] = "application/json";
     const search = query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
     const timeoutMs = spec.timeoutMs ?? this.options.timeoutMs;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const scope = this.requests.begin(timeoutMs);
     const started = performance.now();
     try {
-      const res = await this.pool.request({
+      const res = await this.lease.pool.request({
         method: spec.method,
         path: search ? `${path}?${search}` : path,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal: controller.signal,
+        signal: scope.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -136,7 +135,9 @@ export class WebullHttp {
       };
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (controller.signal.aborted || (typeof code === "string" && TIMEOUT_CODES.has(code))) {
+      // Sent or not is unknown: the stop did not wait for the answer.
+      if (scope.stopped()) return { kind: "network", reason: "session stopped before Webull answered" };
+      if (scope.signal.aborted || (typeof code === "string" && TIMEOUT_CODES.has(code))) {
         return { kind: "timeout", reason: `no answer from Webull within ${timeoutMs} ms` };
       }
       if ((typeof code === "string" && NEVER_CONNECTED.has(code)) || NEVER_CONNECTED.has(causeCode(error))) {
@@ -146,15 +147,17 @@ export class WebullHttp {
       }
       return { kind: "network", reason: `Webull connection failed: ${describe(error)}` };
     } finally {
-      clearTimeout(timer);
+      scope.end();
     }
   }
 
+  /**
+   * Ends this session's requests still in flight (a request the server never answers must not hold the
+   * stop open) and releases its lease on the shared pool, which closes with its last session.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // destroy, not close: a request the server never answers must not hold the stop open.
-    await this.pool.destroy();
+    this.requests.close();
+    await this.lease.release();
   }
 }
 

@@ -70,6 +70,8 @@ export interface RecordedRequest {
   /** HTTP status sent; 0 while pending or when the reply was swallowed. */
   status: number;
   swallowed?: boolean;
+  /** The TCP connection it came on (numbered from 1): requests of one client pool share numbers. */
+  connection: number;
 }
 
 export interface RecordedInvocation {

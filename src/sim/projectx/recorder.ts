@@ -1,6 +1,6 @@
 /**
- * What the simulator received: every REST request, every hub invocation, every order placement and every
- * position close, so tests can prove "exactly one order per customTag".
+ * What the simulator received: every REST request, every hub upgrade and invocation, every order placement
+ * and every position close, so tests can prove "exactly one order per customTag".
  */
 import type { RecordedClose, RecordedInvocation, RecordedPlacement, RecordedRequest } from "./options";
 
@@ -9,6 +9,8 @@ export class Recorder {
   readonly invocations: RecordedInvocation[] = [];
   readonly placements: RecordedPlacement[] = [];
   readonly closes: RecordedClose[] = [];
+  /** Hub socket upgrades, with the WebSocket extensions the client offered (permessage-deflate...). */
+  readonly upgrades: { hub: string; user?: string; extensions?: string }[] = [];
 
   /** Requests to one path (e.g. "/api/Order/place"). */
   requestsTo(path: string): RecordedRequest[] {
@@ -36,5 +38,6 @@ export class Recorder {
     this.invocations.length = 0;
     this.placements.length = 0;
     this.closes.length = 0;
+    this.upgrades.length = 0;
   }
 }

@@ -14,6 +14,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Dec, dec } from "../../domain/decimal";
 import type { Venue } from "../../domain/venue/engine";
+import { ConnectionLog } from "../connections";
 import { Book } from "./book";
 import { ContractCatalog, type SimContract } from "./contracts";
 import { Faults, type Rejection, SlidingWindow } from "./faults";
@@ -36,6 +37,7 @@ import { TokenIssuer } from "./tokens";
 
 export class ProjectXSim {
   readonly recorder = new Recorder();
+  private readonly connections = new ConnectionLog();
   readonly contracts: ContractCatalog;
   /** The human trader at the firm's own platform (tests): orders and cancels outside the API. */
   readonly manual: ManualDesk;
@@ -70,6 +72,7 @@ export class ProjectXSim {
       contracts: this.contracts,
       tokens: this.tokens,
       recorder: this.recorder,
+      connections: this.connections,
       users,
       now: this.now,
       account(userName, accountId) {
@@ -97,6 +100,7 @@ export class ProjectXSim {
     const hubs = this.hubs;
     const server = createServer((req, res) => rest.handle(req, res));
     server.on("upgrade", (req, socket, head) => hubs.upgrade(req, socket, head));
+    this.connections.attach(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -122,6 +126,11 @@ export class ProjectXSim {
   /** Base of the hubs: `${rtcUrl}/hubs/user` and `${rtcUrl}/hubs/market`. */
   get rtcUrl(): string {
     return `ws://127.0.0.1:${this.requirePort()}`;
+  }
+
+  /** Whether the client still holds connection number `id` (see `RecordedRequest.connection`) open. */
+  connectionOpen(id: number): boolean {
+    return this.connections.isOpen(id);
   }
 
   addUser(input: SimUserInput): { userName: string; accounts: { id: number; name: string }[] } {

@@ -1,5 +1,6 @@
 /** Shared state the REST routes and the hubs work on, and the route contract. */
 import type { z } from "zod";
+import type { ConnectionLog } from "../connections";
 import type { Book } from "./book";
 import type { Result } from "./commands";
 import type { ContractCatalog } from "./contracts";
@@ -12,6 +13,8 @@ export interface SimState {
   readonly contracts: ContractCatalog;
   readonly tokens: TokenIssuer;
   readonly recorder: Recorder;
+  /** The TCP connections the server accepted, numbered. */
+  readonly connections: ConnectionLog;
   readonly users: Map<string, SimUser>;
   readonly now: () => number;
   /** The account if it exists and belongs to the user. */

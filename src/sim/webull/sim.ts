@@ -19,6 +19,7 @@ import type { AddressInfo } from "node:net";
 import { type Dec, dec } from "../../domain/decimal";
 import type { Venue } from "../../domain/venue/engine";
 import type { VenueOrder } from "../../domain/venue/types";
+import { ConnectionLog } from "../connections";
 import { Verifier } from "./auth";
 import { type Book, Book as BookImpl, type ManualKind, type ManualRecord, type Reply } from "./book";
 import { DEFAULT_RATE_LIMITS, type ErrorBody, Faults, RateLimiter, type RateRule } from "./faults";
@@ -57,6 +58,10 @@ export interface RecordedRequest {
   swallowed: boolean;
   /** Reached the handler; false for requests refused before processing (signature, 429, injected rejection). */
   processed: boolean;
+  /** The TCP connection it came on (numbered from 1): requests of one client pool share numbers. */
+  connection: number;
+  /** The x-access-token header it carried, if any. */
+  accessToken?: string;
 }
 
 export interface SimOrderRecord {
@@ -81,6 +86,7 @@ export class WebullSim {
   private readonly limiter: RateLimiter;
   private readonly now: () => number;
   private readonly log: RecordedRequest[] = [];
+  private readonly connections = new ConnectionLog();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly routes: Record<string, Handler>;
   private server: Server | undefined;
@@ -127,6 +133,7 @@ export class WebullSim {
       });
     });
     server.keepAliveTimeout = 5_000;
+    this.connections.attach(server);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.options.port ?? 0, "127.0.0.1", () => resolve());
@@ -227,6 +234,11 @@ export class WebullSim {
 
   // Recording ------------------------------------------------------------------------------------
 
+  /** Whether the client still holds connection number `id` open. */
+  connectionOpen(id: number): boolean {
+    return this.connections.isOpen(id);
+  }
+
   requests(path?: string): RecordedRequest[] {
     return path === undefined ? [...this.log] : this.log.filter((r) => r.path === path);
   }
@@ -278,7 +290,10 @@ export class WebullSim {
       at: this.now(),
       swallowed: false,
       processed: false,
+      connection: this.connections.idOf(req.socket),
     };
+    const token = req.headers["x-access-token"];
+    if (typeof token === "string") entry.accessToken = token;
     this.log.push(entry);
     const reply = (status: number, body: unknown) => {
       entry.status = status;

@@ -65,6 +65,12 @@ export class HubServer {
     const hub =
       url.pathname === "/hubs/user" ? "user" : url.pathname === "/hubs/market" ? "market" : undefined;
     const user = this.state.tokens.verify(url.searchParams.get("access_token") ?? bearer(req));
+    const extensions = req.headers["sec-websocket-extensions"];
+    this.state.recorder.upgrades.push({
+      hub: hub ?? url.pathname,
+      ...(user ? { user } : {}),
+      ...(extensions ? { extensions: String(extensions) } : {}),
+    });
     if (!hub || !user) {
       socket.end(`HTTP/1.1 ${hub ? "401 Unauthorized" : "404 Not Found"}\r\nContent-Length: 0\r\n\r\n`);
       return;

@@ -80,6 +80,7 @@ export class RestHandler {
       ...(user ? { user } : {}),
       at: this.state.now(),
       status: 0,
+      connection: this.state.connections.idOf(req.socket),
     };
     this.state.recorder.requests.push(record);
     const send = (status: number, payload?: unknown) => {
