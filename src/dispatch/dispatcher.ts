@@ -199,6 +199,7 @@ export class Dispatcher {
         current = {
           ...current,
           resume: true,
+          rerun: !result.retry.recover,
           ...(result.retry.plan ? { storedPlan: result.retry.plan } : {}),
         };
         continue;
@@ -212,6 +213,7 @@ export class Dispatcher {
         current = {
           ...current,
           resume: true,
+          rerun: !result.wait.recover,
           waits,
           ...(result.wait.plan ? { storedPlan: result.wait.plan } : {}),
         };
