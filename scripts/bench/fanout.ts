@@ -171,12 +171,20 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
           log(`${String(v).padStart(7)} ${k}`);
       // Every size starts flat: an odd number of rounds ends long, so close it, unmeasured.
       if (o.rounds % 2 === 1) await signal(relay, fan.webhookToken, "exit", n);
-      const done = lines
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((l) => l.event === "ExecutionDone");
+      const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const done = parsed.filter((l) => l.event === "ExecutionDone");
       const stage = (k: string) => median(done.map((d) => Number(d[k])).filter((x) => !Number.isNaN(x)));
+      // Where the time goes: commit (intake), waiting to start, start -> first order on the wire, the
+      // broker's acknowledgment as the relay saw it (send -> ack, per order).
+      const of = (event: string, k: string) =>
+        median(
+          parsed
+            .filter((l) => l.event === event)
+            .map((l) => Number(l[k]))
+            .filter((x) => !Number.isNaN(x)),
+        );
       log(
-        `  per execution (median): started ${stage("startedAfterMs")} ms, first order sent ${stage("firstSendAfterMs")} ms, acknowledged ${stage("latencyMs")} ms after the webhook`,
+        `  per execution (median): committed ${of("SignalAccepted", "committedAfterMs")} ms, started ${stage("startedAfterMs")} ms, first order sent ${stage("firstSendAfterMs")} ms, acknowledged ${stage("latencyMs")} ms after the webhook; send -> ack ${of("OrderAcknowledged", "ms")} ms`,
       );
       // The floor trades on its own logins, so the relay's sessions see none of its traffic.
       const floorUsers = (await sim.call("addUsers", {
