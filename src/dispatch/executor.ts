@@ -403,17 +403,8 @@ export class Executor {
       );
       return { status: "ignored", problems: [], decision: thePlan.decision };
     }
-    // Written behind the first order: only the first step goes before the plan is stored (below).
-    const stored = this.deps.journal.start({
-      id: job.executionId,
-      plan: planToJson(thePlan),
-      decision: thePlan.decision,
-      reason: thePlan.reason,
-      contract: contract.name,
-    });
-    stored.catch(() => undefined); // awaited before the next step; a failure is handled there
-    state.stored = stored;
     const state0 = session.status();
+    // Not sent: the wait stores the plan (markWaiting).
     if (state0.state !== "ready")
       throw new BrokerAway(
         `the ${session.kind} session is ${state0.state}${state0.error ? ` (${state0.error})` : ""}`,
@@ -429,9 +420,22 @@ export class Executor {
     };
     const late = this.lateNote(job, recorder.settings, trader.overrides, thePlan);
     if (late) run.notes.push(late);
-    for (const [i, intent] of thePlan.intents.entries()) {
-      // The first step needs nothing written; every later one waits for the plan (recovery relies on it).
-      if (i > 0) await stored;
+    // The plan is written behind the first step (its order is on the wire before the plan is even
+    // serialized); every later step waits for it to be stored, which recovery after a crash relies on.
+    const [first, ...rest] = thePlan.intents;
+    const going = first ? this.carryOut(run, first) : Promise.resolve();
+    const stored = this.deps.journal.start({
+      id: job.executionId,
+      plan: planToJson(thePlan),
+      decision: thePlan.decision,
+      reason: thePlan.reason,
+      contract: contract.name,
+    });
+    stored.catch(() => undefined); // awaited before the next step; a failure is handled there
+    state.stored = stored;
+    await going;
+    for (const intent of rest) {
+      await stored;
       await this.carryOut(run, intent);
     }
     await stored;
