@@ -126,6 +126,16 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     out.coldFirstOrderMs = median(cold);
     out.warmColdRatio = median(warm) / median(cold);
     log(`warm first order ${median(warm)} ms, cold ${median(cold)} ms`);
+    // Where a warm order's time goes (the warm rounds are the entries, the cold ones the exits).
+    const wcLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const warmDone = wcLines.filter((l) => l.event === "ExecutionDone" && l.decision === "opened");
+    const warmStage = (k: string) => median(warmDone.map((d) => Number(d[k])));
+    const commits = wcLines
+      .filter((l) => l.event === "SignalAccepted")
+      .map((l) => Number(l.committedAfterMs));
+    log(
+      `  warm (median): committed ${median(commits.filter((_, i) => i % 2 === 0))} ms, started ${warmStage("startedAfterMs")} ms, first order sent ${warmStage("firstSendAfterMs")} ms, acknowledged ${warmStage("latencyMs")} ms after the webhook`,
+    );
     // Leave the warm/cold recorder's follower out of the fan-out figures.
     await api(relay.url, "PATCH", `/api/recorders/${wc.id}`, { enabled: false });
 
