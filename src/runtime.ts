@@ -39,6 +39,7 @@ import { FillRecorder } from "./orders/fills";
 import { Journal } from "./orders/journal";
 import { OrderKernel } from "./orders/kernel";
 import { OcoGuard } from "./orders/oco-guard";
+import { PositionBook } from "./orders/position-book";
 import { LastPrices } from "./orders/prices";
 import { StopManager } from "./orders/stop-manager";
 import { Reconciler } from "./reconcile/reconciler";
@@ -114,7 +115,9 @@ export function buildRelay(o: RelayOptions): Relay {
     o.factories?.(paper) ?? brokerFactories({ config, logger, paper, ...(o.now ? { now: o.now } : {}) });
   const pool = new SessionPool(sql, logger, sealer, directory, factories, bus);
   const contracts = new ContractBook();
-  const journal = new Journal(sql);
+  // The traders' positions in memory, kept by the FillRecorder's bookings (the executor plans from it).
+  const positions = new PositionBook(sql, logger);
+  const journal = new Journal(sql, positions);
   const fills = new FillRecorder(
     sql,
     logger,
@@ -132,6 +135,7 @@ export function buildRelay(o: RelayOptions): Relay {
       const account = directory.account(accountId);
       return pool.peek(accountId)?.venue ?? (account ? `${account.broker}:${account.environment}` : "");
     },
+    positions,
   );
   const prices = new LastPrices();
   const balances = new Balances(); // risk sizing in percent of the balance (issue 14)
@@ -420,6 +424,8 @@ export function buildRelay(o: RelayOptions): Relay {
       // A wrong CREDENTIALS_KEY stops the start here, before any session or webhook.
       await checkCredentialsKey(sql, sealer);
       await directory.start();
+      // Before any fill is booked or execution planned: listening, then every position loaded.
+      await positions.start();
       await services.auth.reload();
       // Before the sessions start, so fills they replay on connecting are copied (duplicates are not).
       await leaders.start();
@@ -488,6 +494,7 @@ export function buildRelay(o: RelayOptions): Relay {
       await fills.drain();
       // After the drain: executions that finished while stopping are still announced (from the outbox).
       await notifications.stop();
+      await positions.stop();
       await directory.stop();
     },
   };

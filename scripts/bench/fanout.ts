@@ -125,6 +125,16 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     out.coldFirstOrderMs = median(cold);
     out.warmColdRatio = median(warm) / median(cold);
     log(`warm first order ${median(warm)} ms, cold ${median(cold)} ms`);
+    // Where a warm order's time goes (the warm rounds are the entries, the cold ones the exits).
+    const wcLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const warmDone = wcLines.filter((l) => l.event === "ExecutionDone" && l.decision === "opened");
+    const warmStage = (k: string) => median(warmDone.map((d) => Number(d[k])));
+    const commits = wcLines
+      .filter((l) => l.event === "SignalAccepted")
+      .map((l) => Number(l.committedAfterMs));
+    log(
+      `  warm (median): committed ${median(commits.filter((_, i) => i % 2 === 0))} ms, started ${warmStage("startedAfterMs")} ms, first order sent ${warmStage("firstSendAfterMs")} ms, acknowledged ${warmStage("latencyMs")} ms after the webhook`,
+    );
     // Leave the warm/cold recorder's follower out of the fan-out figures.
     await api(relay.url, "PATCH", `/api/recorders/${wc.id}`, { enabled: false });
 
@@ -170,12 +180,20 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
           log(`${String(v).padStart(7)} ${k}`);
       // Every size starts flat: an odd number of rounds ends long, so close it, unmeasured.
       if (o.rounds % 2 === 1) await signal(relay, fan.webhookToken, "exit", n);
-      const done = lines
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((l) => l.event === "ExecutionDone");
+      const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const done = parsed.filter((l) => l.event === "ExecutionDone");
       const stage = (k: string) => median(done.map((d) => Number(d[k])).filter((x) => !Number.isNaN(x)));
+      // Where the time goes: commit (intake), waiting to start, start -> first order on the wire, the
+      // broker's acknowledgment as the relay saw it (send -> ack, per order).
+      const of = (event: string, k: string) =>
+        median(
+          parsed
+            .filter((l) => l.event === event)
+            .map((l) => Number(l[k]))
+            .filter((x) => !Number.isNaN(x)),
+        );
       log(
-        `  per execution (median): started ${stage("startedAfterMs")} ms, first order sent ${stage("firstSendAfterMs")} ms, acknowledged ${stage("latencyMs")} ms after the webhook`,
+        `  per execution (median): committed ${of("SignalAccepted", "committedAfterMs")} ms, started ${stage("startedAfterMs")} ms, first order sent ${stage("firstSendAfterMs")} ms, acknowledged ${stage("latencyMs")} ms after the webhook; send -> ack ${of("OrderAcknowledged", "ms")} ms`,
       );
       // The floor trades on its own logins, so the relay's sessions see none of its traffic.
       const floorUsers = (await sim.call("addUsers", {

@@ -225,13 +225,18 @@ export interface ExecutionStart {
   contract: string | null;
 }
 
-/** Marks executions running with their plans, stored before the first order leaves (a restart resumes the same plan); a fan-out starts N in one statement. */
+/**
+ * Marks executions running with their plans (a restart resumes the same plan); a fan-out starts N in one
+ * statement. Written behind the first order (src/dispatch/executor.ts), so a late write never reopens an
+ * execution that has ended meanwhile (a relay that stalled while another took its execution over).
+ */
 export async function startExecutions(sql: Sql, items: ExecutionStart[]): Promise<void> {
   await sql`
     update executions e set status = 'running', started_at = coalesce(e.started_at, clock_timestamp()),
            attempts = e.attempts + 1, plan = v.plan, decision = v.decision, reason = v.reason, contract = v.contract
       from jsonb_to_recordset(${sql.json(items as never)}::jsonb) as v(id uuid, plan jsonb, decision text, reason text, contract text),
-           (select id from executions where id = any(${items.map((i) => i.id)}::uuid[]) order by id for update) l,
+           (select id from executions where id = any(${items.map((i) => i.id)}::uuid[])
+               and status in ('pending', 'running', 'waiting_for_broker') order by id for update) l,
            ${sql.unsafe(ASYNC_COMMIT)}
      where e.id = v.id and l.id = v.id`;
 }

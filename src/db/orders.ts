@@ -8,6 +8,7 @@ import { ORDER_STATUSES, ORDER_TRANSITIONS, type OrderStatus } from "../domain/o
 import { applyFill, type BookPosition } from "../domain/position";
 import type { Side } from "../domain/venue/types";
 import { ASYNC_COMMIT, type Sql } from "./client";
+import { type PositionRow, type PositionWrite, positionKey, upsertPositions } from "./positions";
 import { bookTrades, type TradeGroup } from "./trades";
 
 export type { OrderStatus };
@@ -243,6 +244,8 @@ export interface AppliedFill {
   order: OrderRow;
   position: BookPosition;
   realized: Dec;
+  /** The trader's position row as the booking's transaction wrote it (after every fill of the batch). */
+  row?: PositionRow;
 }
 
 /**
@@ -255,6 +258,8 @@ export interface FillResult {
   applied?: AppliedFill;
   conflict?: string;
   stale?: boolean;
+  /** No order row under the report's client order id: nothing booked, the report must wait for it. */
+  missing?: boolean;
 }
 
 type PositionState = BookPosition & { opened: boolean };
@@ -283,9 +288,10 @@ function sameFill(seen: SeenFill, f: FillReport): boolean {
  * conflict: a report for another of our orders is booked under its own key (the broker reused an id),
  * anything else is reported and left to reconciliation. Orders and positions are locked in a fixed order
  * (positions through an advisory lock on their key, which also covers positions that do not exist yet),
- * so concurrent bookings never lose an update or deadlock.
+ * so concurrent bookings never lose an update or deadlock. `source` names the writer in the positions'
+ * change notice (src/db/positions.ts), so a relay's in-memory book can tell its own writes from others'.
  */
-export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<FillResult[]> {
+export async function applyOrderFills(sql: Sql, fills: FillReport[], source = ""): Promise<FillResult[]> {
   if (fills.length === 0) return [];
   return sql.begin(async (tx) => {
     const ids = [...new Set(fills.map((f) => f.clientOrderId))].sort();
@@ -328,7 +334,11 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
     const probe = new Map<string, { filledQty: number; fillPrice: Dec | null; qty: number }>();
     for (const f of keys.keys()) {
       const order = orders.get(f.clientOrderId);
-      if (!order) continue;
+      if (!order) {
+        // No row under this id (yet): the order went out before its row was written (write-behind).
+        (results.get(f) as FillResult).missing = true;
+        continue;
+      }
       const state = probe.get(order.clientOrderId) ?? { ...order };
       const part = newPart(state, f);
       if (!part) {
@@ -463,10 +473,10 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
          where o.client_order_id = v.client_order_id`;
     }
     if (touchedPositions.size) {
-      const rows = [...touchedPositions.entries()].map(([key, { order, at }]) => {
+      const rows = [...touchedPositions.entries()].map(([key, { order, at }]): PositionWrite => {
         const p = positions.get(key) as PositionState;
         return {
-          trader_id: order.traderId,
+          trader_id: order.traderId as string,
           account_id: order.accountId,
           broker_account_id: order.brokerAccountId,
           contract: order.contract,
@@ -476,19 +486,18 @@ export async function applyOrderFills(sql: Sql, fills: FillReport[]): Promise<Fi
           opened_at: p.netQty === 0 ? null : at.toISOString(),
         };
       });
-      await tx`
-        insert into positions (trader_id, account_id, broker_account_id, contract, net_qty, avg_price, realized_pnl, opened_at, updated_at)
-        select v.trader_id, v.account_id, v.broker_account_id, v.contract, v.net_qty, v.avg_price, v.realized_pnl, v.opened_at,
-               clock_timestamp()
-          from jsonb_to_recordset(${sql.json(rows as never)}::jsonb)
-                 as v(trader_id uuid, account_id uuid, broker_account_id text, contract text, net_qty integer,
-                      avg_price numeric, realized_pnl numeric, opened_at timestamptz)
-        on conflict (trader_id, broker_account_id, contract) do update set
-          net_qty = excluded.net_qty, avg_price = excluded.avg_price, realized_pnl = excluded.realized_pnl,
-          opened_at = case when excluded.net_qty = 0 then null
-                           when positions.net_qty = 0 or sign(positions.net_qty) <> sign(excluded.net_qty) then excluded.opened_at
-                           else positions.opened_at end,
-          updated_at = excluded.updated_at`;
+      const written = new Map(
+        (await upsertPositions(tx as unknown as Sql, rows, source)).map((r) => [positionKey(r), r]),
+      );
+      // Each booked fill carries its position as this transaction leaves it (the in-memory book's copy).
+      for (const f of booked) {
+        const applied = results.get(f)?.applied;
+        const order = orders.get(f.clientOrderId);
+        if (applied && order?.traderId) {
+          const row = written.get(posKey(order));
+          if (row) applied.row = row;
+        }
+      }
     }
     await bookTrades(tx as unknown as Sql, [...tradeGroups.values()]);
     return fills.map((f) => results.get(f) as FillResult);

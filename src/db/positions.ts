@@ -86,3 +86,85 @@ export async function openInContract(
      order by trader_id`;
   return rows.map((r) => positionRowOf(r as Record<string, unknown>));
 }
+
+/**
+ * The channel every position write is announced on (src/orders/position-book.ts): relays keeping the book
+ * in memory drop what another process changed. The payload is JSON `{s: source, k: [[trader, sub-account,
+ * contract], ...]}`, at most POSITION_KEYS_PER_NOTICE keys a notice (Postgres caps a payload at 8,000 bytes).
+ */
+export const POSITIONS_CHANNEL = "relay_positions";
+const POSITION_KEYS_PER_NOTICE = 50;
+
+export interface PositionWrite {
+  trader_id: string;
+  account_id: string;
+  broker_account_id: string;
+  contract: string;
+  net_qty: number;
+  avg_price: string | null;
+  realized_pnl: string;
+  opened_at: string | null;
+}
+
+/**
+ * Writes positions after their fills (the only writer of the table: applyOrderFills), announces the keys
+ * on POSITIONS_CHANNEL in the same statement (delivered on commit, so never for a write that rolled back)
+ * and returns the rows as written.
+ */
+export async function upsertPositions(
+  tx: Sql,
+  rows: PositionWrite[],
+  source: string,
+): Promise<PositionRow[]> {
+  const written = await tx`
+    with up as (
+      insert into positions (trader_id, account_id, broker_account_id, contract, net_qty, avg_price, realized_pnl, opened_at, updated_at)
+      select v.trader_id, v.account_id, v.broker_account_id, v.contract, v.net_qty, v.avg_price, v.realized_pnl, v.opened_at,
+             clock_timestamp()
+        from jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
+               as v(trader_id uuid, account_id uuid, broker_account_id text, contract text, net_qty integer,
+                    avg_price numeric, realized_pnl numeric, opened_at timestamptz)
+      on conflict (trader_id, broker_account_id, contract) do update set
+        net_qty = excluded.net_qty, avg_price = excluded.avg_price, realized_pnl = excluded.realized_pnl,
+        opened_at = case when excluded.net_qty = 0 then null
+                         when positions.net_qty = 0 or sign(positions.net_qty) <> sign(excluded.net_qty) then excluded.opened_at
+                         else positions.opened_at end,
+        updated_at = excluded.updated_at
+      returning *
+    ), notices as (
+      select pg_notify(${POSITIONS_CHANNEL}, json_build_object('s', ${source}::text,
+               'k', json_agg(json_build_array(trader_id, broker_account_id, contract)))::text)
+        from (select trader_id, broker_account_id, contract,
+                     (row_number() over () - 1) / ${POSITION_KEYS_PER_NOTICE} as chunk from up) k
+       group by chunk
+    )
+    select up.*, (select count(*) from notices) as notices from up`;
+  return written.map((r) => positionRowOf(r as Record<string, unknown>));
+}
+
+/** Every position row: the book a relay holds in memory starts from it. */
+export async function allPositions(sql: Sql): Promise<PositionRow[]> {
+  const rows = await sql`select * from positions`;
+  return rows.map((r) => positionRowOf(r as Record<string, unknown>));
+}
+
+export const positionKey = (k: PositionKey): string => `${k.traderId}|${k.brokerAccountId}|${k.contract}`;
+
+/**
+ * The trader's booked position and what an execution's own orders filled, read together (one snapshot:
+ * a fill is booked onto both in one transaction), so the position before the execution follows.
+ */
+export async function positionAndOwnFills(
+  sql: Sql,
+  key: PositionKey,
+  executionId: string,
+): Promise<{ row: PositionRow | undefined; own: { side: "buy" | "sell"; filledQty: number }[] }> {
+  const [r] = await sql`
+    select p.*, (select coalesce(json_agg(json_build_object('side', o.side, 'filledQty', o.filled_qty)), '[]'::json)
+                   from broker_orders o where o.execution_id = ${executionId} and o.filled_qty > 0) as own
+      from (select 1) one
+      left join positions p
+        on p.trader_id = ${key.traderId} and p.broker_account_id = ${key.brokerAccountId} and p.contract = ${key.contract}`;
+  const row = r && r.trader_id !== null ? positionRowOf(r as Record<string, unknown>) : undefined;
+  return { row, own: (r?.own as { side: "buy" | "sell"; filledQty: number }[]) ?? [] };
+}

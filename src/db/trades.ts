@@ -60,14 +60,18 @@ export async function bookTrades(tx: Sql, groups: TradeGroup[]): Promise<void> {
         on t.trader_id = v.trader_id and t.broker_account_id = v.broker_account_id and t.contract = v.contract
      where t.status = 'open'`;
   const open = new Map(rows.map((r) => [`${r.trader_id}|${r.broker_account_id}|${r.contract}`, r]));
+  // Collected, then written in at most three statements (a fan-out books hundreds of fills at once):
+  // cuts first, then the continued trades, then new ones (one open trade per position at any moment).
+  const cuts: { id: string; closed_at: Date; close_fill_key: string }[] = [];
+  const updates: Record<string, unknown>[] = [];
+  const inserts: Record<string, unknown>[] = [];
   for (const g of groups) {
     const row = open.get(`${g.traderId}|${g.brokerAccountId}|${g.contract}`);
     const first = g.fills[0];
     if (!first) continue;
     let continued: RoundTrip | undefined;
     if (row && g.before.netQty !== 0 && (row.net_qty as number) === g.before.netQty) continued = tripOf(row);
-    else if (row)
-      await tx`update trades set status = 'cut', closed_at = ${first.at}, close_fill_key = ${first.fillId} where id = ${row.id as string}`;
+    else if (row) cuts.push({ id: row.id as string, closed_at: first.at, close_fill_key: first.fillId });
     const { trades } = roundTrips(g.fills, g.valuePerPoint, {
       position: g.before,
       ...(continued ? { open: continued } : {}),
@@ -85,29 +89,43 @@ export async function bookTrades(tx: Sql, groups: TradeGroup[]): Promise<void> {
         fills: t.fills,
         closed_at: t.closedAt ?? null,
         close_fill_key: t.closeFillId ?? null,
-      };
-      if (continued && row && t.openFillId === continued.openFillId) {
-        // Only ever widened: the loss monitor may have written a quote's extreme since the row was read.
-        await tx`update trades set ${tx(values)}, high_price = greatest(high_price, ${toStr(t.high)}::numeric),
-                   low_price = least(low_price, ${toStr(t.low)}::numeric)
-                  where id = ${row.id as string}`;
-        continue;
-      }
-      await tx`insert into trades ${tx({
-        ...values,
-        trader_id: g.traderId,
-        account_id: g.accountId,
-        broker_account_id: g.brokerAccountId,
-        contract: g.contract,
-        direction: t.direction,
-        opened_at: t.openedAt,
-        open_fill_key: t.openFillId,
         high_price: toStr(t.high),
         low_price: toStr(t.low),
-        value_per_point: toStr(g.valuePerPoint),
-      })}`;
+      };
+      if (continued && row && t.openFillId === continued.openFillId) updates.push({ ...values, id: row.id });
+      else
+        inserts.push({
+          ...values,
+          trader_id: g.traderId,
+          account_id: g.accountId,
+          broker_account_id: g.brokerAccountId,
+          contract: g.contract,
+          direction: t.direction,
+          opened_at: t.openedAt,
+          open_fill_key: t.openFillId,
+          value_per_point: toStr(g.valuePerPoint),
+        });
     }
   }
+  if (cuts.length)
+    await tx`
+      update trades t set status = 'cut', closed_at = v.closed_at, close_fill_key = v.close_fill_key
+        from jsonb_to_recordset(${tx.json(cuts as never)}::jsonb) as v(id bigint, closed_at timestamptz, close_fill_key text)
+       where t.id = v.id`;
+  if (updates.length)
+    // Only ever widened: the loss monitor may have written a quote's extreme since the row was read.
+    await tx`
+      update trades t set status = v.status, entry_qty = v.entry_qty, entry_value = v.entry_value,
+             exit_qty = v.exit_qty, exit_value = v.exit_value, max_size = v.max_size, net_qty = v.net_qty,
+             realized_pnl = v.realized_pnl, fills = v.fills, closed_at = v.closed_at,
+             close_fill_key = v.close_fill_key,
+             high_price = greatest(t.high_price, v.high_price), low_price = least(t.low_price, v.low_price)
+        from jsonb_to_recordset(${tx.json(updates as never)}::jsonb)
+               as v(id bigint, status text, entry_qty integer, entry_value numeric, exit_qty integer, exit_value numeric,
+                    max_size integer, net_qty integer, realized_pnl numeric, fills integer, closed_at timestamptz,
+                    close_fill_key text, high_price numeric, low_price numeric)
+       where t.id = v.id`;
+  if (inserts.length) await tx`insert into trades ${tx(inserts as never)}`;
 }
 
 export interface TradeRow {

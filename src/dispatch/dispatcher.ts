@@ -257,6 +257,7 @@ export class Dispatcher {
         current = {
           ...current,
           resume: true,
+          rerun: !result.retry.recover,
           ...(result.retry.plan ? { storedPlan: result.retry.plan } : {}),
         };
         continue;
@@ -270,6 +271,7 @@ export class Dispatcher {
         current = {
           ...current,
           resume: true,
+          rerun: !result.wait.recover,
           waits,
           ...(result.wait.plan ? { storedPlan: result.wait.plan } : {}),
         };

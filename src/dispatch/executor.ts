@@ -1,8 +1,13 @@
 /**
- * Runs one execution: what one signal does on one trader. Loads the trader's context, plans with the pure
- * copy planner, stores the plan before the first order leaves, then carries the intents out in order
- * through the order kernel (src/orders/): cancels of this trader's own orders, closes capped by what the
- * broker really holds, entries at market, then exits for the position the broker confirms.
+ * Runs one execution: what one signal does on one trader. Loads the trader's context (position from the
+ * in-memory book), plans with the pure copy planner, then carries the intents out in order through the
+ * order kernel (src/orders/): cancels of this trader's own orders, closes capped by what the broker really
+ * holds, entries at market, then exits for the position the broker confirms.
+ *
+ * No database round trip stands between the plan and the first order: on a new execution's first run the
+ * plan and the first order's row are written behind the order (deterministic client order ids), and every
+ * later step waits for the plan to be written. A crash in between is recovered by asking the broker for
+ * every id the signal could have sent first before planning again (src/dispatch/recovery.ts).
  *
  * A broker that cannot be reached never ends an exit: the execution waits (`waiting_for_broker`) and the
  * dispatcher runs it again, with its stored plan and the same client order ids, once the broker is back.
@@ -26,6 +31,7 @@ import {
   signalAgeMs,
   withoutEntries,
 } from "../domain/planner";
+import { withFoundEntry } from "../domain/recovered";
 import { effectiveSettings, type RecorderSettings, type TraderOverrides } from "../domain/settings";
 import { runsWhateverItsAge, type Signal } from "../domain/signal";
 import type { DayRule } from "../domain/trading-day";
@@ -41,6 +47,7 @@ import { BrokerUnreachable, why } from "../orders/unreachable";
 import type { Balances } from "../sessions/balances";
 import type { SessionPool } from "../sessions/pool";
 import { readPlanInputs } from "./plan-inputs";
+import { type Recovered, recoverLegs } from "./recovery";
 
 export type { EntryGate };
 
@@ -58,6 +65,11 @@ export interface ExecutionJob {
   storedPlan?: Plan;
   /** How many times it has waited for its broker so far. */
   waits?: number;
+  /**
+   * Run again in this process after a pause (a database blink, a wait for the broker): its earlier run
+   * kept its plan in memory if it had made one, so without `storedPlan` nothing of it was sent.
+   */
+  rerun?: boolean;
 }
 
 export interface ExecutorDeps {
@@ -92,10 +104,34 @@ export interface ExecutorDeps {
 /** What the dispatcher does next with an execution that did not finish. */
 export interface RunResult {
   /** A database blink: run it again shortly, in place. */
-  retry?: { plan?: Plan };
+  retry?: { plan?: Plan; recover?: boolean };
   /** The broker cannot be reached: run it again when it is back, with this plan. */
-  wait?: { plan?: Plan; reason: string };
+  wait?: { plan?: Plan; reason: string; recover?: boolean };
 }
+// `recover`: stopped before its recovery after a restart was planned; the next run recovers again.
+
+/** What `run` knows of an execution when it stops early. */
+interface RunState {
+  plan?: Plan;
+  /** The plan being written (behind the first order). */
+  stored?: Promise<unknown>;
+  /**
+   * Resumed after a restart without its plan and not planned yet: an order of it may be at the broker
+   * without a row, so it never expires as "nothing sent", and a run again recovers again.
+   */
+  recovering?: boolean;
+}
+
+/** What the next run needs: the plan if there is one, else whether it must recover first. */
+const rerunWith = (state: RunState): { plan?: Plan; recover?: boolean } =>
+  state.plan ? { plan: state.plan } : state.recovering ? { recover: true } : {};
+
+/** Waits for a write to settle, whatever its outcome (it is handled where it is awaited). */
+const settled = (p: Promise<unknown> | undefined) =>
+  p?.then(
+    () => undefined,
+    () => undefined,
+  );
 
 class ExecutionStopped extends Error {
   constructor(
@@ -127,7 +163,7 @@ export class Executor {
 
   /** Runs one execution; returns what the dispatcher should do when it did not finish. */
   async run(job: ExecutionJob): Promise<RunResult> {
-    const state: { plan?: Plan } = {};
+    const state: RunState = {};
     const log = this.deps.logger.child({
       signalId: job.signalId,
       executionId: job.executionId,
@@ -142,15 +178,16 @@ export class Executor {
           { event: "ExecutionPaused", reason: why(error) },
           "the database is not answering; the execution resumes shortly, asking the broker first",
         );
-        return { retry: state.plan ? { plan: state.plan } : {} };
+        return { retry: rerunWith(state) };
       }
       if (error instanceof BrokerUnreachable) {
         try {
-          const waiting = await this.waitOrExpire(job, log, state.plan, why(error));
+          await settled(state.stored);
+          const waiting = await this.waitOrExpire(job, log, state, why(error));
           if (waiting) return waiting;
           outcome = { status: "failed", problems: [this.expiredText(job, why(error))] };
         } catch (e) {
-          if (isTransientDbError(e)) return { retry: state.plan ? { plan: state.plan } : {} };
+          if (isTransientDbError(e)) return { retry: rerunWith(state) };
           throw e;
         }
       } else {
@@ -159,6 +196,7 @@ export class Executor {
         const message = stopped ? error.message : `internal error: ${why(error)}`;
         log.error({ event: "ExecutionFailed", status, reason: message }, "execution failed");
         try {
+          await settled(state.stored);
           await this.deps.journal.finish({ id: job.executionId, status, error: message });
         } catch (e) {
           log.error(
@@ -183,12 +221,18 @@ export class Executor {
   private async waitOrExpire(
     job: ExecutionJob,
     log: Logger,
-    planned: Plan | undefined,
+    state: RunState,
     reason: string,
   ): Promise<RunResult | undefined> {
-    let thePlan = planned;
+    let thePlan = state.plan;
     const opens = thePlan ? thePlan.intents.some((i) => i.kind === "entry") : !runsWhateverItsAge(job.signal);
-    if (opens && this.stale(job) && !(await entryPlaced(this.deps.sql, job.executionId))) {
+    // Until recovery has asked the broker, an entry of it may be there without a row: it never expires.
+    if (
+      opens &&
+      !state.recovering &&
+      this.stale(job) &&
+      !(await entryPlaced(this.deps.sql, job.executionId))
+    ) {
       const closes = thePlan?.intents.some((i) => i.kind === "close" || i.kind === "cancelExits");
       if (!thePlan || !closes) {
         const text = this.expiredText(job, reason);
@@ -217,7 +261,7 @@ export class Executor {
       log.warn({ event: "ExecutionWaiting", reason }, text);
       this.deps.onWaiting?.(job, text);
     }
-    return { wait: { ...(thePlan ? { plan: thePlan } : {}), reason: text } };
+    return { wait: { ...rerunWith({ ...state, plan: thePlan }), reason: text } };
   }
 
   private stale(job: ExecutionJob): boolean {
@@ -236,7 +280,7 @@ export class Executor {
   private async execute(
     job: ExecutionJob,
     log: Logger,
-    state: { plan?: Plan },
+    state: RunState,
   ): Promise<{ status: string; problems: string[]; decision: string }> {
     const startedAt = Date.now();
     this.deps.metrics?.stage("dispatched", job.receivedAt, startedAt);
@@ -259,11 +303,45 @@ export class Executor {
     const symbol = trader.overrides.ticker ?? recorder.settings.ticker ?? job.signal.ticker;
     const contract = await this.contract(session, symbol);
     const brokerAccountId = trader.brokerAccountId;
-    const position = await this.deps.journal.position({
-      traderId: trader.id,
+    const leg: LegContext = {
+      journal: this.deps.journal,
+      log,
+      session,
+      fills: this.deps.fills,
+      accountId: job.accountId,
+      executionId: job.executionId,
+      traderId: job.traderId,
       brokerAccountId,
-      contract: contract.name,
-    });
+      contract,
+      checkFirst: job.resume,
+      // A new execution's first run: its orders leave before their rows are written.
+      fresh: !job.resume,
+      ...(this.deps.settleDelaysMs ? { settleDelaysMs: this.deps.settleDelaysMs } : {}),
+      ...(this.deps.unreachableDelaysMs ? { unreachableDelaysMs: this.deps.unreachableDelaysMs } : {}),
+      mayResend: (l) => !isEntryLeg(l) || this.mayStillEnter(job, recorder.settings, trader),
+    };
+    // Claimed after a restart without its plan: an order of it may be at the broker without a row.
+    let recovered: Recovered | undefined;
+    if (job.resume && !job.storedPlan && !job.rerun) {
+      state.recovering = true;
+      recovered = await recoverLegs(leg, this.deps.sql, {
+        signalId: job.signalId,
+        traderId: job.traderId,
+        executionId: job.executionId,
+        exits: plan({
+          signal: job.signal,
+          recorder: recorder.settings,
+          overrides: trader.overrides,
+          multiplier: trader.multiplier,
+          position: { netQty: 0 },
+          now: this.now(),
+          receivedAt: job.receivedAt,
+        }).exits,
+      });
+    }
+    const key = { traderId: trader.id, brokerAccountId, contract: contract.name };
+    // A resumed execution reads the database: the book is for the fast path, not for doubt.
+    const position = recovered?.before ?? (await this.deps.journal.position(key, { read: job.resume }));
 
     const planned =
       job.storedPlan ??
@@ -306,8 +384,11 @@ export class Executor {
               }
             : {}),
         });
-    const thePlan = blocked ? withoutEntries(planned, blocked) : planned;
+    const gated = blocked ? withoutEntries(planned, blocked) : planned;
+    // An entry found at the broker after a restart is kept and protected, whatever planning says now.
+    const thePlan = recovered?.entry ? withFoundEntry(gated, recovered.entry) : gated;
     state.plan = thePlan;
+    state.recovering = false; // from here on the plan (kept in memory, then stored) carries it
     if (thePlan.intents.length === 0) {
       await this.deps.journal.finish({
         id: job.executionId,
@@ -322,14 +403,8 @@ export class Executor {
       );
       return { status: "ignored", problems: [], decision: thePlan.decision };
     }
-    await this.deps.journal.start({
-      id: job.executionId,
-      plan: planToJson(thePlan),
-      decision: thePlan.decision,
-      reason: thePlan.reason,
-      contract: contract.name,
-    });
     const state0 = session.status();
+    // Not sent: the wait stores the plan (markWaiting).
     if (state0.state !== "ready")
       throw new BrokerAway(
         `the ${session.kind} session is ${state0.state}${state0.error ? ` (${state0.error})` : ""}`,
@@ -341,25 +416,29 @@ export class Executor {
       problems: [],
       notes: [],
       startedAfterMs: startedAt - job.receivedAt.getTime(),
-      leg: {
-        journal: this.deps.journal,
-        log,
-        session,
-        fills: this.deps.fills,
-        accountId: job.accountId,
-        executionId: job.executionId,
-        traderId: job.traderId,
-        brokerAccountId,
-        contract,
-        checkFirst: job.resume,
-        ...(this.deps.settleDelaysMs ? { settleDelaysMs: this.deps.settleDelaysMs } : {}),
-        ...(this.deps.unreachableDelaysMs ? { unreachableDelaysMs: this.deps.unreachableDelaysMs } : {}),
-        mayResend: (leg) => !isEntryLeg(leg) || this.mayStillEnter(job, recorder.settings, trader),
-      },
+      leg,
     };
     const late = this.lateNote(job, recorder.settings, trader.overrides, thePlan);
     if (late) run.notes.push(late);
-    for (const intent of thePlan.intents) await this.carryOut(run, intent);
+    // The plan is written behind the first step (its order is on the wire before the plan is even
+    // serialized); every later step waits for it to be stored, which recovery after a crash relies on.
+    const [first, ...rest] = thePlan.intents;
+    const going = first ? this.carryOut(run, first) : Promise.resolve();
+    const stored = this.deps.journal.start({
+      id: job.executionId,
+      plan: planToJson(thePlan),
+      decision: thePlan.decision,
+      reason: thePlan.reason,
+      contract: contract.name,
+    });
+    stored.catch(() => undefined); // awaited before the next step; a failure is handled there
+    state.stored = stored;
+    await going;
+    for (const intent of rest) {
+      await stored;
+      await this.carryOut(run, intent);
+    }
+    await stored;
 
     const latencyMs = run.lastAckAt ? run.lastAckAt - job.receivedAt.getTime() : null;
     // "Already flat" and the like still tidy up stray orders, but nothing was traded: they stay ignored.

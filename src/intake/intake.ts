@@ -411,6 +411,8 @@ export class Intake {
       {
         ...about,
         event: "SignalAccepted",
+        // The intake's own share of a signal's latency (the benchmark's breakdown reads it).
+        committedAfterMs: Date.now() - raw.receivedAt.getTime(),
         traders: result.executions.length,
         action: signal.action,
         ticker: signal.ticker,

@@ -103,7 +103,8 @@ export async function closePosition(k: KernelDeps, ctx: LegContext, req: CloseRe
 
 /**
  * A close under this id that may already be at the broker: adopt it and wait for its fill. Undefined
- * when there is none (or the broker never received it), so a fresh close is computed.
+ * when there is none (or the broker never received it), so a fresh close is computed. A new execution's
+ * first run skips this (its close id is new); a resumed one asks the broker even without a row.
  */
 async function settleEarlier(
   k: KernelDeps,
@@ -111,12 +112,15 @@ async function settleEarlier(
   req: CloseRequest,
   notes: string[],
 ): Promise<CloseReport | undefined> {
+  if (ctx.fresh && !ctx.checkFirst) return undefined; // a new execution's close was never sent
   const row = await k.journal.order(req.clientOrderId);
-  if (!row) return undefined;
-  if (row.status === "rejected") return { kind: "rejected", reason: row.reason ?? "rejected earlier", notes };
-  if (row.status === "cancelled" && row.filledQty === 0) return undefined; // never placed: send anew
+  // Without a row, only a resumed close may be at the broker (its row is written behind it).
+  if (!row && !ctx.checkFirst) return undefined;
+  if (row?.status === "rejected")
+    return { kind: "rejected", reason: row.reason ?? "rejected earlier", notes };
+  if (row?.status === "cancelled" && row.filledQty === 0) return undefined; // never placed: send anew
   // Filled in the book only when its fill is booked too (a crash can fall between the two writes).
-  if (row.status === "filled" && row.filledQty >= row.qty) {
+  if (row?.status === "filled" && row.filledQty >= row.qty) {
     notes.push("already closed earlier under the same order id");
     return {
       kind: "closed",
@@ -133,8 +137,8 @@ async function settleEarlier(
     clientOrderId: req.clientOrderId,
     brokerAccountId: ctx.brokerAccountId,
     contract: ctx.contract,
-    side: row.side,
-    qty: row.qty,
+    side: row?.side ?? found.side,
+    qty: row?.qty ?? found.qty,
     type: "market",
   };
   // Checking first: the broker's record of it (a fill included) is adopted, never sent again.

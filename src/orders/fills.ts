@@ -2,6 +2,11 @@
  * Books fills and order updates from every broker session onto our orders and the traders' positions,
  * exactly once per fill, and wakes executions waiting for a fill. Fills of orders we did not place
  * (a trader's manual orders) are left to reconciliation.
+ *
+ * An order can leave before its row is written (the executor writes it behind the order): a fill naming
+ * it waits for that write when it is under way here, and a fill whose order has no row at all is held,
+ * keyed by the broker's order id, until the row exists (`bind`, or the next tries), never dropped. Every
+ * booking hands the positions it wrote to the in-memory book (src/orders/position-book.ts).
  */
 import type { BrokerEvent, BrokerOrder, BrokerOrderStatus, Fill } from "../brokers/port";
 import { Batcher } from "../db/batch";
@@ -14,11 +19,13 @@ import {
   type OrderStatus,
   orderByBrokerId,
 } from "../db/orders";
-import { retryTransient } from "../db/transient";
+import { isTransientDbError, retryTransient } from "../db/transient";
 import type { ContractSpec } from "../domain/contract";
 import type { Dec } from "../domain/decimal";
+import { isOurClientOrderId } from "../domain/ids";
 import type { Logger } from "../log";
 import type { Journal } from "./journal";
+import type { PositionBook } from "./position-book";
 
 export interface FillWait {
   price: Dec;
@@ -45,6 +52,8 @@ type ConflictListener = (
 type VenueLookup = (accountId: string) => string;
 
 const PENDING_TTL_MS = 60_000;
+/** Tries again for a fill whose order has no row yet (it may be written by another relay or a recovery). */
+const MISSING_RETRY_MS = [250, 1_000, 5_000, 30_000];
 /** Fills of orders that are not ours, kept per account to price book corrections (newest last). */
 const FOREIGN_KEPT = 200;
 
@@ -65,6 +74,7 @@ export class FillRecorder {
   private readonly appliedListeners = new Set<AppliedListener>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly foreign = new Map<string, ForeignFill[]>();
+  private readonly missingTries = new WeakMap<BrokerEvent, number>();
 
   /** Last status written per order, so repeated broker updates of one state cost no write. */
   private readonly lastStatus = new Map<string, OrderStatus>();
@@ -79,8 +89,27 @@ export class FillRecorder {
     private readonly spec: SpecLookup,
     private readonly journal: Journal,
     private readonly venueOf: VenueLookup = () => "",
+    private readonly book?: PositionBook,
   ) {
-    this.bookings = new Batcher((fills) => retryTransient(() => applyOrderFills(sql, fills)), 500, true);
+    this.bookings = new Batcher((fills) => this.book_(fills), 500, true);
+  }
+
+  /** One booking transaction; its positions reach the in-memory book before anyone awaiting it resumes. */
+  private async book_(fills: FillReport[]): Promise<FillResult[]> {
+    let failed: unknown;
+    try {
+      const results = await retryTransient(() =>
+        applyOrderFills(this.sql, fills, this.book?.source).catch((error: unknown) => {
+          if (isTransientDbError(error)) failed = error;
+          throw error;
+        }),
+      );
+      this.book?.booked(results.flatMap((r) => (r.applied?.row ? [r.applied.row] : [])));
+      return results;
+    } finally {
+      // An attempt that failed may still have committed (the reply was lost): the book cannot tell.
+      if (failed !== undefined) this.book?.doubt(`a fill booking failed (${String(failed)})`);
+    }
   }
 
   onConflict(listener: ConflictListener): () => void {
@@ -134,6 +163,24 @@ export class FillRecorder {
     brokerOrderId: string,
     fill: Fill,
   ): Promise<boolean> {
+    const result = await this.bookOne(accountId, clientOrderId, contract, brokerOrderId, fill);
+    if (result.missing)
+      this.logger.error(
+        { event: "FillWithoutOrder", accountId, clientOrderId, brokerOrderId },
+        "a fill names an order of ours with no row; not booked here (the order is adopted from the broker's record)",
+      );
+    return !result.stale;
+  }
+
+  /** Books one fill once the order's row is written (when its write is under way in this process). */
+  private async bookOne(
+    accountId: string,
+    clientOrderId: string,
+    contract: string,
+    brokerOrderId: string,
+    fill: Fill,
+  ): Promise<FillResult> {
+    await this.journal.written(clientOrderId);
     const spec = await this.spec(accountId, contract);
     if (!spec) throw new Error(`no contract spec for ${contract}`);
     const result = await this.bookings.add({
@@ -156,7 +203,7 @@ export class FillRecorder {
         l(accountId, clientOrderId, contract, result.conflict, !!result.applied);
     }
     if (result.applied) this.booked(accountId, result.applied);
-    return !result.stale;
+    return result;
   }
 
   /**
@@ -231,7 +278,9 @@ export class FillRecorder {
       }
       return;
     }
-    if (await this.record(accountId, clientOrderId, event.contract, brokerOrderId, event.fill)) return;
+    const result = await this.bookOne(accountId, clientOrderId, event.contract, brokerOrderId, event.fill);
+    if (result.missing) return this.holdMissing(accountId, key, event, clientOrderId);
+    if (!result.stale) return;
     // The broker reused an order id: this fill is not the old order's. It waits for the order that now
     // carries the id to be bound (our new order), or becomes a fill of an order that is not ours.
     if (this.clientIds.get(key) === clientOrderId) this.clientIds.delete(key);
@@ -241,6 +290,25 @@ export class FillRecorder {
       "a fill names a broker order id an order of ours had, but that order already filled completely; held for the order that now has the id",
     );
     this.hold(key, event);
+  }
+
+  /**
+   * A fill of an order whose row is not written (it left before its row, and the row is written elsewhere
+   * or after a restart's recovery): held for `bind`, and tried again a few times; never booked as foreign.
+   */
+  private holdMissing(accountId: string, key: string, event: BrokerEvent, clientOrderId: string): void {
+    const tries = this.missingTries.get(event) ?? 0;
+    const delay = MISSING_RETRY_MS[tries];
+    if (delay === undefined) {
+      this.logger.warn(
+        { event: "FillUnmatched", accountId, clientOrderId },
+        "a fill of an order of ours whose row never appeared here; the broker's record settles it",
+      );
+      return;
+    }
+    this.missingTries.set(event, tries + 1);
+    this.hold(key, event);
+    setTimeout(() => this.handle(accountId, event), delay).unref();
   }
 
   private keyOf(accountId: string, brokerOrderId: string): string {
@@ -308,7 +376,7 @@ export class FillRecorder {
 }
 
 function foreignOf(e: BrokerEvent): ForeignFill | undefined {
-  if (e.type !== "OrderFilled") return undefined;
+  if (e.type !== "OrderFilled" || (e.clientOrderId && isOurClientOrderId(e.clientOrderId))) return undefined;
   return { contract: e.contract, side: e.side, qty: e.fill.qty, price: e.fill.price, at: e.fill.at };
 }
 

@@ -2,6 +2,11 @@
  * The executor's bookkeeping, batched: in a fan-out every trader reads its position, stores its plan,
  * writes its order intents and marks its orders at about the same moment; the Journal turns each of those
  * into one statement per tick instead of one per trader.
+ *
+ * Positions come from the in-memory book (src/orders/position-book.ts) when it is sure, else from one
+ * batched read. An intent may be written behind its order (the order leaves first, under its
+ * deterministic id): until its row is committed, marks and reads of that id wait for it, so nothing
+ * written about the order can land before the row it belongs to.
  */
 import { Batcher } from "../db/batch";
 import type { Sql } from "../db/client";
@@ -24,6 +29,7 @@ import {
 } from "../db/orders";
 import { getPositions, type PositionKey, type PositionRow } from "../db/positions";
 import { retryTransient } from "../db/transient";
+import type { PositionBook } from "./position-book";
 
 export class Journal {
   private readonly positionReads: Batcher<PositionKey, PositionRow | undefined>;
@@ -33,8 +39,13 @@ export class Journal {
   private readonly marks: Batcher<OrderMark, undefined>;
   private readonly liveReads: Batcher<LiveOrdersQuery, OrderRow[]>;
   private readonly orderReads: Batcher<string, OrderRow | undefined>;
+  /** Intents being written, by client order id: what is written about those orders waits for them. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
-  constructor(readonly sql: Sql) {
+  constructor(
+    readonly sql: Sql,
+    readonly book?: PositionBook,
+  ) {
     this.positionReads = new Batcher((keys) => retryTransient(() => getPositions(sql, keys)));
     this.starts = new Batcher(async (items) => {
       await retryTransient(() => startExecutions(sql, items));
@@ -59,12 +70,28 @@ export class Journal {
   }
 
   /** Our order under a client order id, if it was ever written (a fan-out of closes asks at once). */
-  order(clientOrderId: string): Promise<OrderRow | undefined> {
+  async order(clientOrderId: string): Promise<OrderRow | undefined> {
+    await this.written(clientOrderId);
     return this.orderReads.add(clientOrderId);
   }
 
-  position(key: PositionKey): Promise<PositionRow | undefined> {
-    return this.positionReads.add(key);
+  /**
+   * The trader's booked position: from the in-memory book when it is sure, else read (and kept).
+   * `read`: go to the database whatever the book says (a resumed execution, where there is doubt).
+   */
+  async position(key: PositionKey, o: { read?: boolean } = {}): Promise<PositionRow | undefined> {
+    const hit = o.read ? undefined : this.book?.get(key);
+    if (hit) return hit.row;
+    const since = this.book?.mark() ?? 0;
+    const row = await this.positionReads.add(key);
+    this.book?.remember(key, row, since);
+    return row;
+  }
+
+  /** Resolves once no intent for this id is being written (whether or not that write succeeded). */
+  async written(clientOrderId: string): Promise<void> {
+    const pending = this.writing.get(clientOrderId);
+    if (pending) await pending.catch(() => undefined);
   }
 
   start(s: ExecutionStart): Promise<undefined> {
@@ -76,10 +103,17 @@ export class Journal {
   }
 
   intent(i: OrderIntent): Promise<{ row: OrderRow; existed: boolean }> {
-    return this.intents.add(i);
+    const written = this.intents.add(i);
+    this.writing.set(i.clientOrderId, written);
+    const done = () => {
+      if (this.writing.get(i.clientOrderId) === written) this.writing.delete(i.clientOrderId);
+    };
+    written.then(done, done);
+    return written;
   }
 
-  mark(m: OrderMark): Promise<undefined> {
+  async mark(m: OrderMark): Promise<undefined> {
+    await this.written(m.clientOrderId);
     return this.marks.add(m);
   }
 

@@ -1,7 +1,11 @@
 /**
  * Sending one order leg without ever doubling it.
  *
- * 1. The leg is written to broker_orders under its deterministic client order id before it leaves.
+ * 1. The leg is written to broker_orders under its deterministic client order id: before it leaves, or,
+ *    on a new execution's first run (`fresh`: no order of it can exist anywhere yet), behind it: the
+ *    order leaves at once and its row is written meanwhile; its outcome is written only once the row is.
+ *    A crash in between leaves an order without a row: the resumed execution asks the broker for every
+ *    id it could have sent (src/dispatch/recovery.ts) before anything else.
  * 2. If that id was written before (a restart, a retry) or we are resuming, the broker is asked for the id
  *    first and an existing order is adopted instead of sending a second one.
  * 3. A reply that never comes is an unknown outcome: it is settled by asking the broker, with backoff.
@@ -58,6 +62,11 @@ export interface LegContext {
   contract: ContractSpec;
   /** Ask the broker before sending (a resumed execution). */
   checkFirst: boolean;
+  /**
+   * A new execution's first run: none of its ids was ever sent or written, so its orders leave before
+   * their rows are written (write-behind). Never together with `checkFirst`.
+   */
+  fresh?: boolean;
   /** Delays between broker look-ups when settling an unknown outcome. */
   settleDelaysMs?: number[];
   /**
@@ -150,12 +159,18 @@ async function prepare(ctx: LegContext, leg: string, req: OrderRequest): Promise
 }
 
 export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): Promise<LegResult> {
-  const known = await prepare(ctx, leg, req);
-  if (known) return known;
+  const behind = writeBehind(ctx, leg, req);
+  if (!behind) {
+    const known = await prepare(ctx, leg, req);
+    if (known) return known;
+  }
   const sentAt = performance.now();
   const outcome = await ctx.session.placeOrder(req);
   const ackAt = Date.now();
   logOutcome(ctx, leg, req, outcome, performance.now() - sentAt);
+  // The row must exist before anything about the order is written; failing here (the database is away)
+  // pauses the execution, which resumes asking the broker for this id.
+  if (behind) await behind;
   let result = await conclude(ctx, req, outcome, ackAt, () => resendable(ctx, leg));
   for (let resends = 1; isAbsent(result); resends++) {
     logResend(ctx, leg, req);
@@ -170,6 +185,24 @@ export async function sendLeg(ctx: LegContext, leg: string, req: OrderRequest): 
     return { kind: "rejected", reason, neverArrived: true };
   }
   return result;
+}
+
+/**
+ * On a fresh execution, starts writing the leg's row without waiting for it (the order leaves now); the
+ * promise settles when the row is committed. Undefined when the row must be written first.
+ */
+function writeBehind(ctx: LegContext, leg: string, req: OrderRequest): Promise<void> | undefined {
+  if (!ctx.fresh || ctx.checkFirst) return undefined;
+  const written = ctx.journal.intent(intentOf(ctx, leg, req)).then(({ existed }) => {
+    // A fresh id already written means another run of this execution is at work: never expected.
+    if (existed)
+      ctx.log.error(
+        { event: "OrderIdSeenBefore", leg, clientOrderId: req.clientOrderId },
+        "a new execution's order id was already written; it was sent before this was known",
+      );
+  });
+  written.catch(() => undefined); // awaited after the send; a failure is handled there
+  return written;
 }
 
 /**
@@ -420,4 +453,33 @@ async function adopt(ctx: LegContext, found: BrokerOrder): Promise<LegResult> {
     };
   }
   return { kind: "accepted", brokerOrderId: found.brokerOrderId };
+}
+
+/**
+ * An order of ours found at the broker whose row may never have been written (it left before its row, and
+ * the relay stopped): its row is written from the broker's record, then it is adopted like any other.
+ */
+export async function adoptFound(
+  ctx: LegContext,
+  leg: string,
+  clientOrderId: ClientOrderId,
+  record: BrokerOrder,
+): Promise<LegResult> {
+  const found = { ...record, clientOrderId };
+  const req: OrderRequest = {
+    clientOrderId,
+    brokerAccountId: ctx.brokerAccountId,
+    contract: ctx.contract,
+    side: found.side,
+    qty: found.qty,
+    type: found.type,
+    ...(found.price !== undefined ? { price: found.price } : {}),
+    ...(found.stopPrice !== undefined ? { stopPrice: found.stopPrice } : {}),
+  };
+  await ctx.journal.intent(intentOf(ctx, leg, req));
+  ctx.log.info(
+    { event: "OrderAdopted", leg, clientOrderId: req.clientOrderId, status: found.status },
+    "order found at the broker after a restart; not sent again",
+  );
+  return adopt(ctx, found);
 }

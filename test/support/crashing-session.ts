@@ -11,6 +11,11 @@ export class CrashSwitch {
   dead = false;
   /** Resolves once the placement that was in flight at the moment of death has reached the broker. */
   readonly died: Promise<void>;
+  /**
+   * Called at the fatal placement just before it is forwarded, in the same tick as the relay's call (so
+   * a test can take the database away while the order is on its way, before anything else happens).
+   */
+  onDeath: (() => void) | undefined;
   private markDied: () => void = () => undefined;
 
   constructor(public allow: number) {
@@ -50,6 +55,7 @@ export function crashingFactory(inner: BrokerFactory, crash: CrashSwitch, deaf =
           const fate = crash.next();
           if (fate === "dead") return never<R>();
           if (fate === "send-then-die") {
+            crash.onDeath?.();
             await fn(...a); // the order reaches the broker...
             crash.diedNow();
             return never<R>(); // ...and the relay never hears back

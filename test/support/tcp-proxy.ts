@@ -1,7 +1,8 @@
 /**
  * A TCP forwarder between the relay and Postgres (or a broker simulator) that tests can cut, to lose the
  * database or the broker on purpose. Cut, it refuses connections, or, given an HTTP status, answers every
- * request with it like a load balancer or ingress whose backend is gone.
+ * request with it like a load balancer or ingress whose backend is gone. Frozen, it holds every byte in
+ * both directions (connections stay open, nothing arrives) until restored: a database that hangs.
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
@@ -9,6 +10,9 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private down = false;
+  private frozen = false;
+  /** Open (client, upstream) pairs, to stop and start forwarding between them. */
+  private readonly pairs = new Set<[Socket, Socket]>();
   private answer: number | undefined;
   /** Connections turned away (refused or answered) while cut, to wait for a client's retries. */
   turnedAway = 0;
@@ -30,12 +34,20 @@ export class TcpProxy {
         return;
       }
       const upstream = tcpConnect(this.targetPort, this.targetHost);
-      for (const s of [client, upstream]) {
+      const pair: [Socket, Socket] = [client, upstream];
+      for (const s of pair) {
         this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
+        s.on("close", () => {
+          this.sockets.delete(s);
+          this.pairs.delete(pair);
+        });
         s.on("error", () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.pairs.add(pair);
+      if (this.frozen) {
+        client.pause();
+        upstream.pause();
+      } else forward(pair);
     });
     await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
     const a = this.server.address();
@@ -53,6 +65,20 @@ export class TcpProxy {
   restore(): void {
     this.down = false;
     this.answer = undefined;
+    if (!this.frozen) return;
+    this.frozen = false;
+    for (const pair of this.pairs) forward(pair);
+  }
+
+  /** Holds every byte in both directions, connections left open, until `restore`. */
+  freeze(): void {
+    this.frozen = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
 
   /** One HTTP reply with an empty body per request head, then the connection is closed. */
@@ -74,6 +100,11 @@ export class TcpProxy {
     this.cut();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+function forward([client, upstream]: [Socket, Socket]): void {
+  client.pipe(upstream);
+  upstream.pipe(client);
 }
 
 /** The same database URL, routed through the proxy. */
