@@ -97,7 +97,7 @@ describe("fault injection against the relay process", () => {
     expect(suite.h.relay.generation).toBe(3);
     expect(s.signals).toBeGreaterThanOrEqual(2);
     expect(suite.h.sim.duplicateClOrdIds()).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 
   it("F02 trading sockets dropped while orders flow: unknown outcomes settled by asking, never re-sent", async () => {
     const s = await scenario("sockets");
