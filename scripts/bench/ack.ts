@@ -22,6 +22,8 @@ export interface AckResult {
   /** CPU per acknowledged alert: the relay's process, and PostgreSQL's processes (ms). */
   ackRelayCpuMs: number;
   ackDatabaseCpuMs?: number;
+  /** CPU per request of the bare Hono floor (ms), in the same process. */
+  bareCpuMs: number;
   /** Group commit over the measured run: alerts per intake transaction (mean) and the largest batch. */
   ackBatchMean?: number;
   ackBatchMax?: number;
@@ -86,7 +88,9 @@ export async function ackBench(
       log(
         `ack: ${alerts} alerts in ${batches} commits; batch size: commits ${sizes.map(([k, n]) => `${k}:${n}`).join(" ")}`,
       );
+    const bareCpu = process.cpuUsage();
     const floor = await load(bare.url);
+    const bareUsed = process.cpuUsage(bareCpu);
     if (ack.non2xx > 0 || ack.errors > 0)
       throw new Error(`relay answered ${ack.non2xx} non-2xx and ${ack.errors} errors`);
     return {
@@ -98,6 +102,7 @@ export async function ackBench(
       bareP50Ms: floor.p50Ms,
       bareP99Ms: floor.p99Ms,
       ackRelayCpuMs: (1000 * used.relaySeconds) / Math.max(1, ack.total),
+      bareCpuMs: (bareUsed.user + bareUsed.system) / 1000 / Math.max(1, floor.total),
       ...(batches > 0
         ? { ackBatchMean: alerts / batches, ackBatchMax: Math.max(...sizes.map(([k]) => k)) }
         : {}),

@@ -3,10 +3,12 @@
  * together, by one statement in one transaction (src/db/accept-batch.ts), so they share one round trip
  * and one WAL flush. Each caller still gets its own result, and only once the COMMIT of its batch is done.
  *
- * When to commit: as soon as a commit slot is free. Alerts that reach the committer in the same turn of
- * the event loop (the HTTP parser hands over a burst at once) go together; that wait is `setImmediate`,
- * never a timer, so a lone alert is committed at once, alone, as before. While `concurrency` batches are
- * in flight, newcomers queue and leave together when one of them finishes, at most `maxBatch` at a time.
+ * When to commit: as soon as a commit slot is free. The only wait is a microtask (alerts handed over by
+ * the same synchronous burst go together), never a timer, so a lone alert is committed at once, alone, as
+ * before. While `concurrency` batches are in flight (one by default), newcomers queue and leave together
+ * when one of them finishes, at most `maxBatch` at a time, in arrival order. (`setImmediate` was tried:
+ * it gathered a little more, but sending a query a loop turn later made postgres.js's recovery after a
+ * database outage stall the next query for seconds in test R09.)
  *
  * Failures: a batch the database refused (an ERROR: the transaction rolled back, nothing of it is
  * committed) is committed again one alert at a time, in order, so one bad alert fails alone and every
