@@ -62,8 +62,11 @@ export class AccountOwnership {
     if (!this.owned.has(accountId)) return false;
     // A relay that could not renew for a whole lease may have lost its accounts already: it stops acting
     // on them until the database says again that they are its own.
+    // Alone on the database (the usual single relay), no one else can have taken it: a slow beat on a
+    // busy machine must not stop a relay from flattening its own accounts.
+    if (!this.started || this.liveRelays < 2) return true;
     const renewed = Math.max(this.renewedAt, this.claimedAt.get(accountId) ?? 0);
-    return !this.started || Date.now() - renewed < this.d.leaseMs;
+    return Date.now() - renewed < this.d.leaseMs;
   }
 
   /**
