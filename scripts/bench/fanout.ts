@@ -168,16 +168,21 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
 
       const relayMs: number[] = [];
       lines.length = 0;
-      (globalThis as unknown as { qc?: Map<string, number> }).qc?.clear();
       const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+      // The relay's CPU and how busy its event loop was over the rounds: figures a loaded machine moves
+      // much less than wall-clock times (this process is the relay; the simulator runs in its own).
+      const cpu0 = process.cpuUsage();
+      const elu0 = performance.eventLoopUtilization();
       for (let r = 0; r < o.rounds; r++) {
         relayMs.push(await signal(relay, fan.webhookToken, r % 2 === 0 ? "buy" : "exit", n));
       }
+      const cpu = process.cpuUsage(cpu0);
+      const elu = performance.eventLoopUtilization(elu0);
+      out[`relayCpuMsPerRound${n}`] = (cpu.user + cpu.system) / 1000 / o.rounds;
+      log(
+        `  relay CPU ${((cpu.user + cpu.system) / 1000 / o.rounds).toFixed(0)} ms per round (${(cpu.system / 1000 / o.rounds).toFixed(0)} ms system), event loop ${(elu.utilization * 100).toFixed(0)}% busy`,
+      );
       if (profile) for (const line of await profile.stop(`fanout-${n}.cpuprofile`)) log(line);
-      const qc = (globalThis as unknown as { qc?: Map<string, number> }).qc;
-      if (qc)
-        for (const [k, v] of [...qc].sort((a, b) => b[1] - a[1]).slice(0, 25))
-          log(`${String(v).padStart(7)} ${k}`);
       // Every size starts flat: an odd number of rounds ends long, so close it, unmeasured.
       if (o.rounds % 2 === 1) await signal(relay, fan.webhookToken, "exit", n);
       const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);

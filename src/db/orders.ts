@@ -555,10 +555,22 @@ export async function insertIntents(
                   venue text),
            ${sql.unsafe(ASYNC_COMMIT)}
     on conflict (client_order_id) do nothing
-    returning *`;
-  const fresh = new Map(
-    inserted.map((r) => [r.client_order_id as string, orderRowOf(r as Record<string, unknown>)]),
-  );
+    returning client_order_id`;
+  // A new row is the intent as written (a fan-out inserts hundreds: no need to read them all back).
+  const byId = new Map(items.map((i) => [i.clientOrderId, i]));
+  const fresh = new Map<string, OrderRow>();
+  for (const r of inserted) {
+    const i = byId.get(r.client_order_id as string);
+    if (i)
+      fresh.set(i.clientOrderId, {
+        ...i,
+        status: "sending",
+        brokerOrderId: null,
+        filledQty: 0,
+        fillPrice: null,
+        reason: null,
+      });
+  }
   const missing = items.map((i) => i.clientOrderId).filter((id) => !fresh.has(id));
   const existing = new Map<string, OrderRow>();
   if (missing.length) {
