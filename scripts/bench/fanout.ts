@@ -136,8 +136,10 @@ export async function fanoutBench(databaseUrl: string, o: FanoutOptions): Promis
     const users: FloorUser[] = [];
     const floorAll: FloorUser[] = [];
     let floorCount = 0;
-    // A full collection first, so the baseline holds no garbage that the sessions' figure would absorb.
+    // A full collection first, so the baseline holds no garbage that the sessions' figure would absorb,
+    // read once V8 has handed back the pages it freed (it does so on a background thread).
     collect();
+    await new Promise((r) => setTimeout(r, 1_000));
     const memBase = await probe();
     for (const n of o.sizes) {
       const added = await addFollowers(relay, sim, fan.id, 1 + users.length, n - users.length);

@@ -144,6 +144,8 @@ async function main(): Promise<void> {
     if (warm) await add(warm);
     while ((await readyCount(relay)) < 1) await new Promise((r) => setTimeout(r, 50));
     collect();
+    // Read once V8 has handed back what the collection freed, as every reading below is.
+    await new Promise((r) => setTimeout(r, RELEASE_MS));
     const base = await probe();
     const kindsBefore = snapDir ? await heapKinds(snapDir) : undefined;
     const started = Date.now();
