@@ -1,12 +1,15 @@
 /**
- * `npm run bench [-- --only ack,fanout,loss,relays] [--quick] [--sizes 100,1000] [--relay-followers 1000]`: runs the benchmarks on this machine, each against a
- * floor measured in the same run, prints a table and writes bench-results.json (numeric keys).
+ * `npm run bench [-- --only ack,fanout,loss,relays,memory] [--quick] [--sizes 100,1000] [--relay-followers 1000]`:
+ * runs the benchmarks on this machine, each against a floor measured in the same run, prints a table and
+ * writes bench-results.json (numeric keys). `memory` (memory per idle session per broker, memory.ts) runs
+ * only when named: `--brokers tradovate,projectx,webull --sessions 1000 --batch 25`.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { ackBench } from "./ack";
 import { fanoutBench } from "./fanout";
 import { startDatabase } from "./harness";
 import { lossBench } from "./loss";
+import { memoryBench } from "./memory";
 import { relaysBench } from "./relays";
 
 type Results = Record<string, number>;
@@ -54,6 +57,15 @@ async function main(): Promise<void> {
         results,
         await relaysBench(db.url, { followers, rounds: quick ? 3 : 7, counts: [1, 2, 3] }),
       );
+    }
+    // Not part of a plain `npm run bench`: three more processes of 1,000 logins each.
+    if (only?.includes("memory")) {
+      const brokers = args.includes("--brokers")
+        ? (args[args.indexOf("--brokers") + 1] ?? "").split(",")
+        : ["tradovate", "projectx", "webull"];
+      const sessions = args.includes("--sessions") ? Number(args[args.indexOf("--sessions") + 1]) : 1000;
+      const batch = args.includes("--batch") ? Number(args[args.indexOf("--batch") + 1]) : 25;
+      Object.assign(results, await memoryBench(db.url, { brokers, sessions, batch }));
     }
   } finally {
     await db.stop();

@@ -1,4 +1,4 @@
-/** Starts scripts/bench/tradovate-worker.ts as a child process and talks to it over IPC. */
+/** Starts a simulator worker (default tradovate-worker.ts) as a child process and talks to it over IPC. */
 import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
 
@@ -7,8 +7,16 @@ export class SimProcess {
   private next = 1;
   private readonly waiting = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
 
+  constructor(private readonly worker = "tradovate-worker.ts") {}
+
   async start(): Promise<{ restUrl: string; wsUrl: string; mdUrl: string }> {
-    this.child = fork(join(import.meta.dirname, "tradovate-worker.ts"), [], {
+    this.spawn();
+    return this.call("start") as Promise<{ restUrl: string; wsUrl: string; mdUrl: string }>;
+  }
+
+  /** The child process alone, for workers whose `start` takes arguments. */
+  spawn(): void {
+    this.child = fork(join(import.meta.dirname, this.worker), [], {
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -19,7 +27,6 @@ export class SimProcess {
       if (reply.ok) w?.ok(reply.result);
       else w?.fail(new Error(reply.error));
     });
-    return this.call("start") as Promise<{ restUrl: string; wsUrl: string; mdUrl: string }>;
   }
 
   call(cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
