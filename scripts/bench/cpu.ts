@@ -35,6 +35,23 @@ async function databaseTicks(postmaster: string): Promise<number> {
   return ticks;
 }
 
+/** CPU seconds a process has used so far (0 where /proc cannot tell). */
+export async function processSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  return ((await stat(String(pid)))?.ticks ?? 0) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds PostgreSQL's processes have used so far (the server `sql` is connected to). */
+export async function databaseSeconds(sql: Sql): Promise<number | undefined> {
+  try {
+    const [row] = await sql`select pg_backend_pid() as pid`;
+    const postmaster = (await stat(String(row?.pid)))?.ppid;
+    return postmaster ? (await databaseTicks(postmaster)) / TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startCpuSplit(sql: Sql): Promise<{ stop(): Promise<CpuSplit> }> {
   let postmaster: string | undefined;
   try {

@@ -29,6 +29,10 @@ export async function startDatabase(): Promise<{ url: string; stop(): Promise<vo
     logger: createLogger({ level: "warn" }),
     durable: process.env.BENCH_DURABLE !== "0",
     maxConnections: 300,
+    // BENCH_PG_STATEMENTS=1: pg_stat_statements loaded, for benchmarks that print where PostgreSQL's time goes.
+    ...(process.env.BENCH_PG_STATEMENTS
+      ? { settings: { shared_preload_libraries: "pg_stat_statements" } }
+      : {}),
   });
   const url = await db.start();
   return {

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { freePort } from "../../src/db/embedded";
 import { RelayProcess } from "../faults/relay-process";
+import { databaseSeconds, processSeconds } from "./cpu";
 import { FloorClient, type FloorUser } from "./floor-client";
 import { api, BENCH_TOKEN, median } from "./harness";
 import { SimProcess } from "./tradovate-process";
@@ -72,6 +73,11 @@ export async function relaysBench(serverUrl: string, o: RelaysOptions): Promise<
         WEBHOOK_RATE_PER_MINUTE: "100000000",
         WEBHOOK_RATE_BURST: "100000000",
       },
+      // BENCH_PROFILE=1: each relay writes CPU profiles (one per thread) of its whole life into
+      // relays-<n>.cpuprofiles/ when it stops (Node's --cpu-prof).
+      nodeArgs: process.env.BENCH_PROFILE
+        ? ["--cpu-prof", `--cpu-prof-dir=${join(process.cwd(), `relays-${i + 1}.cpuprofiles`)}`]
+        : [],
     });
     await relay.start();
     relays.push(relay);
@@ -139,7 +145,21 @@ export async function relaysBench(serverUrl: string, o: RelaysOptions): Promise<
       }
       const latencies: number[] = [];
       const signalIds: string[] = [];
-      for (let r = 0; r < o.rounds + (o.rounds % 2); r++) {
+      // Who used the cores over the rounds: every relay process together, and PostgreSQL.
+      const relayCpu = async () => {
+        let s = 0;
+        for (const relay of relays) s += await processSeconds(relay.pid);
+        return s;
+      };
+      const statements = process.env.BENCH_PG_STATEMENTS !== undefined;
+      if (statements) {
+        await sql`create extension if not exists pg_stat_statements`;
+        await sql`select pg_stat_statements_reset()`;
+      }
+      const relayCpu0 = await relayCpu();
+      const dbCpu0 = await databaseSeconds(sql);
+      const rounds = o.rounds + (o.rounds % 2);
+      for (let r = 0; r < rounds; r++) {
         const via = relays[r % count] as RelayProcess;
         const res = await fetch(`${via.url}/webhook/${fan.webhookToken}`, {
           method: "POST",
@@ -170,6 +190,20 @@ export async function relaysBench(serverUrl: string, o: RelaysOptions): Promise<
         }
         signalIds.push(body.signalId);
       }
+      const relayCpuMs = (((await relayCpu()) - relayCpu0) * 1000) / rounds;
+      const dbCpu1 = await databaseSeconds(sql);
+      const dbCpuMs =
+        dbCpu0 !== undefined && dbCpu1 !== undefined ? ((dbCpu1 - dbCpu0) * 1000) / rounds : NaN;
+      // Created -> marked running (started_at, written behind the first order), for executions the
+      // answering relay ran itself against those another relay was woken for (NOTIFY relay_work, a claim).
+      const waits = await sql`
+        select (x.claimed_by = 'bench-relay-' || (1 + (split_part(s.alert_id, '-', 2)::int % ${count})))
+                 as local,
+               percentile_cont(0.5) within group (
+                 order by extract(epoch from x.started_at - x.created_at) * 1000)::float8 as wait_ms
+          from executions x join signals s on s.id = x.signal_id
+         where x.signal_id = any(${signalIds}::uuid[]) group by 1`;
+      const waitOf = (local: boolean) => Number(waits.find((w) => w.local === local)?.wait_ms ?? NaN);
       const spread = await sql`
         select claimed_by, count(*)::int as n from executions where signal_id = any(${signalIds}::uuid[])
          group by claimed_by order by claimed_by`;
@@ -179,9 +213,26 @@ export async function relaysBench(serverUrl: string, o: RelaysOptions): Promise<
       out[`relays${key}P50Ms`] = p50;
       out[`relays${key}Ratio`] = p50 / floorP50;
       out[`relays${key}Spread`] = Math.max(...perRelay) / Math.max(1, Math.min(...perRelay));
+      out[`relays${key}RelayCpuMsPerRound`] = relayCpuMs;
+      if (!Number.isNaN(waitOf(true))) out[`relays${key}LocalStartMs`] = waitOf(true);
+      if (!Number.isNaN(waitOf(false))) out[`relays${key}RemoteStartMs`] = waitOf(false);
+      if (!Number.isNaN(dbCpuMs)) out[`relays${key}DatabaseCpuMsPerRound`] = dbCpuMs;
       log(
-        `${count} relay(s), N=${o.followers}: p50 ${p50} ms, ratio ${(p50 / floorP50).toFixed(2)} (floor ${floorP50.toFixed(1)} ms); executions per relay ${spread.map((s) => `${s.claimed_by}=${s.n}`).join(", ")}`,
+        `${count} relay(s), N=${o.followers}: p50 ${p50} ms, ratio ${(p50 / floorP50).toFixed(2)} (floor ${floorP50.toFixed(1)} ms); executions per relay ${spread.map((s) => `${s.claimed_by}=${s.n}`).join(", ")}; CPU per round: relays ${relayCpuMs.toFixed(0)} ms, PostgreSQL ${dbCpuMs.toFixed(0)} ms; created -> marked running (median, written behind the first order) ${waitOf(true).toFixed(0)} ms on the answering relay${count > 1 ? `, ${waitOf(false).toFixed(0)} ms on another` : ""}`,
       );
+      if (statements) {
+        // Where PostgreSQL's time went over the rounds (this database only), by total execution time.
+        const top = await sql`
+          select calls::int, total_exec_time::float8 as ms, rows::int,
+                 regexp_replace(left(query, 110), '[[:space:]]+', ' ', 'g') as query
+            from pg_stat_statements s join pg_database d on d.oid = s.dbid
+           where d.datname = current_database()
+           order by total_exec_time desc limit 12`;
+        for (const t of top)
+          log(
+            `    ${(t.ms / rounds).toFixed(1).padStart(8)} ms/round ${String(Math.round(t.calls / rounds)).padStart(6)} calls/round  ${t.query}`,
+          );
+      }
     }
   } finally {
     for (const relay of relays) await relay.stop(20_000).catch(() => undefined);

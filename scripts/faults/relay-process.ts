@@ -24,6 +24,8 @@ export interface RelayProcessOptions {
   restartOnCrash?: boolean;
   /** Prefix of its log files, for several relays in one directory (default none). */
   name?: string;
+  /** Options for Node itself, before the script (`--cpu-prof` and the like, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export interface RelayLogLine {
@@ -95,7 +97,7 @@ export class RelayProcess {
     this.generation++;
     const generation = this.generation;
     const out: WriteStream = createWriteStream(this.logFile(generation));
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, [...(this.o.nodeArgs ?? []), "--import", "tsx", "src/main.ts"], {
       cwd: this.o.repoRoot,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...this.o.env },
       stdio: ["ignore", "pipe", "pipe"],

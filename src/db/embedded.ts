@@ -30,6 +30,8 @@ export interface EmbeddedOptions {
   /** Tests turn durability off for speed; the relay never does. */
   durable?: boolean;
   maxConnections?: number;
+  /** More server settings (`-c name=value`), e.g. the benchmarks' `shared_preload_libraries`. */
+  settings?: Record<string, string>;
 }
 
 interface Binaries {
@@ -159,6 +161,7 @@ export class EmbeddedDatabase {
       "-c",
       `max_connections=${this.options.maxConnections ?? 200}`,
       ...(durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
+      ...Object.entries(this.options.settings ?? {}).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
     ];
     // Own process group: a Ctrl-C in the terminal reaches the relay, which drains and then stops the database.
     const child = spawn(bins.postgres, args, {

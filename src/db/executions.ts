@@ -38,10 +38,15 @@ export interface ClaimedExecution {
   recorderId: string;
   receivedAt: Date;
   payload: Record<string, unknown>;
+  /**
+   * No relay had been given it to run before this claim (created for this relay by another relay's
+   * intake): none of its orders can be at the broker, so it runs like a new execution.
+   */
+  fresh: boolean;
 }
 
 const CLAIMED = `e.id, e.signal_id, e.trader_id, e.account_id, e.status, e.attempts, e.plan,
-                 s.recorder_id, s.received_at, s.payload`;
+                 s.recorder_id, s.received_at, s.payload, e.fresh`;
 
 function toClaimed(r: Record<string, unknown>): ClaimedExecution {
   return {
@@ -55,6 +60,7 @@ function toClaimed(r: Record<string, unknown>): ClaimedExecution {
     recorderId: r.recorder_id as string,
     receivedAt: r.received_at as Date,
     payload: r.payload as Record<string, unknown>,
+    fresh: r.fresh === true,
   };
 }
 
@@ -71,7 +77,7 @@ export async function claimUnfinished(
 ): Promise<ClaimedExecution[]> {
   const rows = await sql.unsafe(
     `with claimable as (
-       select id from executions x
+       select id, handed from executions x
         where status in ('pending', 'running', 'waiting_for_broker')
           and (($4 and claimed_by = $1) or lease_until < clock_timestamp() or lease_until is null
                or (claimed_by <> $1
@@ -82,9 +88,10 @@ export async function claimUnfinished(
         order by created_at, id
         for update skip locked limit $3
      ), claimed as (
-       update executions e set claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $2 / 1000.0)
+       update executions e set claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $2 / 1000.0),
+                               handed = true
          from claimable c where e.id = c.id
-       returning e.*
+       returning e.*, not c.handed as fresh
      )
      select ${CLAIMED} from claimed e join signals s on s.id = e.signal_id
       order by s.seq, e.created_at, e.id`,

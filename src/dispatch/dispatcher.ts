@@ -5,7 +5,8 @@
  * never holds another's signal back by more than one execution. Executions are claimed in Postgres
  * with a lease that is renewed while they run; at start (and periodically) unfinished executions whose
  * lease lapsed, or that this instance owned before a restart, are claimed with `for update skip locked`
- * and resumed in check-the-broker-first mode.
+ * and resumed in check-the-broker-first mode; executions another relay accepted for an account this one
+ * holds, never given to any relay before, run like new ones.
  */
 import PQueue from "p-queue";
 import type { Sql } from "../db/client";
@@ -84,7 +85,9 @@ export class Dispatcher {
           recorderId: r.recorderId,
           receivedAt: r.receivedAt,
           signal: signalFromJson(r.payload),
-          resume: true,
+          // Accepted on another relay for an account this one holds, and never run: nothing of it can be
+          // at the broker, so it runs like a new execution (no broker lookups first).
+          resume: !r.fresh,
           ...((r.status === "running" || r.status === "waiting_for_broker") && r.plan
             ? { storedPlan: planFromJson(r.plan) }
             : {}),
@@ -96,10 +99,14 @@ export class Dispatcher {
         );
       }
     }
-    if (jobs.length) {
-      this.o.logger.warn(
-        { event: "ExecutionsResumed", count: jobs.length },
-        "resuming unfinished executions",
+    const resumed = jobs.filter((j) => j.resume).length;
+    if (resumed) {
+      this.o.logger.warn({ event: "ExecutionsResumed", count: resumed }, "resuming unfinished executions");
+    }
+    if (jobs.length > resumed) {
+      this.o.logger.info(
+        { event: "ExecutionsClaimed", count: jobs.length - resumed },
+        "running executions another relay accepted for accounts this one holds",
       );
     }
     this.enqueue(jobs);

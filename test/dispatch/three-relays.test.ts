@@ -151,6 +151,7 @@ describe("three relays on one database", () => {
   it("MR01 accounts spread over the relays; every webhook, whichever relay it reaches, executes once on the holder", async () => {
     // The first relay logged in to all six when they were created; the others' shares come to them.
     const owners = await settled(relays, 2);
+    const seq = Math.max(0, ...sim.requests().map((r) => r.seq));
     const signals: string[] = [];
     for (let i = 0; i < 6; i++) {
       const via = relays[i % 3] as TestRelay;
@@ -165,6 +166,13 @@ describe("three relays on one database", () => {
       expect(r.claimed_by, "run by the account's holder").toBe(owners.get(r.account_id as string));
     }
     expect(new Set(rows.map((r) => r.claimed_by))).toEqual(new Set(["relay-1", "relay-2", "relay-3"]));
+    // Executions another relay accepted ran like new ones on their holder: no order looked up at the
+    // broker first (a resumed execution asks for every order id its signal could have sent).
+    expect(sim.requests({ endpoint: "command/list" }).filter((r) => r.seq > seq)).toEqual([]);
+    for (const t of relays) {
+      expect(t.logs.some((l) => l.includes('"event":"ExecutionsClaimed"'))).toBe(true);
+      expect(t.logs.some((l) => l.includes('"event":"ExecutionsResumed"'))).toBe(false);
+    }
     // One market order per login and signal, none twice.
     expect(sim.duplicateClOrdIds()).toEqual([]);
     for (let i = 0; i < LOGINS; i++) expect(sim.orders().filter((o) => o.user === `mr${i}`)).toHaveLength(6);
