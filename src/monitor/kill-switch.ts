@@ -24,6 +24,11 @@ export interface KillSwitchState {
     /** Accounts read flat so far, by whichever relay holds each (issue 16): done when all are. */
     flat?: string[];
   } | null;
+  /**
+   * Bumped by every write (each a locked read-modify-write): a reload whose answer arrives after a newer
+   * write was seen here is older than what this relay knows, and is not taken.
+   */
+  rev?: number;
 }
 
 const INITIAL: KillSwitchState = { stopped: false, since: null, actor: null, reason: null, flatten: null };
@@ -44,26 +49,34 @@ export class KillSwitch {
   /** Loads (or reloads, to see another relay's change) the stored state. */
   async load(): Promise<KillSwitchState> {
     const stored = await readState<Partial<KillSwitchState>>(this.sql, KILL_SWITCH_KEY);
-    this.state = { ...INITIAL, ...stored };
-    return this.state;
+    return this.take({ ...INITIAL, ...stored });
   }
 
   async stop(actor: string, reason: string | null): Promise<KillSwitchState> {
-    return this.change("stop", actor, reason, { stopped: true });
+    return this.change("stop", actor, reason, () => ({ stopped: true }));
   }
 
   async resume(actor: string, reason: string | null): Promise<KillSwitchState> {
-    return this.change("resume", actor, reason, { stopped: false });
+    return this.change("resume", actor, reason, () => ({ stopped: false }));
   }
 
   /** Stops entries and records a new flatten of these accounts; the caller runs it. */
   async beginFlatten(actor: string, reason: string | null, accountIds: string[]): Promise<KillSwitchState> {
-    await this.load();
-    const seq = (this.state.flatten?.seq ?? 0) + 1;
-    return this.change("flatten", actor, reason, {
+    return this.change("flatten", actor, reason, (previous) => ({
       stopped: true,
-      flatten: { seq, requestedAt: this.now().toISOString(), accountIds, done: false },
-    });
+      flatten: {
+        seq: (previous.flatten?.seq ?? 0) + 1,
+        requestedAt: this.now().toISOString(),
+        accountIds,
+        done: false,
+      },
+    }));
+  }
+
+  /** Keeps the newer of what is known here and `next` (answers to reloads can arrive out of order). */
+  private take(next: KillSwitchState): KillSwitchState {
+    if ((next.rev ?? 0) >= (this.state.rev ?? 0)) this.state = next;
+    return this.state;
   }
 
   /**
@@ -78,37 +91,53 @@ export class KillSwitch {
       if (!f || f.seq !== seq) return stored;
       const flat = [...new Set([...(f.flat ?? []), ...accountIds])];
       const done = f.accountIds.every((id) => flat.includes(id));
-      const updated: KillSwitchState = { ...stored, flatten: { ...f, flat, done } };
+      const updated: KillSwitchState = {
+        ...stored,
+        flatten: { ...f, flat, done },
+        rev: (stored.rev ?? 0) + 1,
+      };
       await tx`update relay_state set value = ${tx.json(updated as never)}, updated_at = now()
                 where key = ${KILL_SWITCH_KEY}`;
       return updated;
     });
-    this.state = next;
+    this.take(next);
   }
 
   private async change(
     action: "stop" | "flatten" | "resume",
     actor: string,
     reason: string | null,
-    patch: Partial<KillSwitchState>,
+    patch: (previous: KillSwitchState) => Partial<KillSwitchState>,
   ): Promise<KillSwitchState> {
     const at = this.now();
-    const previous = await this.load();
-    this.state = { ...previous, ...patch, since: at.toISOString(), actor, reason };
-    await writeState(this.sql, KILL_SWITCH_KEY, this.state);
-    // Every relay on the database honours it now, and flattens the accounts it holds.
-    await this.sql`select pg_notify('relay_kill', ${String(this.state.flatten?.seq ?? 0)})`;
+    // One locked read-modify-write, as accountsFlat: a relay marking accounts flat at the same moment
+    // neither loses this change nor has its own lost.
+    const state = await this.sql.begin(async (tx) => {
+      const [row] = await tx`select value from relay_state where key = ${KILL_SWITCH_KEY} for update`;
+      const previous = { ...INITIAL, ...((row?.value as Partial<KillSwitchState> | undefined) ?? {}) };
+      const next: KillSwitchState = {
+        ...previous,
+        ...patch(previous),
+        since: at.toISOString(),
+        actor,
+        reason,
+        rev: (previous.rev ?? 0) + 1,
+      };
+      await writeState(tx as unknown as Sql, KILL_SWITCH_KEY, next);
+      // Every relay on the database honours it at commit, and flattens the accounts it holds.
+      await tx`select pg_notify('relay_kill', ${String(next.flatten?.seq ?? 0)})`;
+      return next;
+    });
+    this.take(state as KillSwitchState);
     const detail =
       action === "resume"
         ? "new entries allowed again"
         : action === "stop"
           ? "new entries stopped everywhere"
-          : `new entries stopped; flattening ${this.state.flatten?.accountIds.length ?? 0} account(s)`;
+          : `new entries stopped; flattening ${state.flatten?.accountIds.length ?? 0} account(s)`;
     await audit(this.sql, actor, `emergency.${action}`, null, {
       reason,
-      ...(action === "flatten"
-        ? { seq: this.state.flatten?.seq, accounts: this.state.flatten?.accountIds }
-        : {}),
+      ...(action === "flatten" ? { seq: state.flatten?.seq, accounts: state.flatten?.accountIds } : {}),
     });
     this.bus.emit({
       type: "KillSwitchUsed",
@@ -117,6 +146,6 @@ export class KillSwitch {
       actor,
       detail: reason ? `${detail}: ${reason}` : detail,
     });
-    return this.state;
+    return state as KillSwitchState;
   }
 }
