@@ -11,7 +11,7 @@ import { brokerFactories, PaperExchange } from "./brokers/registry";
 import type { Config } from "./config";
 import type { Sql } from "./db/client";
 import { orderByClientId } from "./db/orders";
-import { parseSessionReset } from "./db/owners";
+import { parseHandover, parseSessionReset } from "./db/owners";
 import { Directory } from "./directory";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { Executor } from "./dispatch/executor";
@@ -384,6 +384,7 @@ export function buildRelay(o: RelayOptions): Relay {
     counters,
     metrics,
     leaders,
+    ownership,
     startedAt: new Date(),
     bus,
     ...(o.peerAddress ? { peerAddress: o.peerAddress } : {}),
@@ -448,6 +449,12 @@ export function buildRelay(o: RelayOptions): Relay {
           );
       });
       stopListening.push(reset.unlisten);
+      // Another relay needs an account held here for an admin action (a delete that flattens): hand it over.
+      const handover = await sql.listen("relay_handover", (payload) => {
+        const { toRelay, accountId } = parseHandover(payload);
+        if (toRelay !== config.instanceId && ownership.owns(accountId)) void ownership.handOver(accountId);
+      });
+      stopListening.push(handover.unlisten);
       // Before the sessions start, so their first snapshot's positions and cash reach the monitor.
       await monitor.start();
       const warm = pool.warmInUse();

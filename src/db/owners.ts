@@ -114,6 +114,19 @@ export async function releaseAccounts(sql: Sql, relay: string, accountIds: strin
   });
 }
 
+/**
+ * An admin action on `toRelay` needs the account's session there (a delete that flattens): its holder
+ * hands it over once nothing of it is running (src/sessions/ownership.ts handOver).
+ */
+export async function askHandover(sql: Sql, accountId: string, toRelay: string): Promise<void> {
+  await sql`select pg_notify('relay_handover', ${`${toRelay} ${accountId}`})`;
+}
+
+export function parseHandover(payload: string): { toRelay: string; accountId: string } {
+  const at = payload.lastIndexOf(" ");
+  return { toRelay: payload.slice(0, at), accountId: payload.slice(at + 1) };
+}
+
 /** An account's credentials or environment changed, or it was deleted: its holder logs in again (or out). */
 export async function announceSessionReset(sql: Sql, accountId: string, fromRelay: string): Promise<void> {
   await sql`select pg_notify('relay_session_reset', ${`${fromRelay} ${accountId}`})`;

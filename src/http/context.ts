@@ -37,6 +37,11 @@ export interface Services {
   bus: EventBus;
   /** Issue 14, leader copying: re-read the leaders (a PUT is in force when it is answered). */
   leaders?: { reload(): Promise<void> };
+  /**
+   * Issue 16: brings an account's session to this relay for an admin action that needs it (its holder
+   * hands it over); the returned function lets it go again. Absent: this relay holds every account.
+   */
+  ownership?: { bringHere(accountId: string, timeoutMs?: number): Promise<() => void> };
   /** Remote address of the socket behind a request (absent for in-process app.request()). */
   peerAddress?: (raw: unknown) => string | undefined;
 }

@@ -16,6 +16,7 @@ import {
   updateTrader,
 } from "../db/traders";
 import { RelayError } from "../errors";
+import { NotOwner } from "../sessions/ownership";
 import type { Services } from "./context";
 
 const describe = (h: Holdings): string => {
@@ -35,7 +36,7 @@ export interface Retired {
 export async function retireTrader(s: Services, id: string, flatten: boolean): Promise<Retired> {
   const trader = await getTrader(s.sql, id);
   if (!trader) throw new RelayError("not_found", "No such trader.");
-  const held = await settle(s, id, flatten, trader.enabled);
+  const held = await settle(s, id, trader.accountId, flatten, trader.enabled);
   if (!(await softDeleteTrader(s.sql, id))) throw new RelayError("not_found", "No such trader.");
   await s.directory.refresh();
   return { flattened: held !== "", held };
@@ -46,6 +47,7 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
   const begun = await beginAccountDelete(s.sql, id);
   if (begun === "missing") throw new RelayError("not_found", "No such account.");
   if (begun === "busy") throw new RelayError("conflict", "This account is already being deleted.");
+  let release: (() => void) | undefined;
   try {
     const traders = await listTraders(s.sql, { accountId: id });
     if (traders.length > 0 && !flatten) {
@@ -54,8 +56,10 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
         `This account is linked to ${traders.length} trader(s); delete those links first, or pass ?flatten=true to cancel their orders, close their positions and delete them with the account.`,
       );
     }
+    // Its orders are looked up and cancelled through its session: on this relay, whichever relay holds it.
+    release = await holdHere(s, id);
     const done: Retired[] = [];
-    for (const t of traders) done.push({ flattened: true, held: await settle(s, t.id, true, t.enabled) });
+    for (const t of traders) done.push({ flattened: true, held: await settle(s, t.id, id, true, t.enabled) });
     const leftovers = await s.lossMonitor.cancelUnowned(id, []);
     if (leftovers.length > 0) {
       throw new RelayError(
@@ -73,6 +77,25 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
     await abandonAccountDelete(s.sql, id);
     await s.directory.refresh();
     throw error;
+  } finally {
+    release?.();
+  }
+}
+
+/**
+ * The account's session on this relay for the action (issue 16: its holder hands it over), or a 409 that
+ * says where it runs. One relay alone holds every account: this costs nothing then.
+ */
+async function holdHere(s: Services, accountId: string): Promise<() => void> {
+  if (!s.ownership) return () => undefined;
+  try {
+    return await s.ownership.bringHere(accountId);
+  } catch (error) {
+    if (!(error instanceof NotOwner)) throw error;
+    throw new RelayError(
+      "conflict",
+      `This login's broker session runs on another relay (${error.holder}), which did not hand it over within 15 s (something of it is still running there); nothing was changed. Try again shortly.`,
+    );
   }
 }
 
@@ -81,7 +104,13 @@ export async function retireAccount(s: Services, id: string, flatten: boolean): 
  * disables it (no new signal reaches it), flattens, and checks nothing is left. On failure the trader is
  * enabled again as it was. Returns what it held ("" when nothing).
  */
-async function settle(s: Services, traderId: string, flatten: boolean, wasEnabled: boolean): Promise<string> {
+async function settle(
+  s: Services,
+  traderId: string,
+  accountId: string,
+  flatten: boolean,
+  wasEnabled: boolean,
+): Promise<string> {
   const before = await traderHoldings(s.sql, traderId);
   if (before.executions > 0) {
     throw new RelayError(
@@ -97,18 +126,27 @@ async function settle(s: Services, traderId: string, flatten: boolean, wasEnable
       `This trader holds ${held}; deleting it would leave them unmanaged at the broker. Pass ?flatten=true to cancel its orders and close its position first.`,
     );
   }
-  if (wasEnabled) {
-    await updateTrader(s.sql, traderId, { enabled: false });
-    await s.directory.refresh();
+  // The flatten runs where the account's session is: brought to this relay if another holds it.
+  const release = await holdHere(s, accountId);
+  try {
+    if (wasEnabled) {
+      await updateTrader(s.sql, traderId, { enabled: false });
+      await s.directory.refresh();
+    }
+    const result = await s.lossMonitor.retireTrader(traderId);
+    const after = await traderHoldings(s.sql, traderId);
+    if (result.flat && !holdsAnything(after)) return held;
+    if (wasEnabled) {
+      await updateTrader(s.sql, traderId, { enabled: true });
+      await s.directory.refresh();
+    }
+    return failed(held, result.flat ? `still ${describe(after)}` : result.reason);
+  } finally {
+    release();
   }
-  const result = await s.lossMonitor.retireTrader(traderId);
-  const after = await traderHoldings(s.sql, traderId);
-  if (result.flat && !holdsAnything(after)) return held;
-  if (wasEnabled) {
-    await updateTrader(s.sql, traderId, { enabled: true });
-    await s.directory.refresh();
-  }
-  const why = result.flat ? `still ${describe(after)}` : result.reason;
+}
+
+function failed(held: string, why: string): never {
   throw new RelayError(
     "conflict",
     `Could not flatten the trader (${why}); nothing was deleted. It held ${held}.`,

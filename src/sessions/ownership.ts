@@ -9,7 +9,7 @@
  */
 
 import type { Sql } from "../db/client";
-import { claimAccount, leaveRelays, ownershipTick, releaseAccounts } from "../db/owners";
+import { askHandover, claimAccount, leaveRelays, ownershipTick, releaseAccounts } from "../db/owners";
 import type { Logger } from "../log";
 
 /** The account's session is held by another relay: this one must not log in. */
@@ -42,6 +42,8 @@ export class AccountOwnership {
   private claimedAt = new Map<string, number>();
   /** Being given back: no new session or execution here, though the database still names this relay. */
   private releasing = new Set<string>();
+  /** An admin action here needs these accounts' sessions: not given back meanwhile (count per account). */
+  private pinned = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
@@ -117,6 +119,80 @@ export class AccountOwnership {
     }
   }
 
+  /**
+   * Brings the account's session to this relay for an admin action that needs it (a delete that
+   * flattens, reaching a relay that does not hold the account): asks the holder to hand it over
+   * (NOTIFY relay_handover; it does once nothing of the account runs there) and claims it once free,
+   * then loads its book here as a takeover does. The account stays here until the returned function
+   * is called. Throws NotOwner when the holder has not let go within `timeoutMs`.
+   */
+  async bringHere(accountId: string, timeoutMs = 15_000): Promise<() => void> {
+    const deadline = Date.now() + timeoutMs;
+    let askedAt = 0;
+    let asked = false;
+    for (;;) {
+      try {
+        await this.ensure(accountId);
+        break;
+      } catch (error) {
+        if (!(error instanceof NotOwner) || this.stopped || this.draining || Date.now() > deadline)
+          throw error;
+        // Asked again now and then: the first ask may have met a busy account, or another relay's beat
+        // may have claimed it once free.
+        if (Date.now() - askedAt > 2_000) {
+          askedAt = Date.now();
+          asked = true;
+          await askHandover(this.d.sql, accountId, this.d.relay);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    this.pinned.set(accountId, (this.pinned.get(accountId) ?? 0) + 1);
+    if (asked) {
+      this.d.logger.info(
+        { event: "AccountBroughtHere", accountId, relay: this.d.relay },
+        "account handed over for an action here",
+      );
+      this.d.gained([accountId]);
+    }
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.pinned.get(accountId) ?? 1) - 1;
+      if (n > 0) this.pinned.set(accountId, n);
+      else this.pinned.delete(accountId);
+    };
+  }
+
+  /** Another relay asked for the account (an admin action there needs it): given up when idle here. */
+  async handOver(accountId: string): Promise<boolean> {
+    if (!this.owned.has(accountId) || this.pinned.has(accountId) || this.draining || this.stopped)
+      return false;
+    if (this.releasing.has(accountId) || !this.d.isIdle(accountId)) return false;
+    this.owned.delete(accountId);
+    this.claimedAt.delete(accountId);
+    this.releasing.add(accountId);
+    try {
+      await this.d.letGo([accountId]);
+      await releaseAccounts(this.d.sql, this.d.relay, [accountId]);
+      this.d.logger.info(
+        { event: "AccountHandedOver", accountId, relay: this.d.relay },
+        "account given to the relay that asked for it",
+      );
+      return true;
+    } catch (error) {
+      // Not released: the lease is no longer renewed and lapses; the asking relay claims it then.
+      this.d.logger.warn(
+        { event: "AccountNotHandedOver", accountId, error: String(error) },
+        "lease left to lapse",
+      );
+      return false;
+    } finally {
+      this.releasing.delete(accountId);
+    }
+  }
+
   /** One beat now (the timer's, or a test's); concurrent calls share it. */
   tick(): Promise<void> {
     this.ticking ??= this.beat().finally(() => {
@@ -160,7 +236,8 @@ export class AccountOwnership {
     if (this.stopped) return;
     this.share = result.share;
     this.liveRelays = result.liveRelays;
-    const now = new Set(result.owned);
+    // An account being given back is not this relay's any more, whatever a beat that ran meanwhile read.
+    const now = new Set(result.owned.filter((id) => !this.releasing.has(id)));
     for (const [id, at] of this.claimedAt) {
       if (at >= began) now.add(id);
       else this.claimedAt.delete(id);
@@ -190,7 +267,7 @@ export class AccountOwnership {
   private async rebalance(): Promise<void> {
     const excess = this.owned.size - this.share;
     if (excess <= 0 || this.liveRelays < 2 || this.draining) return;
-    const idle = [...this.owned].filter((id) => this.d.isIdle(id)).slice(0, excess);
+    const idle = [...this.owned].filter((id) => !this.pinned.has(id) && this.d.isIdle(id)).slice(0, excess);
     if (idle.length === 0) return;
     for (const id of idle) {
       this.owned.delete(id);

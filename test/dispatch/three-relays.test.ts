@@ -303,4 +303,35 @@ describe("three relays on one database", () => {
     expect(fresh).toHaveLength(1);
     oneSessionPerLogin();
   });
+
+  // Last: it deletes a trader, and `signal` expects every login's.
+  it("MR05 a delete that flattens, sent to a relay that does not hold the account: the holder hands the account over, it is flattened once and deleted", async () => {
+    const owners = await settled(relays, 3);
+    const one = relays[0] as TestRelay;
+    const here = one.relay.ownership.relay;
+    const sid = await signal(one, "buy", "mr05-open");
+    const opened = await db.sql`
+      select account_id, trader_id from executions where signal_id = ${sid} and decision = 'opened'`;
+    const target = opened.find((r) => owners.get(r.account_id as string) !== here);
+    expect(target, "an open position on an account the other relay holds").toBeDefined();
+    const account = target?.account_id as string;
+    const trader = target?.trader_id as string;
+    const holder = relays.find((t) => t.relay.ownership.relay === owners.get(account)) as TestRelay;
+    const user = `mr${accountIds.indexOf(account)}`;
+
+    const askedAt = Date.now();
+    const res = await one.api("DELETE", `/api/traders/${trader}?flatten=true`);
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+    const sent = sim.orders().filter((o) => o.user === user && o.at >= askedAt);
+    expect(sent, "one close, from one relay").toHaveLength(1);
+    const [left] = await db.sql`
+      select coalesce(sum(abs(net_qty)), 0)::int as n from positions where trader_id = ${trader}`;
+    expect(left?.n).toBe(0);
+    const [row] = await db.sql`select deleted_at from traders where id = ${trader}`;
+    expect(row?.deleted_at).not.toBeNull();
+    expect(holder.logs.some((l) => l.includes('"event":"AccountHandedOver"'))).toBe(true);
+    expect(one.logs.some((l) => l.includes('"event":"AccountBroughtHere"'))).toBe(true);
+    expect(sim.duplicateClOrdIds()).toEqual([]);
+    oneSessionPerLogin();
+  });
 });
