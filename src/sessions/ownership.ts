@@ -182,10 +182,11 @@ export class AccountOwnership {
       );
       return true;
     } catch (error) {
-      // Not released: the lease is no longer renewed and lapses; the asking relay claims it then.
+      // Not released: the database still names this relay, so the next beat takes the account up again
+      // here (sessions warmed); the asking relay answers 409 once its wait is over.
       this.d.logger.warn(
         { event: "AccountNotHandedOver", accountId, error: String(error) },
-        "lease left to lapse",
+        "account kept: it could not be released",
       );
       return false;
     } finally {
@@ -281,8 +282,11 @@ export class AccountOwnership {
         "accounts given back for another relay to hold",
       );
     } catch (error) {
-      // Not released: the leases lapse (they are no longer renewed) and another relay claims them then.
-      this.d.logger.warn({ event: "AccountsNotReleased", error: String(error) }, "leases left to lapse");
+      // Not released: the database still names this relay, so the next beat takes them up again here.
+      this.d.logger.warn(
+        { event: "AccountsNotReleased", error: String(error) },
+        "accounts kept: they could not be released",
+      );
     } finally {
       for (const id of idle) this.releasing.delete(id);
     }
