@@ -11,7 +11,7 @@ import { brokerFactories, PaperExchange } from "./brokers/registry";
 import type { Config } from "./config";
 import type { Sql } from "./db/client";
 import { orderByClientId } from "./db/orders";
-import { parseHandover, parseSessionReset } from "./db/owners";
+import { parseRelayNotice } from "./db/owners";
 import { Directory } from "./directory";
 import { Dispatcher } from "./dispatch/dispatcher";
 import { Executor } from "./dispatch/executor";
@@ -436,7 +436,7 @@ export function buildRelay(o: RelayOptions): Relay {
       await ownership.start();
       // Another relay changed an account's login details or deleted it: the session held here follows.
       const reset = await sql.listen("relay_session_reset", (payload) => {
-        const { fromRelay, accountId } = parseSessionReset(payload);
+        const { relay: fromRelay, accountId } = parseRelayNotice(payload);
         if (fromRelay === config.instanceId || !pool.peek(accountId)) return;
         void directory
           .refresh()
@@ -451,7 +451,7 @@ export function buildRelay(o: RelayOptions): Relay {
       stopListening.push(reset.unlisten);
       // Another relay needs an account held here for an admin action (a delete that flattens): hand it over.
       const handover = await sql.listen("relay_handover", (payload) => {
-        const { toRelay, accountId } = parseHandover(payload);
+        const { relay: toRelay, accountId } = parseRelayNotice(payload);
         if (toRelay !== config.instanceId && ownership.owns(accountId)) void ownership.handOver(accountId);
       });
       stopListening.push(handover.unlisten);

@@ -53,22 +53,15 @@ export async function databaseSeconds(sql: Sql): Promise<number | undefined> {
 }
 
 export async function startCpuSplit(sql: Sql): Promise<{ stop(): Promise<CpuSplit> }> {
-  let postmaster: string | undefined;
-  try {
-    const [row] = await sql`select pg_backend_pid() as pid`;
-    postmaster = (await stat(String(row?.pid)))?.ppid;
-  } catch {
-    postmaster = undefined;
-  }
-  const db0 = postmaster ? await databaseTicks(postmaster) : undefined;
+  const db0 = await databaseSeconds(sql);
   const relay0 = process.cpuUsage();
   return {
     async stop() {
       const relay = process.cpuUsage(relay0);
-      const db1 = postmaster ? await databaseTicks(postmaster) : undefined;
+      const db1 = await databaseSeconds(sql);
       return {
         relaySeconds: (relay.user + relay.system) / 1e6,
-        databaseSeconds: db0 !== undefined && db1 !== undefined ? (db1 - db0) / TICKS_PER_SECOND : undefined,
+        databaseSeconds: db0 !== undefined && db1 !== undefined ? db1 - db0 : undefined,
       };
     },
   };

@@ -122,20 +122,18 @@ export async function askHandover(sql: Sql, accountId: string, toRelay: string):
   await sql`select pg_notify('relay_handover', ${`${toRelay} ${accountId}`})`;
 }
 
-export function parseHandover(payload: string): { toRelay: string; accountId: string } {
-  const at = payload.lastIndexOf(" ");
-  return { toRelay: payload.slice(0, at), accountId: payload.slice(at + 1) };
-}
-
 /** An account's credentials or environment changed, or it was deleted: its holder logs in again (or out). */
 export async function announceSessionReset(sql: Sql, accountId: string, fromRelay: string): Promise<void> {
   await sql`select pg_notify('relay_session_reset', ${`${fromRelay} ${accountId}`})`;
 }
 
-/** The relay that announced a reset (it has reset its own session already) and the account. */
-export function parseSessionReset(payload: string): { fromRelay: string; accountId: string } {
+/**
+ * A `relay_handover` or `relay_session_reset` payload: the relay it names (the one asking for the account,
+ * or the one that reset its own session already) and the account.
+ */
+export function parseRelayNotice(payload: string): { relay: string; accountId: string } {
   const at = payload.lastIndexOf(" ");
-  return { fromRelay: payload.slice(0, at), accountId: payload.slice(at + 1) };
+  return { relay: payload.slice(0, at), accountId: payload.slice(at + 1) };
 }
 
 /** A relay stopping: its heartbeat ends now, so the others' shares grow at once. */

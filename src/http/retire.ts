@@ -140,15 +140,12 @@ async function settle(
       await updateTrader(s.sql, traderId, { enabled: true });
       await s.directory.refresh();
     }
-    return failed(held, result.flat ? `still ${describe(after)}` : result.reason);
+    const why = result.flat ? `still ${describe(after)}` : result.reason;
+    throw new RelayError(
+      "conflict",
+      `Could not flatten the trader (${why}); nothing was deleted. It held ${held}.`,
+    );
   } finally {
     release();
   }
-}
-
-function failed(held: string, why: string): never {
-  throw new RelayError(
-    "conflict",
-    `Could not flatten the trader (${why}); nothing was deleted. It held ${held}.`,
-  );
 }

@@ -84,23 +84,38 @@ export class KillSwitch {
    * relays each flatten the accounts they hold, so the update is one locked read-modify-write.
    */
   async accountsFlat(seq: number, accountIds: string[]): Promise<void> {
-    const next = await this.sql.begin(async (tx) => {
-      const [row] = await tx`select value from relay_state where key = ${KILL_SWITCH_KEY} for update`;
-      const stored = { ...INITIAL, ...((row?.value as Partial<KillSwitchState> | undefined) ?? {}) };
+    await this.update((stored) => {
       const f = stored.flatten;
-      if (!f || f.seq !== seq) return stored;
+      if (!f || f.seq !== seq) return undefined;
       const flat = [...new Set([...(f.flat ?? []), ...accountIds])];
       const done = f.accountIds.every((id) => flat.includes(id));
-      const updated: KillSwitchState = {
-        ...stored,
-        flatten: { ...f, flat, done },
-        rev: (stored.rev ?? 0) + 1,
-      };
-      await tx`update relay_state set value = ${tx.json(updated as never)}, updated_at = now()
-                where key = ${KILL_SWITCH_KEY}`;
-      return updated;
-    });
-    this.take(next);
+      return { ...stored, flatten: { ...f, flat, done } };
+    }, false);
+  }
+
+  /**
+   * The one way the state is written: read under a row lock, changed by `next` (undefined: left as it is),
+   * written with `rev` bumped; `announce` wakes every relay on `relay_kill` at commit. Two relays writing
+   * at once (a resume here, accounts marked flat there) each see the other's write; neither is lost.
+   * Returns the state as this write left it.
+   */
+  private async update(
+    next: (stored: KillSwitchState) => KillSwitchState | undefined,
+    announce: boolean,
+  ): Promise<KillSwitchState> {
+    const state = (await this.sql.begin(async (tx) => {
+      const [row] = await tx`select value from relay_state where key = ${KILL_SWITCH_KEY} for update`;
+      const stored = { ...INITIAL, ...((row?.value as Partial<KillSwitchState> | undefined) ?? {}) };
+      const changed = next(stored);
+      if (!changed) return stored;
+      const written: KillSwitchState = { ...changed, rev: (stored.rev ?? 0) + 1 };
+      await writeState(tx as unknown as Sql, KILL_SWITCH_KEY, written);
+      // Every relay on the database honours it at commit, and flattens the accounts it holds.
+      if (announce) await tx`select pg_notify('relay_kill', ${String(written.flatten?.seq ?? 0)})`;
+      return written;
+    })) as KillSwitchState;
+    this.take(state);
+    return state;
   }
 
   private async change(
@@ -110,25 +125,16 @@ export class KillSwitch {
     patch: (previous: KillSwitchState) => Partial<KillSwitchState>,
   ): Promise<KillSwitchState> {
     const at = this.now();
-    // One locked read-modify-write, as accountsFlat: a relay marking accounts flat at the same moment
-    // neither loses this change nor has its own lost.
-    const state = await this.sql.begin(async (tx) => {
-      const [row] = await tx`select value from relay_state where key = ${KILL_SWITCH_KEY} for update`;
-      const previous = { ...INITIAL, ...((row?.value as Partial<KillSwitchState> | undefined) ?? {}) };
-      const next: KillSwitchState = {
+    const state = await this.update(
+      (previous) => ({
         ...previous,
         ...patch(previous),
         since: at.toISOString(),
         actor,
         reason,
-        rev: (previous.rev ?? 0) + 1,
-      };
-      await writeState(tx as unknown as Sql, KILL_SWITCH_KEY, next);
-      // Every relay on the database honours it at commit, and flattens the accounts it holds.
-      await tx`select pg_notify('relay_kill', ${String(next.flatten?.seq ?? 0)})`;
-      return next;
-    });
-    this.take(state as KillSwitchState);
+      }),
+      true,
+    );
     const detail =
       action === "resume"
         ? "new entries allowed again"
@@ -146,6 +152,6 @@ export class KillSwitch {
       actor,
       detail: reason ? `${detail}: ${reason}` : detail,
     });
-    return state as KillSwitchState;
+    return state;
   }
 }

@@ -63,6 +63,25 @@ async function ordersAtBroker(b: TestRelay, accountId: string): Promise<string[]
   return book.venue.listOrders(accountId).map((o) => o.clientOrderId ?? "");
 }
 
+/**
+ * Sends an alert through relay A whose first order reaching the broker is the last thing relay A does:
+ * `die` cuts (or freezes) its database right then. Returns the webhook's reply once that happened.
+ */
+async function lastOrder(
+  a: RelayA,
+  crash: CrashSwitch,
+  token: string,
+  alert: { action: string; price: string },
+  die: (proxy: TcpProxy) => void,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  crash.allow = 0;
+  crash.placed = 0;
+  crash.onDeath = () => die(a.proxy);
+  const res = await a.relay.webhook(token, JSON.stringify({ ticker: "MNQ1!", ...alert }));
+  await crash.died;
+  return res;
+}
+
 const legCount = (ids: string[], leg: string) => ids.filter((id) => id.endsWith(`-${leg}`)).length;
 
 async function executionOf(signalId: string) {
@@ -102,16 +121,9 @@ describe("an order that left before its bookkeeping was written", () => {
       settings: EXITS,
       recorderName: "wb01",
     });
-    crash.allow = 0;
-    crash.placed = 0;
-    crash.onDeath = () => a.proxy.cut();
-    const res = await a.relay.webhook(
-      token,
-      JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }),
-    );
+    const res = await lastOrder(a, crash, token, { action: "buy", price: "21000" }, (p) => p.cut());
     expect(res.status).toBe(202);
     const signalId = res.body.signalId as string;
-    await crash.died;
     // The entry is at the broker; nothing of the execution was written: neither its plan nor the order.
     const before = await executionOf(signalId);
     expect(before?.status).toBe("pending");
@@ -145,15 +157,8 @@ describe("an order that left before its bookkeeping was written", () => {
       settings: EXITS,
       recorderName: "wb02",
     });
-    crash.allow = 0;
-    crash.placed = 0;
-    crash.onDeath = () => a.proxy.freeze();
-    const res = await a.relay.webhook(
-      token,
-      JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }),
-    );
+    const res = await lastOrder(a, crash, token, { action: "buy", price: "21000" }, (p) => p.freeze());
     const signalId = res.body.signalId as string;
-    await crash.died;
 
     const b = await startTestRelay({ url: db.url });
     try {
@@ -240,15 +245,8 @@ describe("an order that left before its bookkeeping was written", () => {
       settings: { ...EXITS, maxSignalAgeSeconds: 1 },
       recorderName: "wb06",
     });
-    crash.allow = 0;
-    crash.placed = 0;
-    crash.onDeath = () => a.proxy.cut();
-    const res = await a.relay.webhook(
-      token,
-      JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }),
-    );
+    const res = await lastOrder(a, crash, token, { action: "buy", price: "21000" }, (p) => p.cut());
     const signalId = res.body.signalId as string;
-    await crash.died;
     expect((await executionOf(signalId))?.plan).toBeNull(); // the entry left, its plan was never written
     // The restart comes after the signal's age limit: planned now, the signal would not open.
     await waitFor(async () => {
@@ -283,15 +281,8 @@ describe("an order that left before its bookkeeping was written", () => {
       JSON.stringify({ ticker: "MNQ1!", action: "buy", price: "21000" }),
     );
     await finished(open.body.signalId as string);
-    crash.allow = 0;
-    crash.placed = 0;
-    crash.onDeath = () => a.proxy.cut();
-    const res = await a.relay.webhook(
-      token,
-      JSON.stringify({ ticker: "MNQ1!", action: "exit", price: "21010" }),
-    );
+    const res = await lastOrder(a, crash, token, { action: "exit", price: "21010" }, (p) => p.cut());
     const signalId = res.body.signalId as string;
-    await crash.died;
     const before = await executionOf(signalId);
     expect(before?.status).toBe("running"); // the close waited for its plan...
     const [rows] =
